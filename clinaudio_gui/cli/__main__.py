@@ -1,0 +1,3 @@
+from clinaudio_gui.cli import main
+
+raise SystemExit(main())
