@@ -1,0 +1,131 @@
+"""Audio files: wav, flac, ogg, mp3 (libsndfile via soundfile), any rate and channel count.
+
+Only the asked-for range is read (soundfile seeks), so long files are never loaded whole
+just to show or play a part of them.
+"""
+from __future__ import annotations
+
+import io as _io
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from clinaudio_gui.core.atomic import atomic_write_bytes
+from clinaudio_gui.core.errors import AudioFileError
+from clinaudio_gui.core.recording import Recording
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au")
+
+
+def _sf_info(path: Path):
+    if not path.exists():
+        raise AudioFileError("file not found", path=path)
+    if path.is_dir():
+        raise AudioFileError("is a folder, not an audio file", path=path)
+    if path.stat().st_size == 0:
+        raise AudioFileError("file is empty", path=path)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
+        raise AudioFileError(f"unsupported or corrupt audio ({e})", path=path) from None
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise AudioFileError(f"no audio frames (frames={info.frames}, sample rate={info.samplerate})",
+                             path=path)
+    return info
+
+
+def audio_info(path: str | Path) -> dict:
+    """sample_rate_hz, channels, frames, duration_s, format, subtype."""
+    path = Path(path)
+    info = _sf_info(path)
+    return {"path": str(path), "sample_rate_hz": int(info.samplerate), "channels": int(info.channels),
+            "frames": int(info.frames), "duration_s": info.frames / float(info.samplerate),
+            "format": info.format.lower(), "subtype": info.subtype}
+
+
+def _read_frames(path: Path, start: int, stop: int | None) -> np.ndarray:
+    """float32 (frames, channels) of [start, stop)."""
+    try:
+        with sf.SoundFile(str(path)) as f:
+            total = f.frames
+            start = max(0, min(start, total))
+            stop = total if stop is None else max(start, min(stop, total))
+            if start:
+                f.seek(start)
+            data = f.read(stop - start, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise AudioFileError(f"cannot read audio ({e})", path=path) from None
+    if data.shape[0] < stop - start:
+        raise AudioFileError(f"truncated: expected {stop - start} frames from {start}, got {data.shape[0]}",
+                             path=path)
+    return data
+
+
+def open_audio(path: str | Path) -> Recording:
+    """A Recording whose samples are read lazily (and by range) from the file."""
+    path = Path(path)
+    info = _sf_info(path)
+    return Recording(path=path, sample_rate_hz=int(info.samplerate), channels=int(info.channels),
+                     frames=int(info.frames), format=info.format.lower(), loader=_read_frames)
+
+
+def read_audio(path: str | Path, *, start_s: float = 0.0, end_s: float | None = None,
+               channel: int | None = None, mono: bool = True, target_sr: int | None = None
+               ) -> tuple[np.ndarray, int]:
+    """(samples, sample_rate_hz). Mono mixdown by default (1-D); ``channel`` picks one channel;
+    ``mono=False`` keeps (frames, channels). ``target_sr`` resamples (polyphase, scipy)."""
+    path = Path(path)
+    info = _sf_info(path)
+    sr = int(info.samplerate)
+    if start_s < 0:
+        raise ValueError(f"start_s={start_s} must be >= 0")
+    start = int(round(start_s * sr))
+    stop = None if end_s is None else int(round(end_s * sr))
+    data = _read_frames(path, start, stop)
+    if channel is not None:
+        if not 0 <= channel < data.shape[1]:
+            raise AudioFileError(f"channel={channel} out of range ({data.shape[1]} channel(s))", path=path)
+        y = data[:, channel].copy()
+    elif mono:
+        y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0].copy()
+    else:
+        y = data
+    if target_sr is not None and target_sr != sr:
+        y = resample(y, orig_sr=sr, target_sr=target_sr)
+        sr = int(target_sr)
+    return np.ascontiguousarray(y, dtype=np.float32), sr
+
+
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Polyphase resampling along axis 0 (anti-aliased)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+    if orig_sr <= 0 or target_sr <= 0:
+        raise ValueError(f"sample rates must be positive (orig_sr={orig_sr}, target_sr={target_sr})")
+    if orig_sr == target_sr:
+        return y
+    g = gcd(int(orig_sr), int(target_sr))
+    return resample_poly(y, int(target_sr) // g, int(orig_sr) // g, axis=0).astype(np.float32)
+
+
+def write_audio(path: str | Path, y: np.ndarray, sample_rate_hz: int, *, subtype: str | None = None) -> Path:
+    """Atomic write; the format follows the extension (wav, flac, ogg)."""
+    path = Path(path)
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
+    if fmt is None:
+        raise AudioFileError(f"cannot write audio of type {path.suffix!r} (use .wav, .flac or .ogg)", path=path)
+    y = np.asarray(y, dtype=np.float32)
+    if subtype is None:
+        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+    buf = _io.BytesIO()
+    sf.write(buf, np.clip(y, -1.0, 1.0) if subtype.startswith("PCM") else y, int(sample_rate_hz),
+             format=fmt, subtype=subtype)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def is_audio_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in AUDIO_SUFFIXES and not os.path.basename(str(path)).startswith(".")
