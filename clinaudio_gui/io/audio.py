@@ -6,7 +6,9 @@ just to show or play a part of them.
 from __future__ import annotations
 
 import io as _io
+import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +21,40 @@ from clinaudio_gui.core.recording import Recording
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au")
 
 
+_TRUNCATED = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
+
+
 def _sf_info(path: Path):
-    if not path.exists():
-        raise AudioFileError("file not found", path=path)
-    if path.is_dir():
-        raise AudioFileError("is a folder, not an audio file", path=path)
-    if path.stat().st_size == 0:
-        raise AudioFileError("file is empty", path=path)
     try:
+        if not path.exists():
+            raise AudioFileError("file not found", path=path)
+        if path.is_dir():
+            raise AudioFileError("is a folder, not an audio file", path=path)
+        if path.stat().st_size == 0:
+            raise AudioFileError("file is empty", path=path)
         info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioFileError(f"unsupported or corrupt audio ({e})", path=path) from None
+    except AudioFileError:
+        raise
+    except (sf.SoundFileError, RuntimeError, TypeError, ValueError, OSError) as e:
+        raise AudioFileError(f"unsupported or corrupt audio ({_short(e)})", path=path) from None
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioFileError(f"no audio frames (frames={info.frames}, sample rate={info.samplerate})",
                              path=path)
+    # libsndfile silently shortens a WAV whose data chunk was cut off; say so instead.
+    m = _TRUNCATED.search(info.extra_info or "")
+    if m and info.format.upper().startswith("WAV") and int(m.group(1)) < 0xFFFFFFF0:
+        declared, present = int(m.group(1)), int(m.group(2))
+        if declared > present:
+            raise AudioFileError(f"truncated: the header declares {declared} bytes of audio, "
+                                 f"the file holds {present}", path=path)
     return info
+
+
+def _short(e: BaseException) -> str:
+    """libsndfile messages repeat the path and span lines; keep one short line."""
+    text = " ".join(str(e).split())
+    text = re.sub(r"^Error opening '.*?': ", "", text)
+    return text.replace("Error : ", "")[:200]
 
 
 def audio_info(path: str | Path) -> dict:
@@ -55,8 +76,8 @@ def _read_frames(path: Path, start: int, stop: int | None) -> np.ndarray:
             if start:
                 f.seek(start)
             data = f.read(stop - start, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise AudioFileError(f"cannot read audio ({e})", path=path) from None
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+        raise AudioFileError(f"cannot read audio ({_short(e)})", path=path) from None
     if data.shape[0] < stop - start:
         raise AudioFileError(f"truncated: expected {stop - start} frames from {start}, got {data.shape[0]}",
                              path=path)
@@ -79,8 +100,12 @@ def read_audio(path: str | Path, *, start_s: float = 0.0, end_s: float | None = 
     path = Path(path)
     info = _sf_info(path)
     sr = int(info.samplerate)
-    if start_s < 0:
-        raise ValueError(f"start_s={start_s} must be >= 0")
+    if not math.isfinite(start_s) or start_s < 0:
+        raise ValueError(f"start_s={start_s} must be a finite time >= 0")
+    if end_s is not None and (not math.isfinite(end_s) or end_s < start_s):
+        raise ValueError(f"end_s={end_s} must be a finite time >= start_s={start_s}")
+    if target_sr is not None and (int(target_sr) != target_sr or target_sr <= 0):
+        raise ValueError(f"target_sr={target_sr} must be a positive whole number of Hz")
     start = int(round(start_s * sr))
     stop = None if end_s is None else int(round(end_s * sr))
     data = _read_frames(path, start, stop)
@@ -111,18 +136,33 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     return resample_poly(y, int(target_sr) // g, int(orig_sr) // g, axis=0).astype(np.float32)
 
 
+_WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+                  ".mp3": ("MP3", "MPEG_LAYER_III")}
+
+
 def write_audio(path: str | Path, y: np.ndarray, sample_rate_hz: int, *, subtype: str | None = None) -> Path:
-    """Atomic write; the format follows the extension (wav, flac, ogg)."""
+    """Atomic write (temp file + os.replace); the format follows the extension (wav, flac, ogg, mp3).
+    ``y`` is (frames,) or (frames, channels)."""
     path = Path(path)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
-    if fmt is None:
-        raise AudioFileError(f"cannot write audio of type {path.suffix!r} (use .wav, .flac or .ogg)", path=path)
+    if path.suffix.lower() not in _WRITE_FORMATS:
+        raise AudioFileError(f"cannot write audio of type {path.suffix!r} (use {', '.join(_WRITE_FORMATS)})",
+                             path=path)
+    fmt, default_subtype = _WRITE_FORMATS[path.suffix.lower()]
     y = np.asarray(y, dtype=np.float32)
-    if subtype is None:
-        subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+    if y.ndim not in (1, 2) or y.shape[0] == 0:
+        raise AudioFileError(f"samples must be (frames,) or (frames, channels) with frames > 0, got shape {y.shape}",
+                             path=path)
+    if not np.all(np.isfinite(y)):
+        raise AudioFileError("samples contain NaN or infinity", path=path)
+    if int(sample_rate_hz) != sample_rate_hz or sample_rate_hz <= 0:
+        raise AudioFileError(f"sample_rate_hz={sample_rate_hz} must be a positive whole number", path=path)
+    subtype = subtype or default_subtype
     buf = _io.BytesIO()
-    sf.write(buf, np.clip(y, -1.0, 1.0) if subtype.startswith("PCM") else y, int(sample_rate_hz),
-             format=fmt, subtype=subtype)
+    try:
+        sf.write(buf, np.clip(y, -1.0, 1.0) if subtype.startswith(("PCM", "MPEG", "VORBIS")) else y,
+                 int(sample_rate_hz), format=fmt, subtype=subtype)
+    except (sf.SoundFileError, RuntimeError, ValueError, TypeError) as e:
+        raise AudioFileError(f"cannot encode {fmt}/{subtype} at {sample_rate_hz} Hz ({_short(e)})", path=path) from None
     atomic_write_bytes(path, buf.getvalue())
     return path
 

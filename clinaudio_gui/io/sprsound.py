@@ -19,6 +19,7 @@ from clinaudio_gui.core.annotations import AnnotationSet
 from clinaudio_gui.core.atomic import atomic_write_text
 from clinaudio_gui.core.errors import AnnotationFormatError
 from clinaudio_gui.core.segment import Segment
+from clinaudio_gui.io._text import read_text
 
 EVENT_ALIASES = {"wheeze & crackle": "Wheeze+Crackle", "wheeze+crackle": "Wheeze+Crackle",
                  "wheeze&crackle": "Wheeze+Crackle"}
@@ -31,9 +32,11 @@ def normalize_event_label(label: str) -> str:
 def _ms(value, path, field) -> float:
     if isinstance(value, bool) or value is None:
         raise AnnotationFormatError(f"{value!r} is not a time in ms", path=path, field=field)
+    if not isinstance(value, (str, int, float)):
+        raise AnnotationFormatError(f"{value!r} is not a time in ms", path=path, field=field)
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise AnnotationFormatError(f"{value!r} is not a time in ms", path=path, field=field) from None
     if not math.isfinite(v) or v < 0:
         raise AnnotationFormatError(f"{value!r} is not a time in ms >= 0", path=path, field=field)
@@ -74,21 +77,24 @@ def parse_sprsound(data: object, path: str | Path = "<memory>") -> AnnotationSet
             raise AnnotationFormatError(f"end {ev['end']!r} ms is before start {ev['start']!r} ms",
                                         path=path, field=f)
         segs.append(Segment(start, end, normalize_event_label(ev["type"])))
-    return AnnotationSet(segs, record.strip() if isinstance(record, str) else None,
-                         {"source_format": "sprsound"})
+    record = record.strip() if isinstance(record, str) else None
+    return AnnotationSet(segs, record or None, {"source_format": "sprsound"})
 
 
 def read_sprsound(path: str | Path) -> AnnotationSet:
     path = Path(path)
+    return parse_sprsound(load_json(path), path)
+
+
+def load_json(path: Path) -> object:
+    """Parsed JSON, or AnnotationFormatError with the line of the syntax error."""
+    text = read_text(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise AnnotationFormatError(f"cannot read: {e}", path=path) from None
-    try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise AnnotationFormatError(f"invalid JSON: {e.msg} (column {e.colno})", path=path, line=e.lineno) from None
-    return parse_sprsound(data, path)
+    except (ValueError, RecursionError) as e:  # e.g. a 5000-digit number, nesting 100k deep
+        raise AnnotationFormatError(f"invalid JSON: {str(e)[:120]}", path=path) from None
 
 
 def _ms_str(t_s: float) -> str:
@@ -101,8 +107,12 @@ def sprsound_dict(annotations: AnnotationSet) -> dict:
                                  for s in annotations.sorted_segments()]}
 
 
+def dumps_sprsound(annotations: AnnotationSet) -> str:
+    return json.dumps(sprsound_dict(annotations), ensure_ascii=False)
+
+
 def write_sprsound(path: str | Path, annotations: AnnotationSet) -> None:
-    atomic_write_text(path, json.dumps(sprsound_dict(annotations)))
+    atomic_write_text(path, dumps_sprsound(annotations))
 
 
 _SPR_NAME = re.compile(r"^(?P<patient>\d+)_(?P<age>[\d.]+)_(?P<gender>[01])_(?P<location>p[1-4])_(?P<number>\d+)$")

@@ -1,0 +1,75 @@
+"""Audacity label tracks (File > Export > Labels): ``start\\tend\\tlabel`` a line, in seconds.
+
+A label with a spectral selection is followed by a line ``\\\\\\tlow_hz\\thigh_hz`` (a backslash
+first, so that old Audacity versions ignore it); Audacity writes -1 for an undefined edge.
+Here a box needs both edges: an undefined low edge reads as 0 Hz, an undefined high edge
+drops the box. No record label in this format.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from clinaudio_gui.core.annotations import AnnotationSet
+from clinaudio_gui.core.atomic import atomic_write_text
+from clinaudio_gui.core.errors import AnnotationFormatError
+from clinaudio_gui.core.segment import Segment
+from clinaudio_gui.io._text import fmt_number, parse_number, read_text, split_lines
+
+
+def parse_audacity(text: str, path: str | Path = "<memory>") -> AnnotationSet:
+    segs: list[Segment] = []
+    last_line = 0   # line of the label a '\' line may belong to
+    for n, line in enumerate(split_lines(text), 1):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if cols[0].strip() == "\\":
+            if not segs or last_line != n - 1:
+                raise AnnotationFormatError("a spectral-selection line '\\ low high' must follow a label line",
+                                            path=path, line=n)
+            if len(cols) < 3:
+                raise AnnotationFormatError(f"spectral-selection line needs '\\ low high', got {line[:60]!r}",
+                                            path=path, line=n)
+            low = parse_number(cols[1].strip(), path=path, line=n, field="low", what="a frequency in Hz",
+                               minimum=None)
+            high = parse_number(cols[2].strip(), path=path, line=n, field="high", what="a frequency in Hz",
+                                minimum=None)
+            low = 0.0 if low < 0 else low
+            if high < 0:
+                continue
+            if high < low:
+                raise AnnotationFormatError(f"high frequency {cols[2].strip()} is below low {cols[1].strip()}",
+                                            path=path, line=n)
+            segs[-1] = segs[-1].replace(low_hz=low, high_hz=high)
+            continue
+        if len(cols) < 2:
+            raise AnnotationFormatError(f"expected 'start<TAB>end<TAB>label', got {line[:60]!r}", path=path, line=n)
+        start = parse_number(cols[0].strip(), path=path, line=n, field="start", what="a time in seconds")
+        end = parse_number(cols[1].strip(), path=path, line=n, field="end", what="a time in seconds")
+        if end < start:
+            raise AnnotationFormatError(f"end {cols[1].strip()} is before start {cols[0].strip()}",
+                                        path=path, line=n)
+        label = "\t".join(cols[2:])
+        segs.append(Segment(start, end, label))
+        last_line = n
+    return AnnotationSet(segs, None, {"source_format": "audacity"})
+
+
+def read_audacity(path: str | Path) -> AnnotationSet:
+    return parse_audacity(read_text(path), path)
+
+
+def dumps_audacity(annotations: AnnotationSet, *, path: str | Path = "<memory>") -> str:
+    out = []
+    for s in annotations.sorted_segments():
+        if "\n" in s.label or "\r" in s.label:
+            raise AnnotationFormatError(f"label {s.label!r} has a line break, which a label track cannot hold",
+                                        path=path, field="label")
+        out.append(f"{fmt_number(s.start_s)}\t{fmt_number(s.end_s)}\t{s.label}\n")
+        if s.is_box:
+            out.append(f"\\\t{fmt_number(s.low_hz)}\t{fmt_number(s.high_hz)}\n")
+    return "".join(out)
+
+
+def write_audacity(path: str | Path, annotations: AnnotationSet) -> None:
+    atomic_write_text(path, dumps_audacity(annotations, path=path))
