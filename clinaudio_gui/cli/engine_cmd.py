@@ -1,0 +1,130 @@
+"""`clinaudio train | evaluate | classify | baseline`: the respiratory classifier from the command line."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+TASK_CHOICES = ("1-1", "1-2", "2-1", "2-2")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a respiratory classifier (SPRSound tasks)",
+                              description="Train on a folder of recordings with SPRSound JSON labels; "
+                                          "patient-wise validation split; writes a model package. "
+                                          "Launch with torchrun for DistributedDataParallel.")
+    p.add_argument("--task", required=True, choices=TASK_CHOICES)
+    p.add_argument("--data", required=True, help="folder of NAME.wav/.flac + NAME.json")
+    p.add_argument("--out", required=True, help="model package folder to write")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    p.add_argument("--augment", default=None, metavar="RECIPE",
+                   help="augmentation recipe (JSON file or built-in name) for extra minority-class copies")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--classes", choices=("fine", "task"), default="fine",
+                   help="train on the fine classes (7 events / 5 records, merged into the task's) "
+                        "or on the task's classes directly")
+    p.add_argument("--max-items", type=int, default=None, help="use at most N items per part (smoke runs)")
+    p.add_argument("--max-batches", type=int, default=None, help="at most N batches per epoch (smoke runs)")
+    p.add_argument("--cache", default=None, help="feature cache folder (default runs/cache)")
+    p.set_defaults(func=cmd_train)
+
+    e = subparsers.add_parser("evaluate", help="SPRSound score of a classifier on labelled recordings")
+    g = e.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", help="model package folder")
+    g.add_argument("--task", choices=TASK_CHOICES, help="use the bundled model for this task")
+    e.add_argument("--data", required=True, help="folder of NAME.wav/.flac + NAME.json")
+    e.add_argument("--split", choices=("all", "val", "train"), default="all",
+                   help="'val': only the patients the model's manifest held out")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=cmd_evaluate)
+
+    c = subparsers.add_parser("classify", help="classify one recording (record label + events)")
+    c.add_argument("audio")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--model", help="model package folder")
+    g.add_argument("--task", choices=TASK_CHOICES, help="bundled model for this task (default 1-2)")
+    c.add_argument("--hop", type=float, default=None, help="sliding-window hop in s (event models)")
+    c.add_argument("--device", default="auto")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_classify)
+
+    b = subparsers.add_parser("baseline", help="40-MFCC mean+std, class-balanced RBF SVM on the same split")
+    b.add_argument("--task", required=True, choices=TASK_CHOICES)
+    b.add_argument("--data", required=True)
+    b.add_argument("--val-fraction", type=float, default=0.2)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_baseline)
+
+
+def cmd_train(args) -> int:
+    from clinaudio_gui.engine.train import train_classifier
+    if args.epochs < 1:
+        raise ValueError(f"--epochs {args.epochs} must be >= 1")
+    command = "clinaudio " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+
+    def log(msg):
+        print(msg, flush=True)
+
+    train_classifier(task=args.task, data_dir=args.data, out_dir=args.out, epochs=args.epochs,
+                     device=args.device, augment=args.augment, batch_size=args.batch_size, lr=args.lr,
+                     threads=args.threads, val_fraction=args.val_fraction, seed=args.seed,
+                     output_level_labels=args.classes, max_items=args.max_items,
+                     max_batches=args.max_batches, cache_dir=args.cache, command=command, log=log)
+    return 0
+
+
+def _print_metrics(m: dict) -> None:
+    print(f"task {m['task']}  n={m['n']}  SE {m['se']:.4f}  SP {m['sp']:.4f}  AS {m['as']:.4f}  "
+          f"HS {m['hs']:.4f}  Score {m['score']:.4f}  macro-F1 {m['macro_f1']:.4f}")
+    w = max(len(x) for x in m["labels"])
+    print("confusion (rows true, columns predicted):")
+    print(" " * (w + 2) + " ".join(f"{i:>6d}" for i in range(len(m["labels"]))))
+    for i, (lab, row) in enumerate(zip(m["labels"], m["confusion"])):
+        print(f"{lab:>{w}} {i}" + " ".join(f"{v:>6d}" for v in row))
+
+
+def cmd_evaluate(args) -> int:
+    from clinaudio_gui.engine.evaluate import evaluate_classifier
+    from clinaudio_gui.engine.inference import Classifier
+    clf = Classifier.load(args.model, task=args.task if not args.model else None, device=args.device)
+    m = evaluate_classifier(clf, args.data, split=args.split)
+    if args.json:
+        print(json.dumps(m))
+    else:
+        _print_metrics(m)
+    return 0
+
+
+def cmd_classify(args) -> int:
+    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.io import read_audio
+    clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device=args.device)
+    y, sr = read_audio(args.audio)
+    r = clf.classify_recording(y, sr, hop_s=args.hop)
+    r["audio"] = str(Path(args.audio))
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"{r['audio']}: {r['record_label']} ({r['confidence']:.2f})  task {r['task']}")
+    print("  " + "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items()))
+    for e in r["events"]:
+        print(f"  {e['start_s']:7.2f} - {e['end_s']:7.2f} s  {e['label']:<15} {e['confidence']:.2f}")
+    return 0
+
+
+def cmd_baseline(args) -> int:
+    from clinaudio_gui.engine.baseline import run_baseline
+    m = run_baseline(task=args.task, data_dir=args.data, val_fraction=args.val_fraction, seed=args.seed)
+    if args.json:
+        print(json.dumps(m))
+    else:
+        _print_metrics(m)
+    return 0
