@@ -37,6 +37,7 @@ TIME_RESOLUTION_S = {"sprsound": 0.001}
 FIXED_LABELS = {"icbhi": ("normal", "crackle", "wheeze", "both")}
 
 _JSON_FORMATS = ("sprsound", NATIVE_FORMAT)
+_MAY_BE_EMPTY = ("icbhi", "audacity")   # zero cycles / labels is an empty file
 _ICBHI_LINE = re.compile(r"^\s*[-+0-9.eE]+[ \t]+[-+0-9.eE]+[ \t]+[01][ \t]+[01]\s*$")
 _AUDACITY_LINE = re.compile(r"^\s*[-+0-9.eE]+\s*\t\s*[-+0-9.eE]+\s*(\t.*)?$")
 
@@ -110,7 +111,7 @@ def detect_format(path: str | Path, *, for_writing: bool = False) -> str:
         return fmt
     if fmt is not None and fmt != "json":
         return fmt
-    text = read_text(path)
+    text = read_text(path, allow_empty=fmt is None)
     if fmt == "json":
         return _json_kind(_loads(text, path), path)
     return sniff_text(text, path)
@@ -135,7 +136,7 @@ def read_annotations(path: str | Path, fmt: str | None = None, *,
     the file and the line or field; nothing else escapes. ``audio_duration_s`` is recorded in the
     metadata (``duration_s``) so that a later TextGrid export spans the whole recording."""
     path = Path(path)
-    text = read_text(path)
+    text = read_text(path, allow_empty=True)
     data = None
     try:
         if fmt is None:
@@ -146,6 +147,8 @@ def read_annotations(path: str | Path, fmt: str | None = None, *,
             else:
                 fmt = kind if kind is not None else sniff_text(text, path)
         fmt = _check_fmt(fmt, path)
+        if not text.strip() and fmt not in _MAY_BE_EMPTY:
+            raise AnnotationFormatError(f"file is empty (an empty {fmt} file is not valid)", path=path)
         if fmt in _JSON_FORMATS:
             data = _loads(text, path) if data is None else data
             a = parse_sprsound(data, path) if fmt == "sprsound" else parse_native(data, path)
