@@ -1,0 +1,189 @@
+"""The segment table: every segment of the open recording, sortable; click to jump; edit label / note.
+
+A view of the AnnotationSet (subscribes to it); edits made in the table go back as commands.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QStyledItemDelegate, QTableView,
+                               QVBoxLayout, QWidget)
+
+from clinaudio_gui.core import AnnotationSet, LabelSchema
+
+COLUMNS = ("start (s)", "end (s)", "dur (s)", "label", "band (Hz)", "source", "note")
+LABEL_COL, NOTE_COL = 3, 6
+
+
+class QtSegmentModel(QAbstractTableModel):
+    def __init__(self):
+        super().__init__()
+        self.annotations: AnnotationSet | None = None
+        self.schema: LabelSchema | None = None
+        self._unsub = None
+        self._rows: list = []
+
+    def set_annotations(self, annotations: AnnotationSet | None, schema: LabelSchema | None) -> None:
+        if self._unsub:
+            self._unsub()
+            self._unsub = None
+        self.beginResetModel()
+        self.annotations = annotations
+        self.schema = schema
+        self._rows = list(annotations.segments) if annotations is not None else []
+        self.endResetModel()
+        if annotations is not None:
+            self._unsub = annotations.subscribe(self._on_event)
+
+    def _on_event(self, ev) -> None:
+        if ev.kind in ("added", "removed", "reset"):
+            self.beginResetModel()
+            self._rows = list(self.annotations.segments)
+            self.endResetModel()
+        elif ev.kind == "modified":
+            self._rows = list(self.annotations.segments)
+            for sid in ev.ids:
+                r = self.row_of(sid)
+                if r is not None:
+                    self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
+
+    def row_of(self, sid: str) -> int | None:
+        for i, s in enumerate(self._rows):
+            if s.id == sid:
+                return i
+        return None
+
+    def segment_at(self, row: int):
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()):
+        return len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def flags(self, index):
+        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() in (LABEL_COL, NOTE_COL):
+            f |= Qt.ItemFlag.ItemIsEditable
+        return f
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        s = self.segment_at(index.row())
+        if s is None:
+            return None
+        c = index.column()
+        if role == Qt.ItemDataRole.UserRole:   # sort key
+            return [s.start_s, s.end_s, s.duration_s, s.label, s.low_hz or -1.0, s.source, s.note][c]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if c == 0:
+                return f"{s.start_s:.3f}"
+            if c == 1:
+                return f"{s.end_s:.3f}"
+            if c == 2:
+                return f"{s.duration_s:.3f}"
+            if c == 3:
+                return s.label
+            if c == 4:
+                return f"{s.low_hz:.0f}-{s.high_hz:.0f}" if s.is_box else ""
+            if c == 5:
+                return s.source + (f" {s.confidence:.2f}" if s.confidence is not None else "")
+            if c == 6:
+                return s.note
+        if role == Qt.ItemDataRole.DecorationRole and c == LABEL_COL and self.schema is not None:
+            return QColor(self.schema.color_of(s.label))
+        return None
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
+        s = self.segment_at(index.row())
+        if s is None or self.annotations is None or role != Qt.ItemDataRole.EditRole:
+            return False
+        value = str(value)
+        if index.column() == LABEL_COL and value and value != s.label:
+            self.annotations.modify(s.id, label=value)
+            return True
+        if index.column() == NOTE_COL and value != s.note:
+            self.annotations.modify(s.id, note=value)
+            return True
+        return False
+
+
+class _LabelDelegate(QStyledItemDelegate):
+    def __init__(self, model: QtSegmentModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+
+    def createEditor(self, parent, option, index):
+        if index.column() != LABEL_COL or self.model.schema is None:
+            return super().createEditor(parent, option, index)
+        box = QComboBox(parent)
+        box.setEditable(True)
+        box.addItems(self.model.schema.names)
+        return box
+
+    def setEditorData(self, editor, index):
+        if isinstance(editor, QComboBox):
+            editor.setCurrentText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(self, editor, model, index):
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
+        else:
+            super().setModelData(editor, model, index)
+
+
+class QtSegmentTable(QWidget):
+    segmentActivated = Signal(str)    # segment id (click / Enter): jump there
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = QtSegmentModel()
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setItemDelegate(_LabelDelegate(self.model, self.view))
+        self.view.clicked.connect(self._clicked)
+        self.view.activated.connect(self._clicked)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.view)
+
+    def set_annotations(self, annotations, schema) -> None:
+        self.model.set_annotations(annotations, schema)
+
+    def _clicked(self, index) -> None:
+        src = self.proxy.mapToSource(index)
+        s = self.model.segment_at(src.row())
+        if s is not None:
+            self.segmentActivated.emit(s.id)
+
+    def select_segment(self, sid: str | None) -> None:
+        if sid is None:
+            self.view.clearSelection()
+            return
+        r = self.model.row_of(sid)
+        if r is None:
+            return
+        idx = self.proxy.mapFromSource(self.model.index(r, 0))
+        self.view.selectRow(idx.row())
+        self.view.scrollTo(idx)
