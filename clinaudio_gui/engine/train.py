@@ -82,7 +82,7 @@ def build_cache(items: list[D.Item], level: str, s: FeatureSettings, *, cache_di
     for k, it in enumerate(items):
         y = item_audio(it, s.sample_rate_hz)
         if augment is not None and copies > 0:
-            y = augment(y, s.sample_rate_hz, rng)
+            y = augment(y, s.sample_rate_hz, rng, index=k)
         feats.append(item_features(y, level, s))
         if (k + 1) % 500 == 0:
             log(f"features {k + 1}/{len(items)} ({time.perf_counter() - t0:.0f} s)")

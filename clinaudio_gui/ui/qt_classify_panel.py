@@ -1,0 +1,380 @@
+"""Classify panel: run the respiratory classifier on the open recording, train a model, manage models.
+
+* Classify: an event model (tasks 1-1 / 1-2: sliding-window events) and a record model (2-1 / 2-2:
+  record label) run in a worker QThread; the result goes to ``main_window.add_suggestion_segments``
+  as model suggestions (source="model", with confidence) that the user accepts or rejects there.
+* Train...: a dialog running ``train_classifier`` in a worker QThread with a progress bar, a live
+  loss / score curve and the validation confusion matrix at the end.
+* Models...: every installed package with its manifest.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, Signal, Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
+                               QSpinBox, QSplitter, QVBoxLayout, QWidget)
+
+from clinaudio_gui.core.segment import Segment
+
+NONE_CHOICE = "(none)"
+
+
+def installed_classifiers(root=None) -> list[tuple[Path, dict]]:
+    from clinaudio_gui.engine.package import list_packages
+    return [(p, m) for p, m in list_packages(root) if m.get("kind") == "classifier"]
+
+
+class QtClassifyWorker(QThread):
+    """Loads the chosen models and classifies samples off the GUI thread."""
+
+    done = Signal(dict)
+    failed = Signal(str)
+
+    def __init__(self, samples: np.ndarray, sample_rate_hz: int, event_model: str | None,
+                 record_model: str | None, device: str = "auto", parent=None):
+        super().__init__(parent)
+        self.samples, self.sr = samples, int(sample_rate_hz)
+        self.event_model, self.record_model, self.device = event_model, record_model, device
+
+    def run(self) -> None:
+        try:
+            from clinaudio_gui.engine.inference import Classifier
+            out = {"events": [], "record_label": None, "record_confidence": None, "record_probabilities": {}}
+            if self.event_model:
+                clf = Classifier.load(self.event_model, device=self.device)
+                r = clf.classify_recording(self.samples, self.sr)
+                out["events"] = r["events"]
+                out["event_task"] = clf.task
+            if self.record_model:
+                clf = Classifier.load(self.record_model, device=self.device)
+                r = clf.classify_recording(self.samples, self.sr)
+                out["record_label"] = r["record_label"]
+                out["record_confidence"] = r["confidence"]
+                out["record_probabilities"] = r["probabilities"]
+                out["record_task"] = clf.task
+            self.done.emit(out)
+        except Exception as e:  # reported in the panel, never raised on the GUI thread
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+
+def result_segments(result: dict) -> list[Segment]:
+    return [Segment(float(e["start_s"]), float(e["end_s"]), str(e["label"]), source="model",
+                    confidence=float(e["confidence"]), annotator="clinaudio-classifier")
+            for e in result.get("events", []) if float(e["end_s"]) > float(e["start_s"])]
+
+
+class QtClassifyPanel(QWidget):
+    """Dock panel: model choice, Classify, Train..., Models..."""
+
+    classified = Signal(dict)
+
+    def __init__(self, main_window, parent=None):
+        super().__init__(parent)
+        self.main_window = main_window
+        self.setObjectName("QtClassifyPanel")
+        self._worker: QtClassifyWorker | None = None
+        self.last_result: dict | None = None
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.event_combo = QComboBox()
+        self.record_combo = QComboBox()
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        form.addRow("Event model", self.event_combo)
+        form.addRow("Record model", self.record_combo)
+        form.addRow("Device", self.device_combo)
+        lay.addLayout(form)
+        self.classify_button = QPushButton("Classify")
+        self.classify_button.setToolTip("Suggest events and a record label for the open recording")
+        self.classify_button.clicked.connect(self.classify)
+        lay.addWidget(self.classify_button)
+        self.result_label = QLabel("Open a recording, then Classify.")
+        self.result_label.setWordWrap(True)
+        lay.addWidget(self.result_label)
+        row = QHBoxLayout()
+        self.train_button = QPushButton("Train...")
+        self.train_button.clicked.connect(self.open_training_dialog)
+        self.models_button = QPushButton("Models...")
+        self.models_button.clicked.connect(self.open_model_manager)
+        row.addWidget(self.train_button)
+        row.addWidget(self.models_button)
+        lay.addLayout(row)
+        lay.addStretch(1)
+        self.refresh_models()
+        sig = getattr(main_window, "recordingChanged", None)
+        if sig is not None:
+            sig.connect(self._on_recording_changed)
+
+    # ---------------------------------------------------------------- models
+    def refresh_models(self) -> None:
+        for combo, level, default in ((self.event_combo, "event", "1-2"), (self.record_combo, "record", "2-2")):
+            combo.clear()
+            combo.addItem(NONE_CHOICE, None)
+            pick = 0
+            for path, man in installed_classifiers():
+                if man.get("level") != level:
+                    continue
+                score = man.get("validation", {}).get("score")
+                text = f"{path.name} (task {man.get('task')}" + (f", score {score:.3f})" if score is not None else ")")
+                combo.addItem(text, str(path))
+                if man.get("task") == default:
+                    pick = combo.count() - 1
+            combo.setCurrentIndex(pick)
+
+    def _on_recording_changed(self, *args) -> None:
+        self.result_label.setText("Recording changed: Classify to get suggestions.")
+
+    # ---------------------------------------------------------------- classify
+    def classify(self) -> bool:
+        rec = self.main_window.current_recording()
+        if rec is None:
+            self.result_label.setText("No recording open.")
+            return False
+        if self._worker is not None and self._worker.isRunning():
+            return False
+        ev, rc = self.event_combo.currentData(), self.record_combo.currentData()
+        if not ev and not rc:
+            self.result_label.setText("Choose an event model and/or a record model.")
+            return False
+        samples = rec.read(0.0, None)
+        self.classify_button.setEnabled(False)
+        self.result_label.setText(f"Classifying {rec.name} ...")
+        self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, ev, rc, self.device_combo.currentText(), self)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.start()
+        return True
+
+    def _on_done(self, result: dict) -> None:
+        self.classify_button.setEnabled(True)
+        self.last_result = result
+        segs = result_segments(result)
+        self.main_window.add_suggestion_segments(segs, record_label=result.get("record_label"),
+                                                 record_confidence=result.get("record_confidence"))
+        n_adv = sum(1 for s in segs if s.label != "Normal")
+        text = f"{len(segs)} event suggestion(s), {n_adv} adventitious."
+        if result.get("record_label"):
+            text += f" Record: {result['record_label']} ({result['record_confidence']:.2f})."
+        self.result_label.setText(text)
+        if hasattr(self.main_window, "status"):
+            self.main_window.status("Classifier: " + text)
+        self.classified.emit(result)
+
+    def _on_failed(self, msg: str) -> None:
+        self.classify_button.setEnabled(True)
+        self.result_label.setText("Classification failed: " + msg)
+
+    # ---------------------------------------------------------------- dialogs
+    def open_training_dialog(self) -> "QtTrainDialog":
+        dlg = QtTrainDialog(self)
+        dlg.finishedTraining.connect(lambda _p: self.refresh_models())
+        dlg.show()
+        self._train_dialog = dlg
+        return dlg
+
+    def open_model_manager(self) -> "QtModelManager":
+        dlg = QtModelManager(self)
+        dlg.show()
+        self._model_dialog = dlg
+        return dlg
+
+
+class QtTrainWorker(QThread):
+    progress = Signal(dict)
+    message = Signal(str)
+    done = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, kwargs: dict, parent=None):
+        super().__init__(parent)
+        self.kwargs = kwargs
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        try:
+            import torch
+            from clinaudio_gui.engine.train import train_classifier
+            torch.set_num_threads(max(1, (torch.get_num_threads() or 2) - 1))
+            out = train_classifier(**self.kwargs, progress=self.progress.emit, log=self.message.emit,
+                                   should_stop=self._stop.is_set)
+            self.done.emit(str(out))
+        except Exception as e:
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+
+class QtTrainDialog(QDialog):
+    """Settings, progress, live loss / score curves, and the confusion matrix at the end."""
+
+    finishedTraining = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a respiratory classifier")
+        self.resize(760, 620)
+        self.worker: QtTrainWorker | None = None
+        self.history: list[dict] = []
+        self.last_progress: dict | None = None
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.task_combo = QComboBox()
+        self.task_combo.addItems(["1-1", "1-2", "2-1", "2-2"])
+        self.data_edit = QLineEdit(str(Path.cwd().parent / "shared" / "data" / "sprsound" / "train"))
+        browse = QPushButton("...")
+        browse.clicked.connect(self._browse_data)
+        drow = QHBoxLayout(); drow.addWidget(self.data_edit); drow.addWidget(browse)
+        self.out_edit = QLineEdit(str(Path.cwd() / "runs" / "gui-model"))
+        self.epochs_spin = QSpinBox(); self.epochs_spin.setRange(1, 500); self.epochs_spin.setValue(10)
+        self.augment_edit = QLineEdit(); self.augment_edit.setPlaceholderText("recipe name or JSON (optional), e.g. naa")
+        self.device_combo = QComboBox(); self.device_combo.addItems(["auto", "cpu", "cuda"])
+        form.addRow("Task", self.task_combo)
+        form.addRow("Data folder", drow)
+        form.addRow("Output package", self.out_edit)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Augment", self.augment_edit)
+        form.addRow("Device", self.device_combo)
+        lay.addLayout(form)
+        brow = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        brow.addWidget(self.start_button); brow.addWidget(self.stop_button)
+        lay.addLayout(brow)
+        self.progress_bar = QProgressBar()
+        lay.addWidget(self.progress_bar)
+        split = QSplitter(Qt.Horizontal)
+        self.curve_plot = pg.PlotWidget(title="loss / validation score")
+        self.curve_plot.addLegend()
+        self.curve_plot.setLabel("bottom", "epoch")
+        self.train_curve = self.curve_plot.plot([], [], pen=pg.mkPen("c", width=2), name="train loss")
+        self.val_curve = self.curve_plot.plot([], [], pen=pg.mkPen("y", width=2), name="val loss")
+        self.score_curve = self.curve_plot.plot([], [], pen=pg.mkPen("g", width=2), symbol="o", symbolSize=5,
+                                                name="val score")
+        self.confusion_plot = pg.PlotWidget(title="validation confusion (rows true)")
+        self.confusion_plot.invertY(True)
+        self.confusion_image = pg.ImageItem()
+        self.confusion_plot.addItem(self.confusion_image)
+        self._confusion_texts: list = []
+        split.addWidget(self.curve_plot); split.addWidget(self.confusion_plot)
+        lay.addWidget(split, 1)
+        self.log_view = QPlainTextEdit(); self.log_view.setReadOnly(True); self.log_view.setMaximumBlockCount(2000)
+        self.log_view.setMaximumHeight(130)
+        lay.addWidget(self.log_view)
+
+    def _browse_data(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder of recordings + SPRSound JSON", self.data_edit.text())
+        if d:
+            self.data_edit.setText(d)
+
+    def start(self, **extra) -> None:
+        """Start training; extra keyword arguments go to train_classifier (tests use max_items...)."""
+        if self.worker is not None and self.worker.isRunning():
+            return
+        self.history.clear()
+        kwargs = dict(task=self.task_combo.currentText(), data_dir=self.data_edit.text(),
+                      out_dir=self.out_edit.text(), epochs=self.epochs_spin.value(),
+                      device=self.device_combo.currentText(), augment=self.augment_edit.text().strip() or None,
+                      command="clinaudio-gui training dialog")
+        kwargs.update(extra)
+        self.progress_bar.setRange(0, kwargs["epochs"])
+        self.progress_bar.setValue(0)
+        self.worker = QtTrainWorker(kwargs, self)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.message.connect(self.log_view.appendPlainText)
+        self.worker.done.connect(self._on_done)
+        self.worker.failed.connect(self._on_failed)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.worker.start()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.log_view.appendPlainText("stopping after this batch ...")
+
+    def _on_progress(self, rec: dict) -> None:
+        self.history.append(rec)
+        self.last_progress = rec
+        ep = [r["epoch"] for r in self.history]
+        self.train_curve.setData(ep, [r["train_loss"] for r in self.history])
+        self.val_curve.setData(ep, [r["val_loss"] for r in self.history])
+        self.score_curve.setData(ep, [r["score"] for r in self.history])
+        self.progress_bar.setValue(int(rec["epoch"]))
+
+    def show_confusion(self, confusion, labels) -> None:
+        cm = np.asarray(confusion, dtype=np.float64)
+        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        self.confusion_image.setImage(norm.T, levels=(0, 1))  # ImageItem is (x=column, y=row)
+        self.confusion_image.setColorMap(pg.colormap.get("viridis"))
+        for t in self._confusion_texts:
+            self.confusion_plot.removeItem(t)
+        self._confusion_texts = []
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                t = pg.TextItem(str(int(cm[i, j])), color="w" if norm[i, j] < 0.5 else "k", anchor=(0.5, 0.5))
+                t.setPos(j + 0.5, i + 0.5)
+                self.confusion_plot.addItem(t)
+                self._confusion_texts.append(t)
+        ticks = [(k + 0.5, lab) for k, lab in enumerate(labels)]
+        self.confusion_plot.getAxis("left").setTicks([ticks])
+        self.confusion_plot.getAxis("bottom").setTicks([ticks])
+
+    def _on_done(self, out_dir: str) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        try:
+            man = json.loads((Path(out_dir) / "manifest.json").read_text())
+            v = man["validation"]
+            self.show_confusion(v["confusion"], v["labels"])
+            self.log_view.appendPlainText(f"done: {out_dir}  best score {v['score']:.4f} "
+                                          f"(epoch {man['training']['best_epoch']})")
+        except (OSError, KeyError, ValueError) as e:
+            self.log_view.appendPlainText(f"done: {out_dir} (manifest unreadable: {e})")
+        self.finishedTraining.emit(out_dir)
+
+    def _on_failed(self, msg: str) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.log_view.appendPlainText("training failed: " + msg)
+
+
+class QtModelManager(QDialog):
+    """Installed classifier packages (models/ or $CLINAUDIO_MODELS) and their manifests."""
+
+    def __init__(self, parent=None, root=None):
+        super().__init__(parent)
+        self.setWindowTitle("Installed models")
+        self.resize(720, 480)
+        self.root = root
+        lay = QHBoxLayout(self)
+        self.list = QListWidget()
+        self.text = QPlainTextEdit(); self.text.setReadOnly(True)
+        lay.addWidget(self.list, 1); lay.addWidget(self.text, 2)
+        self.list.currentItemChanged.connect(self._show)
+        self.refresh()
+
+    def refresh(self) -> None:
+        from clinaudio_gui.engine.package import list_packages
+        self.list.clear()
+        for path, man in list_packages(self.root):
+            score = man.get("validation", {}).get("score")
+            it = QListWidgetItem(f"{path.name}  [{man.get('kind')}{', task ' + man['task'] if 'task' in man else ''}"
+                                 + (f", score {score:.3f}]" if score is not None else "]"))
+            shown = {k: v for k, v in man.items() if k != "history"}
+            it.setData(Qt.UserRole, json.dumps(shown, indent=2, ensure_ascii=False))
+            self.list.addItem(it)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def _show(self, cur, _prev=None) -> None:
+        self.text.setPlainText(cur.data(Qt.UserRole) if cur is not None else "")

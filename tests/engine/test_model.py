@@ -1,0 +1,42 @@
+"""Network shapes, fusion weights, loss, and the feature front end."""
+import numpy as np
+import torch
+
+from clinaudio_gui.engine.frontend import FeatureSettings, compute_features
+from clinaudio_gui.engine.model import ArchConfig, DualBranchNet, multi_objective_loss
+
+
+def test_forward_shapes_and_fusion_weights():
+    torch.manual_seed(0)
+    m = DualBranchNet(ArchConfig(n_classes=5))
+    with torch.no_grad():
+        m.fusion_logits.copy_(torch.tensor([0.3, -1.2]))
+    x = torch.randn(3, 2, 64, 100)
+    fused, branch, emb = m(x)
+    assert fused.shape == (3, 5) and branch.shape == (2, 3, 5) and emb.shape == (3, 128)
+    w = m.fusion_weights()
+    assert torch.isclose(w.sum(), torch.tensor(1.0)) and (w > 0).all()
+    assert torch.allclose(fused, w[0] * branch[0] + w[1] * branch[1], atol=1e-5)
+    loss, main, aux = multi_objective_loss(fused, branch, torch.tensor([0, 4, 2]))
+    loss.backward()
+    assert m.fusion_logits.grad is not None and torch.isfinite(loss)
+    # variable length input works (records have different durations)
+    m.eval()
+    assert m(torch.randn(1, 2, 64, 37))[0].shape == (1, 5)
+
+
+def test_features_are_two_standardised_images():
+    rng = np.random.default_rng(0)
+    sr = 8000
+    t = np.arange(2 * sr) / sr
+    y = (0.1 * np.sin(2 * np.pi * 400 * t) + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    s = FeatureSettings(hop_s=0.016)
+    f = compute_features(y, s)
+    assert f.shape == (2, 64, 125) and f.dtype == np.float32
+    assert np.allclose(f.mean(axis=(1, 2)), 0, atol=1e-4) and np.allclose(f.std(axis=(1, 2)), 1, atol=1e-3)
+    # the 400 Hz tone is the brightest band in both images
+    from clinaudio_gui.engine.frontend import erb_space
+    gt_band = int(np.argmin(abs(erb_space(50, 3800, 64) - 400)))
+    cwt_band = int(np.argmin(abs(np.geomspace(50, 3800, 64) - 400)))
+    assert abs(int(f[0].mean(axis=1).argmax()) - gt_band) <= 1
+    assert abs(int(f[1].mean(axis=1).argmax()) - cwt_band) <= 1
