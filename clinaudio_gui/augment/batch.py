@@ -124,7 +124,8 @@ def _recipe(js: str) -> Recipe:
 
 def _out_name(rel: Path, index: int, suffix: str) -> Path:
     from clinaudio_gui.io import file_stem
-    return rel.parent / f"{file_stem(rel.name)}__aug{index:02d}{suffix}"
+    stem = rel.name[:-4] if rel.name.lower().endswith(".npy") else file_stem(rel.name)
+    return rel.parent / f"{stem}__aug{index:02d}{suffix}"
 
 
 def _process(task: _Task) -> tuple[str, list[dict] | None, str | None]:
@@ -162,12 +163,8 @@ def _process_inner(task: _Task, rng_for) -> list[dict]:
         if ann_path is not None:
             annotations = read_annotations(ann_path, ann_fmt, audio_duration_s=len(y) / sr)
         if spectro:
-            from clinaudio_gui.dsp import mel_spectrogram_db
-            f = recipe.features or {}
-            x, _, _ = mel_spectrogram_db(y, sample_rate_hz=sr, n_mels=int(f["n_mels"]), n_fft=int(f["n_fft"]),
-                                         hop=int(f["hop"]), f_min_hz=float(f["f_min_hz"]),
-                                         f_max_hz=f.get("f_max_hz"), top_db=f.get("top_db"))
-            x = np.asarray(x, dtype=np.float32)
+            from clinaudio_gui.augment.features import features_image
+            x = features_image(y, sr, recipe.features or {})
         else:
             x = y
     records = []

@@ -80,11 +80,11 @@ class SpecAffine(_Geometric):
     name = "SpecAffine"
     summary = "zoom + shifts + rotation + shear in one resampling"
     PARAMS = (
-        Param("max_zoom_fraction", "fraction", 0.0, "zoom factors in [1-z, 1+z]", low=0.0, high=0.95),
-        Param("max_width_shift_fraction", "fraction of width", 0.0, "time shift", low=0.0, high=1.0),
-        Param("max_height_shift_fraction", "fraction of height", 0.0, "frequency shift", low=0.0, high=1.0),
-        Param("max_rotation_deg", "degrees", 0.0, "rotation in [-r, r]", low=0.0, high=180.0),
-        Param("max_shear", "shear factor", 0.0, "shear in [-s, s] (time offset per frequency row)",
+        Param("max_zoom_fraction", "fraction", 0.25, "zoom factors in [1-z, 1+z]", low=0.0, high=0.95),
+        Param("max_width_shift_fraction", "fraction of width", 0.2, "time shift", low=0.0, high=1.0),
+        Param("max_height_shift_fraction", "fraction of height", 0.2, "frequency shift", low=0.0, high=1.0),
+        Param("max_rotation_deg", "degrees", 30.0, "rotation in [-r, r]", low=0.0, high=180.0),
+        Param("max_shear", "shear factor", 0.3, "shear in [-s, s] (time offset per frequency row)",
               low=0.0, high=5.0),
         _FILL,
     )
