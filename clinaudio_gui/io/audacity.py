@@ -16,6 +16,12 @@ from clinaudio_gui.core.segment import Segment
 from clinaudio_gui.io._text import fmt_number, parse_number, read_text, split_lines
 
 
+def _num(token: str) -> str:
+    """Audacity builds of some locales wrote a decimal comma ("1,500000"): accept it."""
+    t = token.strip()
+    return t.replace(",", ".") if "," in t and "." not in t and t.count(",") == 1 else t
+
+
 def parse_audacity(text: str, path: str | Path = "<memory>") -> AnnotationSet:
     segs: list[Segment] = []
     last_line = 0   # line of the label a '\' line may belong to
@@ -30,9 +36,9 @@ def parse_audacity(text: str, path: str | Path = "<memory>") -> AnnotationSet:
             if len(cols) < 3:
                 raise AnnotationFormatError(f"spectral-selection line needs '\\ low high', got {line[:60]!r}",
                                             path=path, line=n)
-            low = parse_number(cols[1].strip(), path=path, line=n, field="low", what="a frequency in Hz",
+            low = parse_number(_num(cols[1]), path=path, line=n, field="low", what="a frequency in Hz",
                                minimum=None)
-            high = parse_number(cols[2].strip(), path=path, line=n, field="high", what="a frequency in Hz",
+            high = parse_number(_num(cols[2]), path=path, line=n, field="high", what="a frequency in Hz",
                                 minimum=None)
             low = 0.0 if low < 0 else low
             if high < 0:
@@ -44,8 +50,8 @@ def parse_audacity(text: str, path: str | Path = "<memory>") -> AnnotationSet:
             continue
         if len(cols) < 2:
             raise AnnotationFormatError(f"expected 'start<TAB>end<TAB>label', got {line[:60]!r}", path=path, line=n)
-        start = parse_number(cols[0].strip(), path=path, line=n, field="start", what="a time in seconds")
-        end = parse_number(cols[1].strip(), path=path, line=n, field="end", what="a time in seconds")
+        start = parse_number(_num(cols[0]), path=path, line=n, field="start", what="a time in seconds")
+        end = parse_number(_num(cols[1]), path=path, line=n, field="end", what="a time in seconds")
         if end < start:
             raise AnnotationFormatError(f"end {cols[1].strip()} is before start {cols[0].strip()}",
                                         path=path, line=n)

@@ -39,7 +39,7 @@ FIXED_LABELS = {"icbhi": ("normal", "crackle", "wheeze", "both")}
 _JSON_FORMATS = ("sprsound", NATIVE_FORMAT)
 _MAY_BE_EMPTY = ("icbhi", "audacity")   # zero cycles / labels is an empty file
 _ICBHI_LINE = re.compile(r"^\s*[-+0-9.eE]+[ \t]+[-+0-9.eE]+[ \t]+[01][ \t]+[01]\s*$")
-_AUDACITY_LINE = re.compile(r"^\s*[-+0-9.eE]+\s*\t\s*[-+0-9.eE]+\s*(\t.*)?$")
+_AUDACITY_LINE = re.compile(r"^\s*[-+0-9.,eE]+\s*\t\s*[-+0-9.,eE]+\s*(\t.*)?$")
 
 
 def _check_fmt(fmt: str, path) -> str:

@@ -91,6 +91,12 @@ def test_audacity_spectral_selection_lines():
            [(x.start_s, x.end_s, x.label, x.low_hz, x.high_hz) for x in s]
 
 
+def test_audacity_decimal_comma_of_some_locales():
+    a = parse_audacity("1,500000\t2,250000\tWheeze\n\\\t100,5\t800\n")
+    s = a.segments[0]
+    assert (s.start_s, s.end_s, s.low_hz, s.high_hz) == (1.5, 2.25, 100.5, 800.0)
+
+
 def test_audacity_orphan_spectral_line_is_an_error():
     with pytest.raises(AnnotationFormatError) as e:
         parse_audacity("\\\t1\t2\n", "a.txt")
