@@ -1,0 +1,170 @@
+"""`clinaudio gan train|sample` and `clinaudio study`: the conditional GAN and its augmentation study."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("gan", help="class-conditional GAN of log-mel patches (train, sample)")
+    sub = p.add_subparsers(dest="gan_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+
+    t = sub.add_parser("train", help="train a conditional WGAN-GP (SE generator) on a labeled data set")
+    t.add_argument("--data", required=True, help="data set folder (SPRSound JSON beside audio, or class folders)")
+    t.add_argument("--out", required=True, help="model package folder to write")
+    t.add_argument("--labels", choices=("events", "records"), default="events")
+    t.add_argument("--no-se", action="store_true", help="ablation: no squeeze-and-excitation gates")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--steps-per-epoch", type=int, default=None,
+                   help="generator steps per epoch (default: critic sees each example once)")
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--n-critic", type=int, default=5)
+    t.add_argument("--lr", type=float, default=1e-4)
+    t.add_argument("--g-channels", type=int, default=128, help="generator channels at 4x4 (halved per stage)")
+    t.add_argument("--d-channels", type=int, default=16, help="critic channels of the first conv (doubled per stage)")
+    t.add_argument("--max-per-class", type=int, default=None, help="keep at most this many examples per class")
+    t.add_argument("--holdout-fold", type=int, default=None,
+                   help="leave out patient-wise fold K of --folds (recorded in the manifest)")
+    t.add_argument("--folds", type=int, default=5)
+    t.add_argument("--max-minutes", type=float, default=None, help="stop (and package) after this time")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--cache", default="runs/gan_cache", help="feature cache folder ('' = none)")
+    t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
+    t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    t.set_defaults(func=_train)
+
+    s = sub.add_parser("sample", help="generate log-mel patches (and audio) of one class")
+    s.add_argument("--model", default=None, help="generator package (default: the bundled one)")
+    s.add_argument("--label", required=True)
+    s.add_argument("-n", type=int, default=8)
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--audio", action="store_true", help="also write .wav by Griffin-Lim")
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=_sample)
+
+    st = subparsers.add_parser("study", help="compare augmentation strategies with one classifier (macro F1, "
+                                             "SPRSound score, mean +- std over folds)")
+    st.add_argument("--data", required=True)
+    st.add_argument("--task", default="1-2", help="1-1, 1-2, 2-1, 2-2 (SPRSound) or 'folders' (class folders)")
+    st.add_argument("--strategies", default="none,naa,taa,gan")
+    st.add_argument("--folds", type=int, default=5)
+    st.add_argument("--run-folds", default=None, help="only these fold numbers, e.g. '1,2' (default all)")
+    st.add_argument("--epochs", type=int, default=8)
+    st.add_argument("--max-per-class", type=int, default=None)
+    st.add_argument("--gan-model", default=None,
+                    help="pretrained generator for the gan strategy (used only on folds whose validation "
+                         "patients it never saw); otherwise a GAN is trained per fold")
+    st.add_argument("--gan-minutes", type=float, default=3.0, help="per-fold GAN training budget")
+    st.add_argument("--gan-steps", type=int, default=None, help="per-fold GAN generator steps (overrides minutes)")
+    st.add_argument("--synthetic-ratio", type=float, default=0.5,
+                    help="synthetic examples per real training example (gan strategy)")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--threads", type=int, default=None)
+    st.add_argument("--cache", default="runs/gan_cache")
+    st.add_argument("--device", default=None)
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    st.set_defaults(func=_study)
+
+
+def _threads(n):
+    import torch
+    if n:
+        torch.set_num_threads(int(n))
+
+
+def _train(args) -> int:
+    _threads(args.threads)
+    from clinaudio_gui.engine.gan import train_gan
+    from clinaudio_gui.engine.gan_data import class_list, load_examples
+    from clinaudio_gui.engine.study import patient_folds
+    t0 = time.monotonic()
+    exs, feat, layout = load_examples(args.data, labels=args.labels, max_per_class=args.max_per_class,
+                                      seed=args.seed, cache_dir=args.cache or None,
+                                      progress=lambda i, n: print(f"\rfeatures {i}/{n}", end="", file=sys.stderr))
+    print(f"\nloaded {len(exs)} examples in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+    extra = {"training_data": {"folder": str(Path(args.data).resolve()), "labels": args.labels,
+                               "layout": layout},
+             "command": "clinaudio " + " ".join(shlex.quote(a) for a in sys.argv[1:])}
+    if args.holdout_fold is not None:
+        folds = patient_folds(exs, args.folds, seed=args.seed)
+        held = {e.patient for e, f in zip(exs, folds) if f == args.holdout_fold}
+        exs = [e for e, f in zip(exs, folds) if f != args.holdout_fold]
+        extra["holdout"] = {"folds": args.folds, "fold": args.holdout_fold, "seed": args.seed,
+                            "patients": sorted(p for p in held if p)}
+    extra["training_patients"] = sorted({e.patient for e in exs if e.patient})
+    classes = class_list(exs, layout=layout, labels=args.labels)
+    print(f"classes: " + ", ".join(f"{c} ({sum(e.label == c for e in exs)})" for c in classes), file=sys.stderr)
+
+    def prog(d):
+        if "epoch_done" in d:
+            print(f"\repoch {d['epoch_done']}/{d['epochs']}  d_loss {d['d_loss']:.3f}  g_loss {d['g_loss']:.3f}  "
+                  f"W {d['w_dist']:.3f}  gp {d['gp']:.3f}  {d['elapsed_s']:.0f} s", file=sys.stderr, flush=True)
+        else:
+            print(f"\repoch {d['epoch']}/{d['epochs']} step {d['step']}/{d['steps']}  W {d['w_dist']:.3f}  "
+                  f"{d['elapsed_s']:.0f} s", end="", file=sys.stderr, flush=True)
+
+    out = train_gan(exs, classes, feat, out_dir=args.out, se=not args.no_se, epochs=args.epochs,
+                    steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, n_critic=args.n_critic,
+                    lr=args.lr, g_channels=args.g_channels, d_channels=args.d_channels, seed=args.seed,
+                    device=args.device, resume=not args.no_resume,
+                    max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                    extra_manifest=extra, progress=prog)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _sample(args) -> int:
+    import numpy as np
+    from clinaudio_gui.core.atomic import atomic_write_text
+    from clinaudio_gui.engine.gan import GanSampler
+    if args.n < 1:
+        raise ValueError(f"-n {args.n} must be >= 1")
+    s = GanSampler.load(args.model, device=args.device)
+    label = s.classes[s.class_index(args.label)]
+    imgs = s.sample(label, args.n, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() else "_" for ch in label)
+    rows = []
+    for i, img in enumerate(imgs):
+        stem = f"gan_{safe}_s{args.seed}_{i:04d}"
+        tmp = out / (stem + ".tmp.npy")
+        np.save(tmp, img)
+        tmp.replace(out / (stem + ".npy"))
+        row = {"file": stem + ".npy", "label": label, "seed": args.seed, "index": i}
+        if args.audio:
+            from clinaudio_gui.io import write_audio
+            y = s.to_audio(img)
+            write_audio(out / (stem + ".wav"), y, s.features["sample_rate_hz"])
+            row["audio"] = stem + ".wav"
+        rows.append(row)
+    atomic_write_text(out / "labels.json", json.dumps({"generator": str(Path(args.model).resolve()) if args.model
+                                                      else "bundled:gan-sprsound-events",
+                                                      "features": s.features, "samples": rows}, indent=1) + "\n")
+    with open(out / "labels.csv.tmp", "w", encoding="utf-8") as f:
+        f.write("file,label\n" + "".join(f"{r['file']},{r['label']}\n" for r in rows))
+    (out / "labels.csv.tmp").replace(out / "labels.csv")
+    print(f"wrote {len(rows)} samples of {label!r} to {out}")
+    return 0
+
+
+def _study(args) -> int:
+    _threads(args.threads)
+    from clinaudio_gui.engine.study import format_table, run_study
+    res = run_study(args.data, task=args.task, strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
+                    folds=args.folds, run_folds=[int(x) for x in args.run_folds.split(",")] if args.run_folds else None,
+                    epochs=args.epochs, max_per_class=args.max_per_class, gan_model=args.gan_model,
+                    gan_minutes=args.gan_minutes, gan_steps=args.gan_steps, synthetic_ratio=args.synthetic_ratio,
+                    seed=args.seed, cache_dir=args.cache or None, device=args.device,
+                    log=lambda m: print(m, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(res, indent=1))
+    else:
+        print(format_table(res))
+    return 0

@@ -1,0 +1,343 @@
+"""Augmentation study: the same compact classifier trained with each augmentation strategy."""
+from __future__ import annotations
+
+import numpy as np
+
+from clinaudio_gui.engine.gan_data import Example
+
+
+def patient_folds(examples: list[Example], k: int, *, seed: int = 0) -> list[int]:
+    """Fold number (1..k) per example. Predefined folds (ESC-10 file names) win; else patient-wise
+    folds stratified greedily so that rare classes spread over folds; examples without a patient
+    are their own group."""
+    if k < 2:
+        raise ValueError(f"folds={k} must be >= 2")
+    if all(e.fold is not None for e in examples):
+        return [int(e.fold) for e in examples]
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(e.patient if e.patient else f"__ex{i}", []).append(i)
+    labels = sorted({e.label for e in examples})
+    li = {c: j for j, c in enumerate(labels)}
+    total = np.zeros(len(labels))
+    for e in examples:
+        total[li[e.label]] += 1
+    rng = np.random.default_rng(seed)
+    names = list(groups)
+    rng.shuffle(names)
+    vecs = {}
+    for g in names:
+        v = np.zeros(len(labels))
+        for i in groups[g]:
+            v[li[examples[i].label]] += 1
+        vecs[g] = v / total
+    # rarest-class-heavy groups first, so they get spread before the bulk fills the folds
+    names.sort(key=lambda g: -float(vecs[g].max()))
+    load = np.zeros((k, len(labels)))
+    assign: dict[str, int] = {}
+    for g in names:
+        cost = [float((2 * load[f] * vecs[g] + vecs[g] ** 2).sum() + 1e-3 * load[f].sum()) for f in range(k)]
+        f = int(np.argmin(cost))
+        load[f] += vecs[g]
+        assign[g] = f + 1
+    out = [0] * len(examples)
+    for g, idx in groups.items():
+        for i in idx:
+            out[i] = assign[g]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the study
+
+import math  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from clinaudio_gui.engine.gan_data import crop, load_examples, mel_db  # noqa: E402
+
+STRATEGIES = ("none", "naa", "taa", "gan")
+CLASSIFIER_DOC = ("StudyCNN: log-mel patch (1 x 64 x 64, per-band standardized with training-fold statistics) -> "
+                  "4 x [conv3x3-BN-ReLU-maxpool2] with 16/32/64/64 channels -> global average pool -> dropout 0.3 "
+                  "-> linear; Adam 1e-3, batch 64, cross-entropy with inverse-sqrt class weights, random 64-frame "
+                  "crops; evaluation averages logits over up to 4 crops of an event or clip")
+
+
+class StudyCNN(nn.Module):
+    """The compact log-mel CNN every strategy trains (identical architecture, seed and step budget)."""
+
+    def __init__(self, n_classes: int, *, channels: tuple[int, ...] = (16, 32, 64, 64)):
+        super().__init__()
+        layers, c_in = [], 1
+        for c in channels:
+            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.drop = nn.Dropout(0.3)
+        self.head = nn.Linear(c_in, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.embed(x)))
+
+
+def task_mapping(task: str, layout: str) -> tuple[str, list[str], dict[str, str]]:
+    """(label level 'events'|'records', task labels, raw label -> task label)."""
+    if layout == "folders" or task == "folders":
+        return "records", [], {}
+    from clinaudio_gui.engine import data as D
+    if task not in D.TASKS:
+        raise ValueError(f"task={task!r} is not one of {', '.join(D.TASKS)} (or 'folders')")
+    spec = D.TASKS[task]
+    raw_to_task = {raw: lab for lab, raws in spec["merge"].items() for raw in raws}
+    return ("events" if spec["level"] == "event" else "records"), list(spec["labels"]), raw_to_task
+
+
+def _metrics(y_true, y_pred, labels):
+    try:
+        from clinaudio_gui.engine.metrics import all_metrics
+        return all_metrics(y_true, y_pred, labels)
+    except ImportError:  # pragma: no cover - metrics module is part of the engine
+        raise
+
+
+def _eval_crops(img: np.ndarray, frames: int, max_crops: int = 4) -> np.ndarray:
+    total = img.shape[1]
+    if total <= frames:
+        return crop(img, frames, None)[None]
+    n = min(max_crops, int(math.ceil(total / frames)))
+    offs = np.linspace(0, total - frames, n).round().astype(int)
+    return np.stack([img[:, o:o + frames] for o in offs])
+
+
+def train_classifier(pool: list[tuple[np.ndarray, int]], n_classes: int, mean: np.ndarray, std: np.ndarray,
+                     frames: int, *, steps: int, seed: int, device: torch.device, batch_size: int = 64,
+                     lr: float = 1e-3) -> StudyCNN:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = StudyCNN(n_classes).to(device)
+    counts = np.bincount([c for _, c in pool], minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
+    w = w / (w[counts > 0].mean())
+    weight = torch.tensor(w, dtype=torch.float32, device=device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, steps), pct_start=0.2)
+    m, s = mean[:, None], std[:, None]
+    model.train()
+    for _ in range(steps):
+        idx = rng.integers(0, len(pool), size=min(batch_size, len(pool)))
+        xb = np.stack([(crop(pool[i][0], frames, rng) - m) / s for i in idx])[:, None].astype(np.float32)
+        yb = torch.tensor([pool[i][1] for i in idx], device=device)
+        loss = F.cross_entropy(model(torch.from_numpy(xb).to(device)), yb, weight=weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: StudyCNN, images: list[np.ndarray], mean: np.ndarray, std: np.ndarray, frames: int,
+            device: torch.device) -> np.ndarray:
+    out = []
+    m, s = mean[:, None], std[:, None]
+    for img in images:
+        x = ((_eval_crops(img, frames) - m) / s)[:, None].astype(np.float32)
+        out.append(int(model(torch.from_numpy(x).to(device)).mean(0).argmax()))
+    return np.asarray(out)
+
+
+def augmentation_plan(train_labels: list[int], n_classes: int, total: int) -> list[int]:
+    """How many augmented examples per class: the same for every strategy, spread evenly over the
+    classes present in the training fold (so rare classes get the most relative help)."""
+    present = [c for c in range(n_classes) if c in set(train_labels)]
+    per = [0] * n_classes
+    for j in range(total):
+        per[present[j % len(present)]] += 1
+    return per
+
+
+def _naa_copies(sources, plan, feat, layout, seed, log):
+    from clinaudio_gui.augment import load_recipe, rng_for
+    pipe = load_recipe("naa").pipeline
+    out = []
+    for c, n in enumerate(plan):
+        src = [e for e in sources if e[1] == c]
+        for j in range(n):
+            ex = src[j % len(src)][0]
+            y = ex.audio
+            rng = rng_for(seed, "naa", c, j)
+            params = pipe.randomize(rng, {"index": j})
+            ya = np.asarray(pipe.apply(np.asarray(y, np.float32), feat["sample_rate_hz"], params), np.float32)
+            if len(ya) < feat["hop"] * 4:
+                ya = np.asarray(y, np.float32)
+            if layout == "folders":
+                need = (feat["frames"] - 1) * feat["hop"]
+                ya = np.pad(ya, (0, max(0, need - len(ya))))[:need]
+            out.append((mel_db(ya, feat), c))
+    return out
+
+
+def _taa_copies(sources, plan, feat, seed):
+    from clinaudio_gui.augment import load_recipe, rng_for
+    pipe = load_recipe("taa").pipeline
+    out = []
+    for c, n in enumerate(plan):
+        src = [e for e in sources if e[1] == c]
+        for j in range(n):
+            rng = rng_for(seed, "taa", c, j)
+            img = crop(src[j % len(src)][0].mel_db, feat["frames"], rng)
+            params = pipe.randomize(rng, {"index": j})
+            out.append((np.asarray(pipe.apply(img, feat["sample_rate_hz"], params), np.float32), c))
+    return out
+
+
+def _gan_copies(sampler, plan, task_labels, raw_to_task, seed):
+    """Synthetic images per task class; a merged task class (e.g. Adventitious) draws its raw
+    generator classes in turn."""
+    out = []
+    for c, n in enumerate(plan):
+        if n == 0:
+            continue
+        raws = [r for r in sampler.classes if raw_to_task.get(r, r) == task_labels[c]]
+        if not raws:
+            continue
+        per_raw = [n // len(raws) + (1 if k < n % len(raws) else 0) for k in range(len(raws))]
+        for k, (raw, m) in enumerate(zip(raws, per_raw)):
+            if m:
+                imgs = sampler.sample(raw, m, seed=seed * 1000 + c * 37 + k)
+                out.extend((img, c) for img in imgs)
+    return out
+
+
+def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES, folds: int = 5,
+              run_folds: list[int] | None = None, epochs: int = 8, max_per_class: int | None = None,
+              gan_model: str | Path | None = None, gan_minutes: float = 3.0, gan_steps: int | None = None,
+              synthetic_ratio: float = 0.5, seed: int = 0, cache_dir: str | Path | None = None,
+              device: str | None = None, log: Callable[[str], None] | None = None) -> dict:
+    """Cross-validated comparison of augmentation strategies; returns a JSON-able dict."""
+    from clinaudio_gui.engine.gan import GanSampler, pick_device, train_gan
+    from clinaudio_gui.engine.gan_data import scan_dataset
+    log = log or (lambda m: None)
+    for s_ in strategies:
+        if s_ not in STRATEGIES:
+            raise ValueError(f"strategy {s_!r} is not one of {', '.join(STRATEGIES)}")
+    t0 = time.monotonic()
+    dev = pick_device(device)
+    layout, _ = scan_dataset(data_dir, labels="records")
+    level, task_labels, raw_to_task = task_mapping(task, layout)
+    exs, feat, layout = load_examples(data_dir, labels=level, max_per_class=max_per_class, seed=seed,
+                                      cache_dir=cache_dir, keep_audio="naa" in strategies)
+    if layout == "folders":
+        task_labels = sorted({e.label for e in exs})
+        raw_to_task = {lab: lab for lab in task_labels}
+    exs = [e for e in exs if e.label in raw_to_task]
+    if not exs:
+        raise ValueError(f"no examples with labels of task {task!r} in {data_dir}")
+    li = {lab: i for i, lab in enumerate(task_labels)}
+    y_all = [li[raw_to_task[e.label]] for e in exs]
+    fold_of = patient_folds(exs, folds, seed=seed)
+    fold_ids = sorted(set(fold_of))
+    if run_folds:
+        bad = [f for f in run_folds if f not in fold_ids]
+        if bad:
+            raise ValueError(f"run_folds={bad} not among the folds {fold_ids}")
+        fold_ids = [f for f in fold_ids if f in run_folds]
+    log(f"study: {len(exs)} examples, task {task}, labels {task_labels}, folds {fold_ids}, device {dev}")
+    frames = feat["frames"]
+    pretrained = None
+    if gan_model is not None and "gan" in strategies:
+        pretrained = GanSampler.load(gan_model, device=str(dev))
+    per: dict[str, list[dict]] = {s_: [] for s_ in strategies}
+    gan_sources = []
+    for f in fold_ids:
+        tr = [i for i, ff in enumerate(fold_of) if ff != f]
+        va = [i for i, ff in enumerate(fold_of) if ff == f]
+        train_src = [(exs[i], y_all[i]) for i in tr]
+        from clinaudio_gui.engine.gan import normalization_stats
+        mean, std = normalization_stats([exs[i] for i in tr])
+        steps = max(1, epochs * math.ceil(len(tr) / 64))
+        n_aug = int(round(synthetic_ratio * len(tr)))
+        plan = augmentation_plan([y_all[i] for i in tr], len(task_labels), n_aug)
+        val_imgs = [exs[i].mel_db for i in va]
+        val_y = [y_all[i] for i in va]
+        for strat in strategies:
+            ts = time.monotonic()
+            pool = [(e.mel_db, c) for e, c in train_src]
+            src_note = None
+            if strat == "naa":
+                pool += _naa_copies(train_src, plan, feat, layout, seed + f, log)
+            elif strat == "taa":
+                pool += _taa_copies(train_src, plan, feat, seed + f)
+            elif strat == "gan":
+                sampler = None
+                if pretrained is not None:
+                    seen = set(pretrained.manifest.get("training_patients") or [])
+                    val_patients = {exs[i].patient for i in va if exs[i].patient}
+                    same_feat = all(pretrained.features.get(k) == feat.get(k) for k in
+                                    ("sample_rate_hz", "n_fft", "hop", "n_mels", "frames"))
+                    if same_feat and seen and not (seen & val_patients):
+                        sampler, src_note = pretrained, f"pretrained {gan_model} (no validation patient seen)"
+                    else:
+                        log(f"fold {f}: --gan-model saw validation patients or has other features; "
+                            f"training a fold GAN instead")
+                if sampler is None:
+                    with tempfile.TemporaryDirectory(prefix="clinaudio-study-gan-") as tmp:
+                        raw_classes = sorted({e.label for e, _ in train_src},
+                                             key=lambda r: (task_labels.index(raw_to_task[r]), r))
+                        train_gan([e for e, _ in train_src], raw_classes, feat, out_dir=tmp, epochs=1,
+                                  steps_per_epoch=gan_steps or 10 ** 9,
+                                  max_seconds=None if gan_steps else gan_minutes * 60, seed=seed + f,
+                                  device=str(dev), resume=False, grid_every_epoch=False)
+                        sampler = GanSampler.load(tmp, device=str(dev))
+                    src_note = (f"fold GAN trained on the training fold ({gan_steps} steps)" if gan_steps
+                                else f"fold GAN trained on the training fold ({gan_minutes} min)")
+                pool += _gan_copies(sampler, plan, task_labels, raw_to_task, seed + f)
+            model = train_classifier(pool, len(task_labels), mean, std, frames, steps=steps, seed=seed + f,
+                                     device=dev)
+            pred = predict(model, val_imgs, mean, std, frames, dev)
+            met = _metrics(val_y, pred.tolist(), task_labels)
+            met.update({"fold": f, "train_real": len(tr), "train_augmented": len(pool) - len(tr),
+                        "validation": len(va), "seconds": round(time.monotonic() - ts, 1)})
+            if src_note:
+                met["gan_source"] = src_note
+                gan_sources.append(src_note)
+            per[strat].append(met)
+            log(f"fold {f} {strat:>4}: macro F1 {met['macro_f1']:.3f}  score {met['score']:.3f}  "
+                f"({met['seconds']:.0f} s, {len(pool) - len(tr)} augmented)")
+    summary = {}
+    for strat, rows in per.items():
+        f1 = np.array([r["macro_f1"] for r in rows])
+        sc = np.array([r["score"] for r in rows])
+        summary[strat] = {"macro_f1_mean": float(f1.mean()), "macro_f1_std": float(f1.std()),
+                          "score_mean": float(sc.mean()), "score_std": float(sc.std()),
+                          "macro_f1": f1.tolist(), "score": sc.tolist(), "folds": rows}
+    gains = {}
+    for base in ("none", "naa", "taa"):
+        if "gan" in summary and base in summary:
+            d = np.array(summary["gan"]["macro_f1"]) - np.array(summary[base]["macro_f1"])
+            gains[f"gan_vs_{base}"] = {"macro_f1_gain_mean": float(d.mean()), "macro_f1_gain_std": float(d.std())}
+    return {"data": str(Path(data_dir).resolve()), "task": task, "layout": layout, "labels": task_labels,
+            "folds": folds, "run_folds": fold_ids, "epochs": epochs,
+            "synthetic_ratio": synthetic_ratio, "max_per_class": max_per_class, "seed": seed,
+            "classifier": CLASSIFIER_DOC, "features": feat, "strategies": summary, "gains": gains,
+            "gan_sources": sorted(set(gan_sources)), "seconds": round(time.monotonic() - t0, 1)}
+
+
+def format_table(res: dict) -> str:
+    lines = [f"task {res['task']} on {res['data']} (folds {res['run_folds']}, {res['epochs']} epochs)",
+             f"{'strategy':<9} {'macro F1':>17} {'SPRSound score':>17}"]
+    for s_, v in res["strategies"].items():
+        lines.append(f"{s_:<9} {v['macro_f1_mean']:8.3f} +- {v['macro_f1_std']:.3f} "
+                     f"{v['score_mean']:8.3f} +- {v['score_std']:.3f}")
+    for k, v in res["gains"].items():
+        lines.append(f"{k}: macro F1 {v['macro_f1_gain_mean']:+.3f} +- {v['macro_f1_gain_std']:.3f}")
+    return "\n".join(lines)
