@@ -31,7 +31,7 @@ import numpy as np
 import scipy.fft
 
 from ._common import (AMIN, freq_range, positive_float, positive_int, power_to_db,
-                      read_zero_padded, valid_audio)
+                      read_zero_padded, single_thread_blas, valid_audio)
 from .spectral import samples_from_seconds
 
 _K_FREQ = 5.0   # Gaussian band kept to +-5 sigma (amplitude e^-12.5 = 4e-6 at the edge)
@@ -92,18 +92,21 @@ class CwtSpec:
             folded = np.zeros((len(rows), M), dtype=np.complex64)
             for r, (lo, gains) in enumerate(bands):
                 z = X[lo:lo + len(gains)] * gains
-                start = lo % M
-                total = start + len(z)
-                if total <= M:
-                    folded[r, start:total] = z
-                else:  # band wider than M bins: fold (= sample in time at M points)
-                    buf = np.zeros(-(-total // M) * M, dtype=np.complex64)
-                    buf[start:total] = z
-                    folded[r] = buf.reshape(-1, M).sum(axis=0)
+                # fold the band modulo M (= sampling the band-passed signal at M points)
+                row = folded[r]
+                pos, i = lo % M, 0
+                while i < len(z):
+                    take = min(M - pos, len(z) - i)
+                    row[pos:pos + take] += z[i:i + take]
+                    i += take
+                    pos = 0
             w = scipy.fft.ifft(folded, axis=1, overwrite_x=True)
             p = w.real * w.real
             p += w.imag * w.imag
-            out[rows] = p.reshape(len(rows), n_seg, m).mean(axis=2) if m > 1 else p
+            if m > 1:  # frame means as a matrix-vector product: ~20x faster than .mean(axis=2)
+                with single_thread_blas():
+                    p = (p.reshape(-1, m) @ np.full(m, 1.0 / m, dtype=np.float32))
+            out[rows] = p.reshape(len(rows), n_seg)
         return out
 
     def range_power(self, read, n_samples: int, first: int, stop: int) -> np.ndarray:
