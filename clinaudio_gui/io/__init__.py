@@ -12,3 +12,4 @@ from clinaudio_gui.io.raven import dumps_raven, parse_raven, read_raven, write_r
 from clinaudio_gui.io.sprsound import (dumps_sprsound, file_stem, parse_icbhi_name, parse_sprsound,
                                        parse_sprsound_name, patient_of, read_sprsound, write_sprsound)
 from clinaudio_gui.io.textgrid import dumps_textgrid, parse_textgrid, read_textgrid, write_textgrid
+from clinaudio_gui.io.dataset import LabeledItem, scan_labeled

@@ -9,6 +9,7 @@ import io as _io
 import math
 import os
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -72,18 +73,21 @@ def audio_info(path: str | Path) -> dict:
 # few files (key: path, size, mtime), so that range reads of the same file stay cheap.
 _MP3_CACHE: dict[tuple, np.ndarray] = {}
 _MP3_CACHE_FILES = 2
+_MP3_LOCK = threading.Lock()   # the GUI reads from worker threads
 
 
 def _decode_whole_mp3(path: Path) -> np.ndarray:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    data = _MP3_CACHE.get(key)
+    with _MP3_LOCK:
+        data = _MP3_CACHE.get(key)
     if data is None:
         with sf.SoundFile(str(path)) as f:
             data = f.read(dtype="float32", always_2d=True)
-        while len(_MP3_CACHE) >= _MP3_CACHE_FILES:
-            _MP3_CACHE.pop(next(iter(_MP3_CACHE)))
-        _MP3_CACHE[key] = data
+        with _MP3_LOCK:
+            while len(_MP3_CACHE) >= _MP3_CACHE_FILES:
+                _MP3_CACHE.pop(next(iter(_MP3_CACHE)))
+            _MP3_CACHE[key] = data
     return data
 
 

@@ -125,7 +125,7 @@ def _small_audio(fmt: str, subtype: str) -> bytes:
 
 
 AUDIO = {".wav": _small_audio("WAV", "PCM_16"), ".flac": _small_audio("FLAC", "PCM_16"),
-         ".ogg": _small_audio("OGG", "VORBIS")}
+         ".ogg": _small_audio("OGG", "VORBIS"), ".mp3": _small_audio("MP3", "MPEG_LAYER_III")}
 
 
 @pytest.mark.parametrize("ext", list(AUDIO))
