@@ -7,11 +7,16 @@ torch forms live in :mod:`clinaudio_gui.engine.features`, the only layer allowed
 """
 from ._common import power_to_db, valid_audio
 from .cwt import cwt_scalogram_db, cwt_spec
+from .long import WaveformPyramid, spectrogram_tile
 from .spectral import (erb_space, gammatone_spec, gammatone_spectrogram_db, mel_filterbank,
                        mel_spec, mel_spectrogram_db, stft_db, stft_spec)
+from .streaming import (KINDS, StreamingCWT, StreamingGammatone, StreamingMel,
+                        StreamingSpectrogram, StreamingSTFT, make_spec)
 
 __all__ = [
     "valid_audio", "power_to_db",
     "stft_db", "mel_spectrogram_db", "gammatone_spectrogram_db", "cwt_scalogram_db",
     "stft_spec", "mel_spec", "gammatone_spec", "cwt_spec", "mel_filterbank", "erb_space",
+    "KINDS", "make_spec", "StreamingSpectrogram", "StreamingSTFT", "StreamingMel",
+    "StreamingGammatone", "StreamingCWT", "WaveformPyramid", "spectrogram_tile",
 ]

@@ -36,6 +36,7 @@ from .spectral import samples_from_seconds
 
 _K_FREQ = 5.0   # Gaussian band kept to +-5 sigma (amplitude e^-12.5 = 4e-6 at the edge)
 _K_TIME = 6.0   # context on each side of a range, in wavelet time-sigmas (e^-18)
+_TAPER = 0.03   # fraction of the band below Nyquist over which responses are tapered to 0
 _QUALITY = 4.0  # points per frame >= _QUALITY * band sigma (Hz) * hop (s)
 
 
@@ -69,6 +70,8 @@ class CwtSpec:
 
     def n_frames(self, n_samples: int) -> int:
         return 1 + n_samples // self.hop
+
+    time_offset = 0.0  # frame i is centred at sample i * hop
 
     def times_s(self, first: int, count: int) -> np.ndarray:
         return np.arange(first, first + count) * self.hop / self.sample_rate_hz
@@ -147,6 +150,11 @@ def _bank(sr: float, N: int, w0: float, scales_key: bytes, n_seg: int, points_ke
             k_hi = min(n_bins, int(np.ceil((w0 + _K_FREQ) / a * N / (2 * np.pi))) + 1)
             k = np.arange(k_lo, k_hi)
             g = 2.0 * np.exp(-0.5 * (a * 2 * np.pi * k / N - w0) ** 2) * (M / N)
+            # bands reaching Nyquist are cut there: a short raised-cosine taper over the top
+            # _TAPER of the spectrum keeps their time response compact (so ranges and streams
+            # equal the whole image) instead of ringing like a sinc
+            u = (k / (N / 2.0) - (1.0 - _TAPER)) / _TAPER
+            g *= np.where(u > 0, 0.5 + 0.5 * np.cos(np.pi * np.clip(u, 0.0, 1.0)), 1.0)
             # evaluate at the centres of m equal sub-intervals of each hop: shift by hop/(2m)
             delta = (N / n_seg) / (2.0 * m)
             g = (g * np.exp(2j * np.pi * k * delta / N)).astype(np.complex64)

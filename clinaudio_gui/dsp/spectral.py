@@ -75,9 +75,13 @@ class FrameSpec:
         n = n_samples + 2 * self.pad
         return 0 if n < self.frame_length else 1 + (n - self.frame_length) // self.hop
 
+    @property
+    def time_offset(self) -> float:
+        """Sample position of frame 0's time stamp (frame i is at i * hop + time_offset)."""
+        return 0.0 if self.center else self.frame_length / 2.0
+
     def times_s(self, first: int, count: int) -> np.ndarray:
-        offset = 0.0 if self.center else self.frame_length / 2.0
-        return ((np.arange(first, first + count) * self.hop + offset) / self.sample_rate_hz)
+        return (np.arange(first, first + count) * self.hop + self.time_offset) / self.sample_rate_hz
 
     def power(self, frames: np.ndarray) -> np.ndarray:
         """(n_frames, frame_length) samples -> (n_out, n_frames) float32 power."""
