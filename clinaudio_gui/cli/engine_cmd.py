@@ -31,6 +31,9 @@ def register(subparsers) -> None:
                         "or on the task's classes directly")
     p.add_argument("--max-items", type=int, default=None, help="use at most N items per part (smoke runs)")
     p.add_argument("--max-batches", type=int, default=None, help="at most N batches per epoch (smoke runs)")
+    p.add_argument("--cap-per-class", type=int, default=None,
+                   help="each epoch uses at most N random items of each class (cheaper epochs)")
+    p.add_argument("--widths", default="16,32,64", help="channel widths of the three Inception-residual stages")
     p.add_argument("--cache", default=None, help="feature cache folder (default runs/cache)")
     p.set_defaults(func=cmd_train)
 
@@ -77,8 +80,19 @@ def cmd_train(args) -> int:
                      device=args.device, augment=args.augment, batch_size=args.batch_size, lr=args.lr,
                      threads=args.threads, val_fraction=args.val_fraction, seed=args.seed,
                      output_level_labels=args.classes, max_items=args.max_items,
-                     max_batches=args.max_batches, cache_dir=args.cache, command=command, log=log)
+                     max_batches=args.max_batches, cache_dir=args.cache, command=command, log=log,
+                     cap_per_class=args.cap_per_class, widths=_widths(args.widths))
     return 0
+
+
+def _widths(text: str) -> tuple:
+    try:
+        w = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--widths {text!r} must be three integers like 16,32,64") from None
+    if len(w) != 3 or min(w) < 4:
+        raise ValueError(f"--widths {text!r} must be three integers >= 4 like 16,32,64")
+    return w
 
 
 def _print_metrics(m: dict) -> None:

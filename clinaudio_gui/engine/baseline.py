@@ -20,18 +20,42 @@ def mfcc_stats(y: np.ndarray, sr: int = SAMPLE_RATE_HZ) -> np.ndarray:
     return np.concatenate([m.mean(axis=1), m.std(axis=1)]).astype(np.float32)
 
 
-def run_baseline(*, task: str, data_dir: str | Path, val_fraction: float = 0.2, seed: int = 0) -> dict:
+def _cached_mfcc(items, level: str, cache_dir) -> np.ndarray:
+    """MFCC statistics of every item, cached (npz) so the tasks of one level share them."""
+    import hashlib
+    import json
+    import os
+    from clinaudio_gui.engine.train import default_cache_dir
+    from clinaudio_gui.io import read_audio
+    cache_dir = Path(cache_dir or default_cache_dir())
+    key = hashlib.sha256(json.dumps(["mfcc40", level, [(i.audio, i.start_s, i.end_s) for i in items]])
+                         .encode()).hexdigest()[:16]
+    path = cache_dir / f"mfcc-{level}-{key}.npz"
+    if path.is_file():
+        return np.load(path)["x"]
+    x = np.stack([mfcc_stats(read_audio(i.audio, start_s=i.start_s, end_s=i.end_s, target_sr=SAMPLE_RATE_HZ)[0])
+                  for i in items])
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, x=x)
+    os.replace(tmp, path)
+    return x
+
+
+def run_baseline(*, task: str, data_dir: str | Path, val_fraction: float = 0.2, seed: int = 0,
+                 cache_dir: str | Path | None = None) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
-    from clinaudio_gui.io import read_audio
     spec = D.check_task(task)
     items = D.load_items(data_dir, spec["level"])
     tr, va, _, _ = D.split_items(items, val_fraction=val_fraction, seed=seed, patients=D.folder_patients(data_dir))
 
+    all_x = _cached_mfcc(items, spec["level"], cache_dir)
+    index = {id(i): k for k, i in enumerate(items)}
+
     def feats(its):
-        return np.stack([mfcc_stats(read_audio(i.audio, start_s=i.start_s, end_s=i.end_s,
-                                               target_sr=SAMPLE_RATE_HZ)[0]) for i in its])
+        return all_x[[index[id(i)] for i in its]]
 
     labels = spec["labels"]
     y_tr = np.array([labels.index(D.to_task_label(i.label, task)) for i in tr])

@@ -167,7 +167,7 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                      lr: float = 2e-3, val_fraction: float = 0.2, seed: int = 0, threads: int | None = None,
                      output_level_labels: str = "fine", max_items: int | None = None,
                      max_batches: int | None = None, aux_weight: float = 0.3, cache_dir=None,
-                     widths=(16, 32, 64), command: str | None = None,
+                     widths=(16, 32, 64), cap_per_class: int | None = None, command: str | None = None,
                      progress: Callable[[dict], None] | None = None,
                      should_stop: Callable[[], bool] | None = None,
                      log: Callable[[str], None] = print) -> Path:
@@ -239,6 +239,8 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
             say(f"augment {augment!r}: +{len(extra)} augmented minority-class items")
 
     counts = np.bincount(y_tr, minlength=len(out_labels)).astype(np.float64)
+    if cap_per_class:
+        counts = np.minimum(counts, cap_per_class)  # what an epoch actually sees
     cw = np.where(counts > 0, np.sqrt(counts.sum() / (len(out_labels) * np.maximum(counts, 1))), 0.0)
     cw = cw / (cw[counts > 0].mean() if (counts > 0).any() else 1.0)
     class_weights = torch.tensor(cw, dtype=torch.float32, device=dev)
@@ -252,7 +254,9 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
         net = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     n_tr = len(y_tr)
-    steps_per_epoch = math.ceil(n_tr / (batch_size * world))
+    by_class = [np.flatnonzero(y_tr == k) for k in range(len(out_labels))]
+    n_epoch = int(sum(min(len(b), cap_per_class) if cap_per_class else len(b) for b in by_class))
+    steps_per_epoch = math.ceil(n_epoch / (batch_size * world))
     if max_batches:
         steps_per_epoch = min(steps_per_epoch, max_batches)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch),
@@ -280,6 +284,7 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                      "class_weights": cw.round(4).tolist(), "label_smoothing": 0.05},
             "training": {"data": str(Path(data_dir)), "n_train_items": int(n_tr), "n_val_items": len(val_items),
                          "epochs": epochs, "epochs_done": len(history), "finished": final,
+                         "cap_per_class": cap_per_class, "widths": list(widths),
                          "best_epoch": best_epoch, "batch_size": batch_size, "lr": lr,
                          "augment": augment, "seed": seed, "world_size": world, "device": str(dev),
                          "seconds": round(time.perf_counter() - t_start, 1),
@@ -297,13 +302,17 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     t_start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
+        # the epoch's items: every item, or at most cap_per_class random items of each class
+        # (a fresh draw each epoch, the same on every rank), so big classes cost less per epoch
+        ep_rng = np.random.default_rng(seed * 1000 + epoch)
+        pool = np.concatenate([ep_rng.permutation(b)[:cap_per_class] if cap_per_class else b for b in by_class])
         if distributed:
             from torch.utils.data import DistributedSampler
-            sampler = DistributedSampler(range(n_tr), num_replicas=world, rank=rank, shuffle=True, seed=seed)
+            sampler = DistributedSampler(range(len(pool)), num_replicas=world, rank=rank, shuffle=True, seed=seed)
             sampler.set_epoch(epoch)
-            order = np.array(list(sampler))
+            order = pool[np.array(list(sampler))]
         else:
-            order = rng.permutation(n_tr)
+            order = pool[rng.permutation(len(pool))]
         tot, n_seen, t_ep = 0.0, 0, time.perf_counter()
         for step in range(steps_per_epoch):
             idx = order[step * batch_size:(step + 1) * batch_size]

@@ -1,0 +1,45 @@
+"""A tiny real training run (a few batches of real SPRSound events) gives a loadable package."""
+import json
+
+import numpy as np
+import pytest
+
+from clinaudio_gui.engine.inference import Classifier
+from clinaudio_gui.engine.package import load_model_package, sha256_of
+from clinaudio_gui.engine.train import train_classifier
+
+
+@pytest.mark.timeout(180)
+def test_tiny_training_run_gives_loadable_package(sprsound_dir, tmp_path):
+    seen = []
+    out = train_classifier(task="1-2", data_dir=sprsound_dir, out_dir=tmp_path / "m", epochs=2, max_items=12,
+                           max_batches=2, batch_size=8, cache_dir=tmp_path / "cache", threads=1,
+                           progress=seen.append, log=lambda m: None, command="pytest smoke")
+    tensors, man = load_model_package(out, kind="classifier")
+    assert man["weights_sha256"] == sha256_of(out / "model.safetensors")
+    assert man["task"] == "1-2" and man["labels"][0] == "Normal" and len(man["output_labels"]) == 7
+    assert set(man["validation"]) >= {"se", "sp", "as", "hs", "score", "macro_f1", "confusion"}
+    fw = man["fusion_weights"]
+    assert abs(fw["gammatone"] + fw["cwt"] - 1) < 1e-5
+    assert man["split"]["method"] == "patient-wise" and man["split"]["val_patients"]
+    assert man["training"]["command"] == "pytest smoke"
+    assert [r["epoch"] for r in seen] == [1, 2]
+    log = [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == 2 and all(np.isfinite(r["train_loss"]) for r in log)
+    assert (out / "model.safetensors").stat().st_size < 20 * 2 ** 20
+    # the package loads for its own task and, merged, for task 1-1
+    clf = Classifier.load(out)
+    lab, conf, probs = clf.predict(np.zeros(4000, np.float32) + 0.01, 8000)
+    assert lab in clf.labels and abs(sum(probs.values()) - 1) < 1e-4
+    clf11 = Classifier.load(out, task="1-1")
+    assert clf11.labels == ["Normal", "Adventitious"]
+    p11 = clf11.predict(np.zeros(4000, np.float32) + 0.01, 8000)[2]
+    assert p11["Normal"] == pytest.approx(probs["Normal"], abs=1e-5)
+
+
+def test_bad_task_and_device_are_named(sprsound_dir, tmp_path):
+    with pytest.raises(ValueError, match="3-1"):
+        train_classifier(task="3-1", data_dir=sprsound_dir, out_dir=tmp_path / "x", epochs=1)
+    from clinaudio_gui.engine.train import resolve_device
+    with pytest.raises(ValueError, match="tpu"):
+        resolve_device("tpu")
