@@ -95,7 +95,7 @@ class QtTimeViewBox(pg.ViewBox):
     """x-only zoom / pan; a left drag draws a new segment instead of panning (Ctrl+drag or the
     middle button pans); a left click selects."""
 
-    dragged = Signal(object, object, object, bool)   # phase ("start"|"move"|"finish"), p0, p1, shift
+    dragged = Signal(object, object, object, int)   # phase ("start"|"move"|"finish"), p0, p1, shift (0/1)
     clicked = Signal(object, object)                 # view point, modifiers
 
     def __init__(self, *a, **kw):
@@ -111,7 +111,7 @@ class QtTimeViewBox(pg.ViewBox):
             ev.accept()
             p0 = self.mapSceneToView(ev.buttonDownScenePos())
             p1 = self.mapSceneToView(ev.scenePos())
-            shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+            shift = 1 if (mods & Qt.KeyboardModifier.ShiftModifier) else 0
             phase = "start" if ev.isStart() else ("finish" if ev.isFinish() else "move")
             self.dragged.emit(phase, p0, p1, shift)
             return
@@ -818,12 +818,12 @@ class QtTimeline(QWidget):
             g.close()
 
     # drawing new segments
-    def _on_drag(self, phase: str, p0: QPointF, p1: QPointF, shift: bool) -> None:
+    def _on_drag(self, phase: str, p0: QPointF, p1: QPointF, shift: int) -> None:
         if self.annotations is None:
             return
         vb = self.sender()
         in_spec = vb is self.spec_vb
-        box = shift and in_spec
+        box = bool(shift) and in_spec
         a = max(0.0, min(p0.x(), p1.x()))
         b = min(self.duration_s, max(p0.x(), p1.x()))
         if phase == "start":
