@@ -85,7 +85,7 @@ def sniff_text(text: str, path="<memory>") -> str:
     if _AUDACITY_LINE.match(lines[0]):
         return "audacity"
     raise AnnotationFormatError(f"cannot tell the annotation format from the content (first line "
-                                f"{head[:60]!r}); give it explicitly", path=path, line=1)
+                                f"{head[:60]!r}); give the format explicitly (--from)", path=path, line=1)
 
 
 def _suffix_format(path: Path) -> str | None:
@@ -107,7 +107,7 @@ def detect_format(path: str | Path, *, for_writing: bool = False) -> str:
             return "sprsound"
         if fmt is None:
             raise AnnotationFormatError(f"the extension {path.suffix or '(none)'!r} does not say which format to "
-                                        f"write ({', '.join(FORMATS)}); give it explicitly", path=path)
+                                        f"write ({', '.join(FORMATS)}); give the format explicitly (--to)", path=path)
         return fmt
     if fmt is not None and fmt != "json":
         return fmt

@@ -23,7 +23,7 @@ from clinaudio_gui.core.segment import Segment
 from clinaudio_gui.io._text import fmt_number, parse_number, read_text
 
 RECORD_TIER = "record"
-RECORD_TIER_ALIASES = ("record", "record_label", "record label", "recording")
+RECORD_TIER_ALIASES = ("record", "record_label", "record label")
 EVENT_TIER = "events"
 POINT_TIER = "points"
 

@@ -115,7 +115,7 @@ def test_failed_convert_leaves_no_output_and_the_input_untouched(tmp_path, icbhi
     assert_one_line_error(run("convert", csv, old, "--to", "icbhi", ok=False), old, "'cough'")
     assert old.read_text() == "keep me\n"
     # ambiguous output extension, unknown format, missing input, corrupt --audio
-    assert_one_line_error(run("convert", csv, tmp_path / "o.txt", ok=False), "o.txt", "give it explicitly")
+    assert_one_line_error(run("convert", csv, tmp_path / "o.txt", ok=False), "o.txt", "give the format explicitly")
     assert_one_line_error(run("convert", tmp_path / "nope.json", tmp_path / "o.csv", ok=False), "nope.json",
                           "not found")
     junk = tmp_path / "junk.wav"

@@ -289,7 +289,7 @@ def test_detect_format_by_extension_and_content(tmp_path, icbhi_dir, sprsound_di
     (tmp_path / "x.json").write_text('{"a": 1}')
     with pytest.raises(AnnotationFormatError, match="neither SPRSound"):
         detect_format(tmp_path / "x.json")
-    with pytest.raises(AnnotationFormatError, match="give it explicitly"):
+    with pytest.raises(AnnotationFormatError, match="give the format explicitly"):
         detect_format(tmp_path / "out.txt", for_writing=True)
     assert detect_format(tmp_path / "out.json", for_writing=True) == "sprsound"
 
