@@ -1,0 +1,790 @@
+"""Augmentation panel: build a pipeline, preview it live, hear A/B, save it, export a dataset.
+
+* Transforms: tick the ones to use (audio or spectrogram domain); the selected one's
+  settings are edited in the form below it, and its drawn value is on the slider.
+* The slider sets the frozen draw's value of the selected transform; the augmented waveform
+  and spectrogram redraw at once (computed inline: about 10-30 ms for a 10 s clip at 8 kHz,
+  see ``last_preview_ms``; slider moves are coalesced so the GUI never queues stale frames).
+* "New random draw" draws everything again from a new seed; "Freeze" keeps the current draw
+  while settings change (apply is a pure function of the draw: the preview is bit-identical).
+* A/B: play the original (A) or the augmented (B); switching while playing continues at the
+  same position (scaled by the length ratio when the transform changes the duration).
+* Scope: the whole recording or the selected segment (``selection_range_s``).
+* Recipes: save / load JSON recipes, or start from the built-ins (naa, taa).
+* "Add to project": write the augmented audio into the project folder with its moved
+  annotations (native sidecar, with the draw as provenance) and open it.
+* "Batch export...": ``run_batch`` in a worker thread with a progress dialog and cancel.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMessageBox, QProgressDialog, QPushButton, QRadioButton,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from clinaudio_gui.augment import (AUDIO, REGISTRY, SPECTROGRAM, BUILTIN_RECIPES, Compose, OneOf, Recipe,
+                                   load_recipe, rng_for, save_recipe)
+from clinaudio_gui.augment.compose import applied_names
+from clinaudio_gui.augment.recipes import DEFAULT_FEATURES
+
+PREVIEW_MAX_S = 30.0          # the whole-recording preview shows at most this much
+SLIDER_STEPS = 1000
+
+
+def _leaf_names(domain: str) -> list[str]:
+    return sorted(n for n, c in REGISTRY.items() if n not in ("Compose", "OneOf") and c.domain == domain)
+
+
+class QtBatchWorker(QObject):
+    """Runs ``run_batch`` off the GUI thread; ``cancel()`` stops after the current file."""
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, recipe: Recipe, in_dir: Path, out_dir: Path, *, per_file: int, seed: int, workers: int):
+        super().__init__()
+        self.recipe, self.in_dir, self.out_dir = recipe, in_dir, out_dir
+        self.per_file, self.seed, self.workers = per_file, seed, workers
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        from clinaudio_gui.augment.batch import run_batch
+
+        def cb(done, total, name):
+            self.progress.emit(done, total, name)
+            return not self._cancel.is_set()
+        try:
+            res = run_batch(self.recipe, self.in_dir, self.out_dir, per_file=self.per_file, seed=self.seed,
+                            workers=self.workers, progress=cb)
+        except Exception as e:  # noqa: BLE001 - shown to the user, never crashes the window
+            self.failed.emit(f"{type(e).__name__}: {e}")
+            return
+        self.finished.emit(res)
+
+
+class QtBatchDialog(QDialog):
+    """Folder in, folder out, copies per file, seed, workers."""
+
+    def __init__(self, parent, in_dir: str = "", out_dir: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Batch export augmented dataset")
+        form = QFormLayout(self)
+        self.in_edit = QLineEdit(in_dir)
+        self.out_edit = QLineEdit(out_dir)
+        for edit, title in ((self.in_edit, "Input folder"), (self.out_edit, "Output folder")):
+            row = QHBoxLayout()
+            row.addWidget(edit)
+            b = QPushButton("...")
+            b.clicked.connect(lambda _=False, e=edit, t=title: self._browse(e, t))
+            row.addWidget(b)
+            form.addRow(title, row)
+        self.per_file = QSpinBox()
+        self.per_file.setRange(1, 100)
+        self.per_file.setValue(1)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.workers = QSpinBox()
+        self.workers.setRange(1, 64)
+        form.addRow("Copies per file", self.per_file)
+        form.addRow("Seed", self.seed)
+        form.addRow("Worker processes", self.workers)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        form.addRow(bb)
+
+    def _browse(self, edit: QLineEdit, title: str) -> None:
+        d = QFileDialog.getExistingDirectory(self, title, edit.text())
+        if d:
+            edit.setText(d)
+
+
+class QtAugmentPanel(QWidget):
+    previewUpdated = Signal(float)       # milliseconds the last preview took
+    batchFinished = Signal(object)       # BatchResult
+
+    def __init__(self, main_window):
+        super().__init__()
+        self.mw = main_window
+        self.domain = AUDIO
+        self.transforms: dict[str, object] = {}     # name -> configured transform instance
+        self.seed = 0
+        self.params: dict | None = None              # the current (possibly frozen) draw
+        self.original: np.ndarray | None = None     # clip being previewed
+        self.augmented: np.ndarray | None = None
+        self.sample_rate_hz = 0
+        self.clip_start_s = 0.0
+        self.last_preview_ms = 0.0
+        self.last_saved_path: Path | None = None
+        self._playing = False
+        self._play_timer = QElapsedTimer()
+        self._play_from_s = 0.0
+        self._batch_thread: QThread | None = None
+        self._batch_worker: QtBatchWorker | None = None
+        self._progress: QProgressDialog | None = None
+        self._finished_batches: list = []
+        self._loaded_recipe: Recipe | None = None
+        self._updating = False
+        self._build()
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(0)
+        self._redraw_timer.timeout.connect(self._recompute)
+        if hasattr(main_window, "recordingChanged"):
+            main_window.recordingChanged.connect(self.reload_clip)
+        self._fill_list()
+        self.reload_clip()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.domain_box = QComboBox()
+        self.domain_box.addItems([AUDIO, SPECTROGRAM])
+        self.domain_box.currentTextChanged.connect(self.set_domain)
+        top.addWidget(QLabel("Domain"))
+        top.addWidget(self.domain_box)
+        self.recipe_box = QComboBox()
+        self.recipe_box.addItem("(recipe)")
+        self.recipe_box.addItems(list(BUILTIN_RECIPES))
+        self.recipe_box.activated.connect(self._builtin_chosen)
+        top.addWidget(self.recipe_box)
+        lay.addLayout(top)
+
+        self.list = QListWidget()
+        self.list.setMaximumHeight(170)
+        self.list.itemChanged.connect(self._item_toggled)
+        self.list.currentItemChanged.connect(lambda *_: self._show_settings())
+        lay.addWidget(self.list)
+
+        self.form_host = QWidget()
+        self.form = QFormLayout(self.form_host)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.form_host)
+
+        srow = QHBoxLayout()
+        self.slider_label = QLabel("value")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.slider_value = QLabel("")
+        self.slider_value.setMinimumWidth(70)
+        srow.addWidget(self.slider_label)
+        srow.addWidget(self.slider, 1)
+        srow.addWidget(self.slider_value)
+        lay.addLayout(srow)
+
+        row = QHBoxLayout()
+        self.draw_button = QPushButton("New random draw")
+        self.draw_button.clicked.connect(self.new_draw)
+        self.freeze_box = QCheckBox("Freeze")
+        self.freeze_box.setToolTip("keep the current draw while settings change")
+        self.freeze_box.toggled.connect(lambda on: self.draw_button.setEnabled(not on))
+        row.addWidget(self.draw_button)
+        row.addWidget(self.freeze_box)
+        self.scope_whole = QRadioButton("Whole recording")
+        self.scope_sel = QRadioButton("Selected segment")
+        self.scope_whole.setChecked(True)
+        grp = QButtonGroup(self)
+        grp.addButton(self.scope_whole)
+        grp.addButton(self.scope_sel)
+        self.scope_whole.toggled.connect(lambda _: self.reload_clip())
+        row.addWidget(self.scope_whole)
+        row.addWidget(self.scope_sel)
+        lay.addLayout(row)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setMinimumHeight(260)
+        self.wave_plot = self.glw.addPlot(row=0, col=0)
+        self.wave_plot.setMenuEnabled(False)
+        self.wave_plot.setLabel("left", "amplitude")
+        self.wave_plot.setDownsampling(auto=True, mode="peak")
+        self.wave_plot.setClipToView(True)
+        self.wave_a = self.wave_plot.plot(pen=pg.mkPen((150, 150, 150, 140)))
+        self.wave_b = self.wave_plot.plot(pen=pg.mkPen((60, 170, 255)))
+        self.spec_plot = self.glw.addPlot(row=1, col=0)
+        self.spec_plot.setMenuEnabled(False)
+        self.spec_plot.setLabel("bottom", "time", units="s")
+        self.spec_img = pg.ImageItem(axisOrder="row-major")
+        self.spec_img.setColorMap(pg.colormap.get("viridis"))
+        self.spec_plot.addItem(self.spec_img)
+        lay.addWidget(self.glw, 1)
+
+        prow = QHBoxLayout()
+        self.play_button = QPushButton("Play")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.ab_a = QRadioButton("A original")
+        self.ab_b = QRadioButton("B augmented")
+        self.ab_b.setChecked(True)
+        abg = QButtonGroup(self)
+        abg.addButton(self.ab_a)
+        abg.addButton(self.ab_b)
+        self.ab_b.toggled.connect(self._ab_switched)
+        self.timing_label = QLabel("")
+        prow.addWidget(self.play_button)
+        prow.addWidget(self.ab_a)
+        prow.addWidget(self.ab_b)
+        prow.addStretch(1)
+        prow.addWidget(self.timing_label)
+        lay.addLayout(prow)
+
+        brow = QHBoxLayout()
+        for text, slot in (("Save recipe...", self._save_recipe_dialog), ("Load recipe...", self._load_recipe_dialog),
+                           ("Add to project", self.add_to_project), ("Batch export...", self._batch_dialog)):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            brow.addWidget(b)
+            setattr(self, "button_" + text.split()[0].lower(), b)
+        lay.addLayout(brow)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        lay.addWidget(self.info)
+
+    # ------------------------------------------------------------------ pipeline model
+    def _fill_list(self, enabled: list[str] | None = None) -> None:
+        self._updating = True
+        self.list.clear()
+        for name in _leaf_names(self.domain):
+            if name not in self.transforms or self.transforms[name].domain != self.domain:
+                self.transforms[name] = REGISTRY[name]()
+            it = QListWidgetItem(f"{name} - {REGISTRY[name].summary}")
+            it.setData(Qt.ItemDataRole.UserRole, name)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(Qt.CheckState.Checked if enabled and name in enabled else Qt.CheckState.Unchecked)
+            self.list.addItem(it)
+        self.list.setCurrentRow(0)
+        self._updating = False
+        self._show_settings()
+
+    def enabled_names(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_enabled(self, names: list[str]) -> None:
+        """Tick exactly these transforms (others unticked) and redraw."""
+        self._updating = True
+        for i in range(self.list.count()):
+            it = self.list.item(i)
+            it.setCheckState(Qt.CheckState.Checked if it.data(Qt.ItemDataRole.UserRole) in names
+                             else Qt.CheckState.Unchecked)
+        self._updating = False
+        self._pipeline_changed()
+
+    def select_transform(self, name: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == name:
+                self.list.setCurrentRow(i)
+                return
+        raise ValueError(f"transform {name!r} is not in the {self.domain} list")
+
+    def selected_name(self) -> str | None:
+        it = self.list.currentItem()
+        return it.data(Qt.ItemDataRole.UserRole) if it is not None else None
+
+    def pipeline(self) -> Compose:
+        return Compose([self.transforms[n] for n in self.enabled_names()])
+
+    def recipe(self, name: str = "panel") -> Recipe:
+        return Recipe(name, self.pipeline(), "made in the augmentation panel",
+                      features=dict(DEFAULT_FEATURES) if self.domain == SPECTROGRAM else None)
+
+    def set_domain(self, domain: str) -> None:
+        if domain not in (AUDIO, SPECTROGRAM):
+            raise ValueError(f"domain={domain!r} must be {AUDIO!r} or {SPECTROGRAM!r}")
+        if self.domain_box.currentText() != domain:
+            self.domain_box.setCurrentText(domain)   # re-enters through the signal
+            return
+        self.domain = domain
+        self.params = None
+        self._fill_list()
+        self.reload_clip()
+
+    def _item_toggled(self, _item) -> None:
+        if not self._updating:
+            self._pipeline_changed()
+
+    def _pipeline_changed(self) -> None:
+        """The set of transforms changed: a frozen draw no longer fits, so draw again."""
+        self.params = None
+        self._loaded_recipe = None
+        self._redraw()
+
+    def _setting_changed(self, name: str, key: str, value) -> None:
+        t = self.transforms[name]
+        kw = t.settings()
+        kw[key] = value
+        try:
+            new = type(t)(p=t.p if key != "p" else value, **{k: v for k, v in kw.items() if k != "p"})
+        except ValueError as e:
+            self.info.setText(str(e))
+            return
+        self.transforms[name] = new
+        self._loaded_recipe = None
+        self.info.setText("")
+        if not self.freeze_box.isChecked():
+            self.params = None
+        self._sync_slider()
+        self._redraw()
+
+    def _show_settings(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        name = self.selected_name()
+        if name is None:
+            return
+        t = self.transforms[name]
+        for q in t.PARAMS:
+            v = getattr(t, q.name)
+            label = f"{q.name} [{q.unit}]" if q.unit else q.name
+            if q.kind == "float":
+                w = QDoubleSpinBox()
+                w.setDecimals(3)
+                w.setRange(q.low if q.low is not None else -1e6, q.high if q.high is not None else 1e6)
+                w.setSingleStep(0.1)
+                w.setValue(v)
+                w.setKeyboardTracking(False)
+                w.valueChanged.connect(lambda val, n=name, k=q.name: self._setting_changed(n, k, float(val)))
+            elif q.kind == "int":
+                w = QSpinBox()
+                w.setRange(int(q.low if q.low is not None else -10**6), int(q.high if q.high is not None else 10**6))
+                w.setValue(v)
+                w.valueChanged.connect(lambda val, n=name, k=q.name: self._setting_changed(n, k, int(val)))
+            elif q.kind == "choice":
+                w = QComboBox()
+                w.addItems([str(c) for c in q.choices])
+                w.setCurrentText(str(v))
+                w.currentTextChanged.connect(lambda val, n=name, k=q.name: self._setting_changed(n, k, val))
+            elif q.kind == "bool":
+                w = QCheckBox()
+                w.setChecked(bool(v))
+                w.toggled.connect(lambda val, n=name, k=q.name: self._setting_changed(n, k, bool(val)))
+            else:   # lists / paths: comma-separated text
+                w = QLineEdit(", ".join(str(x) for x in (v or [])))
+                w.editingFinished.connect(lambda n=name, k=q.name, e=w, kind=q.kind: self._list_edited(n, k, e, kind))
+            w.setToolTip(q.help)
+            self.form.addRow(label, w)
+        pw = QDoubleSpinBox()
+        pw.setRange(0.0, 1.0)
+        pw.setSingleStep(0.1)
+        pw.setValue(t.p)
+        pw.setKeyboardTracking(False)
+        pw.valueChanged.connect(lambda val, n=name: self._setting_changed(n, "p", float(val)))
+        pw.setToolTip("probability of applying it")
+        self.form.addRow("p [probability]", pw)
+        self._sync_slider()
+
+    def _list_edited(self, name: str, key: str, edit: QLineEdit, kind: str) -> None:
+        parts = [s.strip() for s in edit.text().split(",") if s.strip()]
+        if kind == "list":
+            try:
+                val = [float(s) for s in parts] or None
+            except ValueError:
+                self.info.setText(f"{key}={edit.text()!r} must be numbers separated by commas")
+                return
+        else:
+            val = parts
+        self._setting_changed(name, key, val)
+
+    # ------------------------------------------------------------------ draws and the slider
+    def _draw(self) -> dict:
+        ctx = {"index": 0}
+        path = self.mw.current_path() if hasattr(self.mw, "current_path") else None
+        if path is not None:
+            ctx["source_path"] = str(path)
+        return self.pipeline().randomize(rng_for(self.seed, "panel"), ctx)
+
+    def new_draw(self) -> None:
+        self.seed += 1
+        self.params = None
+        self._redraw()
+
+    def _child_params(self, name: str) -> dict | None:
+        if self.params is None:
+            return None
+        for c in self.params["children"]:
+            if c["name"] == name:
+                return c
+        return None
+
+    def _slider_spec(self):
+        name = self.selected_name()
+        if name is None:
+            return None
+        t = self.transforms[name]
+        key = t.slider_param
+        if key is None or not hasattr(t, "slider_range"):
+            return None
+        lo, hi = t.slider_range()
+        return name, key, float(lo), float(hi)
+
+    def _sync_slider(self) -> None:
+        spec = self._slider_spec()
+        self.slider.blockSignals(True)
+        if spec is None:
+            self.slider.setEnabled(False)
+            self.slider_label.setText("value")
+            self.slider_value.setText("")
+        else:
+            name, key, lo, hi = spec
+            self.slider.setEnabled(hi > lo)
+            self.slider_label.setText(key)
+            c = self._child_params(name)
+            v = c["params"].get(key) if c else None
+            if v is not None and hi > lo:
+                self.slider.setValue(int(round((float(v) - lo) / (hi - lo) * SLIDER_STEPS)))
+            self.slider_value.setText(f"{v:.3g}" if isinstance(v, (int, float)) else "")
+        self.slider.blockSignals(False)
+
+    def set_slider_value(self, value: float) -> None:
+        """Set the selected transform's drawn value (as the slider does) and redraw."""
+        spec = self._slider_spec()
+        if spec is None:
+            raise ValueError(f"{self.selected_name()} has no value to slide")
+        _, _, lo, hi = spec
+        self.slider.setValue(int(round((value - lo) / (hi - lo) * SLIDER_STEPS)))
+
+    def _slider_moved(self, pos: int) -> None:
+        spec = self._slider_spec()
+        if spec is None:
+            return
+        name, key, lo, hi = spec
+        if name not in self.enabled_names():
+            self.set_enabled(self.enabled_names() + [name])
+        if self.params is None:
+            self.params = self._draw()
+        c = self._child_params(name)
+        value = lo + (hi - lo) * pos / SLIDER_STEPS
+        c["params"][key] = value
+        c["applied"] = True          # sliding a transform means seeing it
+        self.slider_value.setText(f"{value:.3g}")
+        self._redraw()
+
+    # ------------------------------------------------------------------ the clip and the preview
+    def reload_clip(self) -> None:
+        rec = self.mw.current_recording() if hasattr(self.mw, "current_recording") else None
+        self.original = None
+        if rec is None:
+            self._clear_plots()
+            return
+        sr = int(rec.sample_rate_hz)
+        start, end = 0.0, min(rec.duration_s, PREVIEW_MAX_S)
+        if self.scope_sel.isChecked():
+            sel = self.mw.selection_range_s()
+            if sel is None:
+                self.info.setText("no segment selected: previewing the whole recording")
+            else:
+                start, end = float(sel[0]), float(sel[1])
+        y = rec.read(start, end)
+        if len(y) < 16:
+            self.info.setText(f"the clip {start:.2f}-{end:.2f} s is too short to augment")
+            self._clear_plots()
+            return
+        self.original, self.sample_rate_hz, self.clip_start_s = np.ascontiguousarray(y, np.float32), sr, start
+        self._orig_image = None
+        self._redraw()
+
+    def _clear_plots(self) -> None:
+        self.wave_a.setData([], [])
+        self.wave_b.setData([], [])
+        self.spec_img.clear()
+
+    def _redraw(self) -> None:
+        self._redraw_timer.start()      # coalesce: several slider moves in one event-loop pass = one frame
+
+    def _image(self, y: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """(image_db, seconds per column, Hz per row) for the preview of audio ``y``."""
+        from clinaudio_gui.augment.vocoder import fft_size_for
+        from clinaudio_gui.dsp import stft_db
+        sr = self.sample_rate_hz
+        n_fft = max(64, fft_size_for(sr) // 2)
+        hop = n_fft // 4
+        img, _, _ = stft_db(y, sample_rate_hz=sr, n_fft=n_fft, hop=hop)
+        return np.asarray(img, np.float32), hop / sr, sr / n_fft
+
+    def _recompute(self) -> None:
+        if self.original is None:
+            return
+        t0 = time.perf_counter()
+        if self.params is None:
+            self.params = self._draw()
+            self._sync_slider()
+        pipe = self.pipeline()
+        sr = self.sample_rate_hz
+        try:
+            if self.domain == AUDIO:
+                out = pipe.apply(self.original, sr, self.params)
+                self.augmented = out
+                n_a = np.arange(len(self.original)) / sr
+                self.wave_a.setData(n_a, self.original)
+                self.wave_b.setData(np.arange(len(out)) / sr, out)
+                img, dt, df = self._image(out)
+                if self._orig_image is None:
+                    self._orig_image = self._image(self.original)[0]
+                hi = float(self._orig_image.max())
+                self.spec_img.setImage(img, autoLevels=False, levels=(hi - 80.0, hi))
+                self.spec_img.setRect(0.0, 0.0, img.shape[1] * dt, img.shape[0] * df)
+                self.spec_plot.setLabel("left", "frequency", units="Hz")
+            else:
+                from clinaudio_gui.augment.features import features_image
+                if self._orig_image is None:
+                    self._orig_image = features_image(self.original, sr, DEFAULT_FEATURES)
+                out = pipe.apply(self._orig_image, sr, self.params)
+                self.augmented = out
+                self.wave_a.setData(np.arange(len(self.original)) / sr, self.original)
+                self.wave_b.setData([], [])
+                hi = float(self._orig_image.max())
+                dt = DEFAULT_FEATURES["hop"] / sr
+                self.spec_img.setImage(out, autoLevels=False, levels=(hi - 80.0, hi))
+                self.spec_img.setRect(0.0, 0.0, out.shape[1] * dt, out.shape[0])
+                self.spec_plot.setLabel("left", "mel band")
+        except ValueError as e:
+            self.info.setText(str(e))
+            return
+        self.last_preview_ms = (time.perf_counter() - t0) * 1000.0
+        names = applied_names(pipe, self.params)
+        self.timing_label.setText(f"preview {self.last_preview_ms:.0f} ms")
+        self.info.setText("applied: " + (", ".join(names) if names else "nothing (all skipped by p)"))
+        self.previewUpdated.emit(self.last_preview_ms)
+
+    def recompute_now(self) -> None:
+        """Run a pending redraw immediately (tests, and before saving)."""
+        self._redraw_timer.stop()
+        self._recompute()
+
+    # ------------------------------------------------------------------ A/B playback
+    def current_position_s(self) -> float:
+        """Position in the clip now playing (its own time axis)."""
+        if not self._playing:
+            return self._play_from_s
+        return self._play_from_s + self._play_timer.elapsed() / 1000.0
+
+    def _signal(self, b: bool) -> np.ndarray | None:
+        return self.augmented if (b and self.domain == AUDIO) else self.original
+
+    def toggle_play(self) -> None:
+        if self._playing:
+            self._play_from_s = self.current_position_s()
+            self._playing = False
+            self.play_button.setText("Play")
+            player = getattr(self.mw, "player", None)
+            if player is not None and hasattr(player, "stop"):
+                player.stop()
+            return
+        self._play_from_s = 0.0 if self._play_from_s <= 0 else self._play_from_s
+        self._start_play(self.ab_b.isChecked(), self._play_from_s)
+
+    def _start_play(self, b: bool, pos_s: float) -> None:
+        y = self._signal(b)
+        if y is None:
+            return
+        sr = self.sample_rate_hz
+        pos_s = min(max(0.0, pos_s), len(y) / sr)
+        self.mw.play_samples(y[int(pos_s * sr):], sr, start_s=self.clip_start_s + pos_s)
+        self._play_from_s = pos_s
+        self._play_timer.restart()
+        self._playing = True
+        self.play_button.setText("Stop")
+
+    def _ab_switched(self, b_checked: bool) -> None:
+        if not self._playing or self.original is None or self.augmented is None:
+            return
+        pos = self.current_position_s()
+        la, lb = len(self.original), len(self.augmented) if self.domain == AUDIO else len(self.original)
+        # same position: the same moment of the sound (durations differ after a stretch or trim)
+        pos = pos * lb / la if b_checked else pos * la / lb
+        self._start_play(b_checked, pos)
+
+    # ------------------------------------------------------------------ recipes
+    def load_recipe_into_panel(self, recipe: Recipe) -> None:
+        """Show a recipe's transforms (Compose / OneOf children, flattened) with its settings."""
+        leaves = []
+
+        def walk(t):
+            if isinstance(t, (Compose, OneOf)):
+                for c in t.transforms:
+                    walk(c)
+            else:
+                leaves.append(t)
+        walk(recipe.pipeline)
+        self.domain_box.blockSignals(True)
+        self.domain_box.setCurrentText(recipe.domain)
+        self.domain_box.blockSignals(False)
+        self.domain = recipe.domain
+        for t in leaves:      # the panel holds one instance per kind: the last one of a kind wins
+            self.transforms[t.name] = t
+        self._fill_list(enabled=[t.name for t in leaves])
+        if isinstance(recipe.pipeline, OneOf) or any(isinstance(c, (Compose, OneOf))
+                                                     for c in getattr(recipe.pipeline, "transforms", [])):
+            self.info.setText(f"recipe {recipe.name}: its OneOf structure is shown flattened (all ticked); "
+                              "batch export from a file keeps it exactly")
+        self.params = None
+        self._loaded_recipe = recipe      # batch export uses it exactly until something is changed
+        self.reload_clip()
+
+    def _builtin_chosen(self, i: int) -> None:
+        if i <= 0:
+            return
+        name = self.recipe_box.itemText(i)
+        self.load_recipe_into_panel(load_recipe(name))
+
+    def save_recipe_to(self, path: str | Path) -> Path:
+        r = self.recipe(Path(path).stem)
+        return save_recipe(path, r)
+
+    def _save_recipe_dialog(self) -> None:
+        fn, _ = QFileDialog.getSaveFileName(self, "Save recipe", "recipe.json", "Recipe (*.json)")
+        if fn:
+            self.save_recipe_to(fn)
+            self.mw.status(f"recipe saved to {fn}")
+
+    def _load_recipe_dialog(self) -> None:
+        fn, _ = QFileDialog.getOpenFileName(self, "Load recipe", "", "Recipe (*.json)")
+        if fn:
+            try:
+                r = load_recipe(fn)
+            except ValueError as e:
+                QMessageBox.warning(self, "Recipe", str(e))
+                return
+            self.load_recipe_into_panel(r)
+
+    # ------------------------------------------------------------------ add to the project
+    def add_to_project(self) -> Path | None:
+        """Augment the whole recording (or the selected segment) with the current draw, write it
+        next to the recording (project folder) with its moved annotations, and open it."""
+        from clinaudio_gui.core.annotations import AnnotationSet
+        from clinaudio_gui.core.project import Project
+        from clinaudio_gui.io import file_stem, write_audio
+        if self.domain != AUDIO:
+            self.info.setText("spectrogram-domain results are images: use Batch export (writes .npy)")
+            return None
+        rec = self.mw.current_recording()
+        path = self.mw.current_path()
+        if rec is None or path is None:
+            self.info.setText("open a recording first")
+            return None
+        if self.params is None:
+            self.params = self._draw()
+        sr = int(rec.sample_rate_hz)
+        start, end = 0.0, rec.duration_s
+        if self.scope_sel.isChecked() and self.mw.selection_range_s() is not None:
+            start, end = self.mw.selection_range_s()
+        y = rec.read(start, end)
+        ann = self.mw.current_annotations()
+        segs = []
+        if ann is not None:
+            for s in ann.segments:
+                if s.end_s > start and s.start_s < end:
+                    segs.append(s.replace(start_s=max(0.0, s.start_s - start), end_s=min(end, s.end_s) - start))
+        try:
+            out, segs = self.pipeline().apply_with_segments(y, sr, self.params, segs)
+        except ValueError as e:
+            self.info.setText(str(e))
+            return None
+        project = self.mw.project()
+        folder = project.folder if project is not None else Path(path).parent
+        stem = file_stem(Path(path).name)
+        suffix = Path(path).suffix.lower() if Path(path).suffix.lower() in (".wav", ".flac") else ".flac"
+        n = 1
+        while (folder / f"{stem}__aug{n:02d}{suffix}").exists():
+            n += 1
+        target = folder / f"{stem}__aug{n:02d}{suffix}"
+        write_audio(target, out, sr)
+        md = {"augmented_from": Path(path).name, "augment_seed": self.seed,
+              "augment_recipe": self.pipeline().to_dict(), "augment_params": self.params,
+              "augment_span_s": [start, end]}
+        a = AnnotationSet([s.replace(id=s.id) for s in segs], ann.record_label if ann else None, md)
+        (project or Project(folder)).save(target, a)
+        self.last_saved_path = target
+        self.mw.status(f"added {target.name} ({', '.join(applied_names(self.pipeline(), self.params)) or 'no change'})")
+        self.mw.open_path(target)
+        return target
+
+    # ------------------------------------------------------------------ batch export
+    def _batch_dialog(self) -> None:
+        project = self.mw.project()
+        in_dir = str(project.folder) if project is not None else ""
+        dlg = QtBatchDialog(self, in_dir, (in_dir + "_augmented") if in_dir else "")
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        recipe = self._loaded_recipe or self.recipe()
+        self.start_batch(recipe, Path(dlg.in_edit.text()), Path(dlg.out_edit.text()),
+                         per_file=dlg.per_file.value(), seed=dlg.seed.value(), workers=dlg.workers.value())
+
+    def start_batch(self, recipe: Recipe, in_dir: Path, out_dir: Path, *, per_file: int = 1, seed: int = 0,
+                    workers: int = 1) -> None:
+        """Export in a worker thread with a progress dialog (Cancel stops after the current file)."""
+        if self._batch_thread is not None:
+            self.info.setText("a batch export is already running")
+            return
+        self._progress = QProgressDialog("Augmenting...", "Cancel", 0, 0, self)
+        self._progress.setWindowTitle("Batch export")
+        self._progress.setMinimumDuration(0)
+        self._progress.setAutoClose(False)
+        self._progress.setAutoReset(False)
+        worker = QtBatchWorker(recipe, in_dir, out_dir, per_file=per_file, seed=seed, workers=workers)
+        thread = QThread(self)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self._on_batch_progress)
+        worker.finished.connect(self._on_batch_done)
+        worker.failed.connect(self._on_batch_failed)
+        self._progress.canceled.connect(worker.cancel)
+        self._batch_thread, self._batch_worker = thread, worker
+        thread.start()
+        self._progress.show()
+
+    def cancel_batch(self) -> None:
+        if self._batch_worker is not None:
+            self._batch_worker.cancel()
+
+    def _on_batch_progress(self, done: int, total: int, name: str) -> None:
+        if self._progress is not None:
+            self._progress.setMaximum(total)
+            self._progress.setValue(done)
+            self._progress.setLabelText(f"{done}/{total}: {name}")
+
+    def _finish_thread(self) -> None:
+        if self._batch_thread is not None:
+            self._batch_thread.quit()
+            self._batch_thread.wait(5000)
+            # keep the finished pair alive with the panel: no Python GC of a QObject Qt still knows
+            self._finished_batches.append((self._batch_thread, self._batch_worker))
+        self._batch_thread = self._batch_worker = None
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
+
+    def _on_batch_done(self, res) -> None:
+        self._finish_thread()
+        msg = (f"batch export {'cancelled' if res.cancelled else 'done'}: {res.written} file(s) from "
+               f"{len(res.processed)} input(s); {len(res.skipped)} skipped; manifest {res.manifest_path}")
+        if res.skipped:
+            msg += "\nskipped: " + "; ".join(f"{r}: {why}" for r, why in res.skipped[:5])
+        self.info.setText(msg)
+        self.mw.status(msg.splitlines()[0])
+        self.batchFinished.emit(res)
+
+    def _on_batch_failed(self, msg: str) -> None:
+        self._finish_thread()
+        self.info.setText(f"batch export failed: {msg}")
+        self.mw.status(f"batch export failed: {msg}")
+
+    def closeEvent(self, ev):
+        self.cancel_batch()
+        self._finish_thread()
+        super().closeEvent(ev)
+
+
+_ = json
