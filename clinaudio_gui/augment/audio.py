@@ -192,17 +192,17 @@ class TrimSilence(Transform):
 
 
 def colored_noise(n: int, *, color: str, seed: int) -> np.ndarray:
-    """Unit-RMS noise: white (flat), pink (power ~ 1/f), brown (power ~ 1/f^2)."""
+    """Noise with power ~ 1/f^0 (white), 1/f (pink) or 1/f^2 (brown); float32, roughly unit
+    RMS (the caller scales it to the SNR it wants)."""
     rng = np.random.default_rng(seed)
     if color == "white":
-        noise = rng.standard_normal(n)
-    else:
-        spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
-        f = np.arange(n // 2 + 1, dtype=np.float64)
-        f[0] = f[1] if n > 1 else 1.0
-        spec *= f ** (-0.5 if color == "pink" else -1.0)
-        spec[0] = 0.0
-        noise = np.fft.irfft(spec, n=n)
+        return rng.standard_normal(n, dtype=np.float32)
+    spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    f = np.arange(n // 2 + 1, dtype=np.float64)
+    f[0] = f[1] if n > 1 else 1.0
+    spec *= f ** (-0.5 if color == "pink" else -1.0)
+    spec[0] = 0.0
+    noise = np.fft.irfft(spec, n=n)
     rms = np.sqrt(np.mean(noise * noise))
     return (noise / rms if rms > 0 else noise).astype(np.float32)
 
@@ -261,15 +261,16 @@ class AddNoise(Transform):
 
     def apply(self, x, sample_rate_hz, params):
         x = as_float32(x)
-        p_signal = float(np.mean(x.astype(np.float64) ** 2))
+        p_signal = float(np.dot(x, x)) / len(x)
         if p_signal == 0.0:
             return x.copy()
         noise = self.noise(len(x), sample_rate_hz, params)
-        p_noise = float(np.mean(noise.astype(np.float64) ** 2))
+        p_noise = float(np.dot(noise, noise)) / len(noise)
         if p_noise == 0.0:
             return x.copy()
-        scale = np.sqrt(p_signal / (p_noise * 10.0 ** (params["snr_db"] / 10.0)))
-        return (x + np.float32(scale) * noise).astype(np.float32)
+        noise *= np.float32(np.sqrt(p_signal / (p_noise * 10.0 ** (params["snr_db"] / 10.0))))
+        noise += x
+        return noise
 
 
 @register
