@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 from pathlib import Path
 
 from clinaudio_gui.core.errors import AnnotationFormatError
@@ -47,14 +49,10 @@ def parse_number(token: str, *, path, line: int | None = None, field: str | None
 
 
 def fmt_number(t: float) -> str:
-    """Shortest text that reads back to the same float, never in exponent form (1.234, 0.000001, 3)."""
-    t = float(t)
-    s = repr(t)
-    if "e" in s or "E" in s:
-        s = f"{t:.12f}".rstrip("0").rstrip(".")
-    if s.endswith(".0"):
-        s = s[:-2]
-    return "0" if s in ("-0", "") else s
+    """Shortest text that reads back to the very same float, never in exponent form
+    (1.234, 0.000001, 3): other tools (Praat, Audacity, Raven) do not all read exponents."""
+    s = np.format_float_positional(float(t), unique=True, trim="-")
+    return "0" if s == "-0" else s
 
 
 def split_lines(text: str) -> list[str]:

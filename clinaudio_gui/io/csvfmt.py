@@ -111,7 +111,7 @@ def _n(v) -> str:
 
 def dumps_csv(annotations: AnnotationSet, *, path: str | Path = "<memory>") -> str:
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")   # RFC 4180; with "\n" a lone "\r" in a note is not quoted
     w.writerow(COLUMNS)
     rl = annotations.record_label or ""
     segs = annotations.sorted_segments()

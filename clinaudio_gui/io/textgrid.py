@@ -14,6 +14,7 @@ Frequency boxes, annotator, source, confidence and note have no place in a TextG
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from clinaudio_gui.core.annotations import AnnotationSet
@@ -224,7 +225,9 @@ def dumps_textgrid(annotations: AnnotationSet, *, audio_duration_s: float | None
     if duration is None:
         md = annotations.metadata.get("duration_s")
         duration = float(md) if isinstance(md, (int, float)) and not isinstance(md, bool) else None
-    xmax = max(last_end, duration or 0.0)
+    if duration is None or not math.isfinite(duration) or duration < 0:
+        duration = 0.0
+    xmax = max(last_end, duration)
     if xmax <= 0:
         xmax = 1.0  # an empty TextGrid still needs a positive extent; Praat refuses xmax <= xmin
     tiers: list[tuple[str, str, list]] = []
