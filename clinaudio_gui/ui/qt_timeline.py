@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections import OrderedDict
 from contextlib import ExitStack
 from pathlib import Path
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 from clinaudio_gui.core import AnnotationSet, LabelSchema, Segment
 from clinaudio_gui.ui.qt_workers import QtPyramidBuilder, QtTileWorker
 from clinaudio_gui.ui.spectro import (TILE_COLUMNS, BlockReader, MinMaxPyramid, SpectroSettings,
-                                      level_for, tile_span_frames)
+                                      level_for, row_freqs_hz, tile_span_frames)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class QtFreqAxis(pg.AxisItem):
         out = []
         for v in values:
             hz = float(self.hz_of_row(v)) if self.freqs is not None else v * scale
+            hz = round(hz, 1) if abs(hz) < 10 else round(hz)
             out.append(f"{hz / 1000:g}k" if hz >= 1000 else f"{hz:g}")
         return out
 
@@ -178,6 +180,8 @@ class QtTimeline(QWidget):
         self._peak = 1.0
         self._updating_region = False
 
+        # the GUI thread must get the GIL back quickly while the tile / pyramid workers run
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.worker = QtTileWorker()
         self.worker.tileReady.connect(self._on_tile)
         self.worker.tileFailed.connect(lambda _t, m: self.message.emit(m))
@@ -231,8 +235,8 @@ class QtTimeline(QWidget):
         self.spec = self.glw.addPlot(row=2, col=0, viewBox=self.spec_vb, axisItems={"left": self.freq_axis})
         self.spec.hideButtons()
         self.freq_axis.setWidth(axis_w)
-        self.spec.setLabel("left", "frequency", units="Hz")
-        self.spec.setLabel("bottom", "time", units="s")
+        self.spec.setLabel("left", "frequency (Hz)")
+        self.spec.setLabel("bottom", "time (s)")
         self.spec.setXLink(self.wave)
 
         # suggestion track
@@ -251,6 +255,10 @@ class QtTimeline(QWidget):
         self.sugg.hide()
         self.sugg_vb.clicked.connect(self._sugg_clicked)
 
+        for plot in (self.overview, self.wave, self.spec, self.sugg):
+            for ax in ("left", "bottom"):
+                # no SI-prefix relabelling on every range change (an HTML relayout per axis per pan)
+                plot.getAxis(ax).enableAutoSIPrefix(False)
         self.glw.ci.layout.setRowStretchFactor(1, 2)
         self.glw.ci.layout.setRowStretchFactor(2, 3)
 
@@ -376,18 +384,7 @@ class QtTimeline(QWidget):
             self.freq_axis.set_freqs(None)
             self.spec.setYRange(s.f_min_hz, f_max, padding=0)
         else:
-            from clinaudio_gui.ui.spectro import mel_centers_hz
-            f_lo = max(min(s.f_min_hz, f_max * 0.99), 20.0 if s.kind != "mel" else 0.0)
-            if s.kind == "mel":
-                freqs = mel_centers_hz(s.n_bands, min(s.f_min_hz, f_max * 0.99), f_max)
-            elif s.kind == "gammatone":
-                # ERB spacing like the gammatone package (centre freqs from f_lo up to Nyquist-ish)
-                ear_q, min_bw = 9.26449, 24.7
-                erb = lambda f: ear_q * np.log(f / (ear_q * min_bw) + 1)  # noqa: E731
-                inv = lambda e: (np.exp(e / ear_q) - 1) * ear_q * min_bw  # noqa: E731
-                freqs = inv(np.linspace(erb(f_lo), erb(f_max), s.n_bands))
-            else:
-                freqs = np.geomspace(f_lo, f_max, s.n_bands)
+            freqs = row_freqs_hz(s, self.sample_rate_hz)
             self.freq_axis.set_freqs(freqs)
             self.spec.setYRange(0, s.n_bands, padding=0)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -207,29 +206,11 @@ class MinMaxPyramid:
 # --------------------------------------------------------------------------------------
 # spectrogram tiles
 
-@lru_cache(maxsize=16)
-def _window(n: int) -> np.ndarray:
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
-
-
-@lru_cache(maxsize=16)
-def _mel_fb(sr: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> np.ndarray:
-    import librosa
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max).astype(np.float32)
-
-
-def mel_centers_hz(n_mels: int, f_min: float, f_max: float) -> np.ndarray:
-    import librosa
-    return librosa.mel_frequencies(n_mels=n_mels + 2, fmin=f_min, fmax=f_max)[1:-1].astype(np.float64)
-
-
-def _dsp(name: str):
-    """The dsp layer's function if it has landed, else None (then a local fallback is used)."""
-    try:
-        import clinaudio_gui.dsp as dsp
-    except Exception:  # noqa: BLE001 - a broken dsp must not break the viewer
-        return None
-    return getattr(dsp, name, None)
+def row_freqs_hz(settings: SpectroSettings, sample_rate_hz: int) -> np.ndarray:
+    """Centre frequency of each image row (ascending), for the Hz axis of non-linear kinds."""
+    f_max = float(min(settings.f_max_hz, sample_rate_hz / 2))
+    f_min = float(min(settings.f_min_hz, f_max * 0.99))
+    return np.asarray(_spec_for(settings, sample_rate_hz, settings.hop, f_min, f_max).freqs_hz, np.float64)
 
 
 @dataclass
@@ -257,83 +238,59 @@ def level_for(settings: SpectroSettings, frames_per_pixel: float) -> int:
     return max(0, int(math.floor(math.log2(frames_per_pixel / settings.hop))))
 
 
+def _spec_for(settings: SpectroSettings, sr: int, stride: int, f_min: float, f_max: float):
+    """The dsp layer's frame kernel for one tile level (column stride = its hop)."""
+    from clinaudio_gui.dsp import make_spec
+    k = settings.kind
+    if k == "stft":
+        return make_spec("stft", sample_rate_hz=sr, n_fft=settings.n_fft, hop=stride, center=True)
+    if k == "mel":
+        return make_spec("mel", sample_rate_hz=sr, n_mels=settings.n_bands, n_fft=settings.n_fft, hop=stride,
+                         f_min_hz=f_min, f_max_hz=f_max, center=True)
+    if k == "gammatone":
+        # aligned with the waveform: centred frames, no causal filter delay
+        return make_spec("gammatone", sample_rate_hz=sr, n_bands=settings.n_bands, f_min_hz=max(f_min, 20.0),
+                         f_max_hz=f_max, window_s=settings.n_fft / sr, hop_s=stride / sr, center=True,
+                         filter_delay=False)
+    return make_spec("cwt", sample_rate_hz=sr, n_scales=settings.n_bands, f_min_hz=max(f_min, 20.0),
+                     f_max_hz=f_max, hop_s=stride / sr)
+
+
 def compute_tile(reader: BlockReader, settings: SpectroSettings, level: int, index: int) -> Tile:
+    """One tile: columns ``index*TILE_COLUMNS ...`` at level ``level``, via clinaudio_gui.dsp kernels.
+
+    STFT / mel / gammatone: frames gathered here (only each column's window when columns are
+    far apart, so a zoomed-out hour never reads the whole file), powered by the dsp FrameSpec.
+    CWT: the dsp range computation (contiguous audio plus the wavelet's context).
+    """
+    from clinaudio_gui.dsp import power_to_db
     sr = reader.sample_rate_hz
     stride = column_stride(settings, level)
-    c0 = index * TILE_COLUMNS * stride                     # first column centre, frames
+    first_col = index * TILE_COLUMNS
+    c0 = first_col * stride                     # first column centre, frames
     n_cols = TILE_COLUMNS
-    f_max = min(settings.f_max_hz, sr / 2)
-    f_min = min(settings.f_min_hz, f_max * 0.99)
-    if settings.kind in ("stft", "mel"):
-        n = settings.n_fft
+    f_max = float(min(settings.f_max_hz, sr / 2))
+    f_min = float(min(settings.f_min_hz, f_max * 0.99))
+    spec = _spec_for(settings, sr, stride, f_min, f_max)
+    if settings.kind == "cwt":
+        p = spec.range_power(reader.read, reader.frames + stride * n_cols, first_col, first_col + n_cols)
+    else:
+        n = spec.frame_length
+        half = n // 2
         if stride >= 2 * n:   # sparse: read only each column's window
-            frames = np.stack([reader.read(c0 + j * stride - n // 2, c0 + j * stride + n // 2)
+            frames = np.stack([reader.read(c0 + j * stride - half, c0 + j * stride - half + n)
                                for j in range(n_cols)])
         else:
-            y = reader.read(c0 - n // 2, c0 + (n_cols - 1) * stride + n // 2)
+            y = reader.read(c0 - half, c0 + (n_cols - 1) * stride - half + n)
             frames = np.lib.stride_tricks.sliding_window_view(y, n)[::stride][:n_cols]
-        spec = np.fft.rfft(frames * _window(n), axis=1)
-        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)     # (cols, bins)
-        power *= (2.0 / _window(n).sum()) ** 2       # a full-scale sine -> 0 dB
-        if settings.kind == "stft":
-            freqs = np.fft.rfftfreq(n, 1.0 / sr)
-            keep = (freqs >= f_min) & (freqs <= f_max)
-            img = power[:, keep].T
-            freqs = freqs[keep]
-        else:
-            fb = _mel_fb(sr, n, settings.n_bands, float(f_min), float(f_max))
-            img = (power @ fb.T).T
-            freqs = mel_centers_hz(settings.n_bands, f_min, f_max)
-        img_db = 10.0 * np.log10(np.maximum(img, 1e-12))
-    else:
-        margin = int(0.1 * sr) if settings.kind == "gammatone" else int(0.25 * sr)
-        start = c0
-        stop = c0 + n_cols * stride
-        y = reader.read(start - margin, stop + margin)
-        img_db, freqs = _filterbank_image(y, sr, settings, f_min, f_max, stride)
-        # columns of the image are at stride spacing from (start - margin)
-        skip = int(round(margin / stride))
-        img_db = img_db[:, skip:skip + n_cols]
-        if img_db.shape[1] < n_cols:
-            img_db = np.pad(img_db, ((0, 0), (0, n_cols - img_db.shape[1])), mode="edge")
+        p = spec.power(frames)
+    freqs = np.asarray(spec.freqs_hz, np.float64)
+    if p.shape[1] < n_cols:
+        p = np.pad(p, ((0, 0), (0, n_cols - p.shape[1])))
+    if settings.kind == "stft":
+        keep = (freqs >= f_min) & (freqs <= f_max)
+        p, freqs = p[keep], freqs[keep]
+    img_db = power_to_db(p)
     t0 = (c0 - stride / 2) / sr
     t1 = t0 + n_cols * stride / sr
-    return Tile(level, index, t0, t1, np.ascontiguousarray(img_db, np.float32), np.asarray(freqs, np.float64))
-
-
-def _filterbank_image(y, sr, settings, f_min, f_max, stride):
-    """(img_db (bands, columns at `stride`), centre freqs ascending) for gammatone / CWT."""
-    f_min = max(f_min, 20.0)
-    if settings.kind == "gammatone":
-        fn = _dsp("gammatone_spectrogram_db")
-        if fn is not None:
-            img, _t, freqs = fn(y, sample_rate_hz=sr, n_bands=settings.n_bands, f_min_hz=f_min, f_max_hz=f_max,
-                                window_s=max(stride, settings.n_fft // 2) / sr, hop_s=stride / sr)
-        else:
-            from gammatone.gtgram import gtgram
-            from gammatone.filters import centre_freqs
-            win = max(stride, settings.n_fft // 2) / sr
-            p = gtgram(y.astype(np.float64), sr, win, stride / sr, settings.n_bands, f_min)
-            freqs = centre_freqs(sr, settings.n_bands, f_min)
-            img = 10.0 * np.log10(np.maximum(p, 1e-12))
-    else:
-        fn = _dsp("cwt_scalogram_db")
-        if fn is not None:
-            img, _t, freqs = fn(y, sample_rate_hz=sr, n_scales=settings.n_bands, f_min_hz=f_min, f_max_hz=f_max)
-        else:
-            import pywt
-            freqs = np.geomspace(f_max, f_min, settings.n_bands)
-            fc = pywt.central_frequency("morl")
-            scales = fc * sr / freqs
-            coef, _ = pywt.cwt(y, scales, "morl", sampling_period=1.0 / sr, method="fft")
-            img = 20.0 * np.log10(np.maximum(np.abs(coef), 1e-6))
-        img = np.asarray(img)
-        if img.shape[1] >= y.shape[0] * 0.9:      # per-sample scalogram: pool to the column stride
-            n = img.shape[1] // stride
-            img = img[:, :n * stride].reshape(img.shape[0], n, stride).max(axis=2)
-    freqs = np.asarray(freqs, np.float64)
-    img = np.asarray(img, np.float32)
-    if freqs.shape[0] > 1 and freqs[0] > freqs[-1]:
-        freqs = freqs[::-1]
-        img = img[::-1]
-    return img, freqs
+    return Tile(level, index, t0, t1, np.ascontiguousarray(img_db, np.float32), freqs)
