@@ -277,7 +277,7 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
             "window_s": EVENT_WINDOW_S if level == "event" else None,
             "record_crop_s": RECORD_CROP_S if level == "record" else None,
             "features": dict(s.to_dict(), inputs=["gammatone", "cwt-morlet"],
-                             implementation="clinaudio_gui.engine.frontend.compute_features"),
+                             implementation="clinaudio_gui.dsp gammatone_spectrogram_db (center, no filter delay) + cwt_scalogram_db (w0=6), per-image standardised dB"),
             "architecture": dict(cfg.to_dict(), name="DualBranchNet (Inception-residual + MHA, learnable fusion)"),
             "fusion_weights": {"gammatone": fw[0], "cwt": fw[1]},
             "loss": {"name": "CE(fused) + aux_weight * mean_b CE(branch_b)", "aux_weight": aux_weight,
