@@ -11,6 +11,7 @@ same work as an audiomentations ``__call__`` (which draws and applies).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import shutil
@@ -116,13 +117,21 @@ def bench_batch(n_files: int) -> list[dict]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+_LOADS: list[float] = []
+
+
+def load_text() -> str:
+    return f"{min(_LOADS):.1f}-{max(_LOADS):.1f}" if _LOADS else "n/a"
+
+
 def markdown(rows, batch, cmd: str) -> str:
     import audiomentations
     lines = ["Command: `" + cmd + "`", "",
              f"10 s of real SPRSound audio at 8 kHz (80,000 samples, float32); median of interleaved repeats; "
              f"ours = `randomize` + `apply`; audiomentations {audiomentations.__version__} `__call__` "
              f"(its default pitch/stretch method unless named). Python {platform.python_version()}, numpy "
-             f"{np.__version__}.", "",
+             f"{np.__version__}. Load average during the run: {load_text()} on {os.cpu_count()} cores "
+             f"(shared machine: absolute times scale with load, the side-by-side ratios much less).", "",
              "| transform | ours (ms) | audiomentations (ms) | speed-up |", "|---|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['name']} | {r['ours_ms']:.3f} | {r['theirs_ms']:.3f} | x{r['speedup']:.2f} |")
@@ -157,8 +166,11 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=40)
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
+    _LOADS.append(os.getloadavg()[0])
     rows = bench_transforms(args.repeats)
+    _LOADS.append(os.getloadavg()[0])
     batch = bench_batch(args.files)
+    _LOADS.append(os.getloadavg()[0])
     text = markdown(rows, batch, "python bench/augment_bench.py " + " ".join(sys.argv[1:]))
     print(text)
     if args.write_docs:
