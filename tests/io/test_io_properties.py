@@ -53,7 +53,7 @@ def key(s: Segment, fmt: str):
 
 
 @pytest.mark.parametrize("fmt", [f for f in ALL_FORMATS if f != "icbhi"])
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(a=annotation_sets())
 def test_any_annotation_set_round_trips(fmt, a):
     b = parse(dumps_annotations(a, fmt), fmt)
@@ -62,7 +62,7 @@ def test_any_annotation_set_round_trips(fmt, a):
         assert b.record_label == a.record_label
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(a=annotation_sets(st.sampled_from(sorted(FLAGS_TO_LABEL.values()))))
 def test_any_icbhi_set_round_trips(a):
     b = parse(dumps_annotations(a, "icbhi"), "icbhi")
