@@ -3,7 +3,8 @@
     Selection  View  Channel  Begin Time (s)  End Time (s)  Low Freq (Hz)  High Freq (Hz)  Annotation
 
 Raven lists a selection once per view ("Waveform 1", "Spectrogram 1") with the same
-Selection number; those duplicates are one segment. The label column is ``Annotation`` (or
+Selection number; those duplicates are one segment, taken from the spectrogram row (a waveform
+row gives the whole band, 0 Hz to Nyquist, as its frequencies). The label column is ``Annotation`` (or
 the first of Label / Type / Class / Species / Call Type, else the first non-standard column).
 A selection made in the waveform has no frequency range; here a segment without a box is
 written with both frequencies 0, and 0-0 reads back as no box. No record label.
@@ -51,8 +52,9 @@ def parse_raven(text: str, path: str | Path = "<memory>") -> AnnotationSet:
     idx_label = next((low.index(c) for c in _LABEL_COLUMNS if c in low), None)
     if idx_label is None:
         idx_label = next((i for i, c in enumerate(low) if c not in _STANDARD), None)
+    idx_view = low.index("view") if "view" in low else None
     segs: list[Segment] = []
-    seen: set[str] = set()
+    where: dict[str, tuple[int, bool]] = {}   # selection -> (index in segs, from a spectrogram view)
     for n in range(first + 1, len(lines)):
         line = lines[n]
         if not line.strip():
@@ -63,11 +65,10 @@ def parse_raven(text: str, path: str | Path = "<memory>") -> AnnotationSet:
             cols += [""] * (len(header) - len(cols))
         if len(cols) > len(header):
             raise AnnotationFormatError(f"{len(cols)} columns but the header has {len(header)}", path=path, line=ln)
-        if idx_sel is not None:
-            sel = cols[idx_sel].strip()
-            if sel in seen:
-                continue   # the same selection in another view
-            seen.add(sel)
+        sel = cols[idx_sel].strip() if idx_sel is not None else None
+        spectro = idx_view is not None and cols[idx_view].strip().lower().startswith("spectrogram")
+        if sel is not None and sel in where and (where[sel][1] or not spectro):
+            continue   # the same selection in another view; the spectrogram row holds the real box
         a = parse_number(cols[idx["begin"]].strip(), path=path, line=ln, field="Begin Time (s)",
                          what="a time in seconds")
         b = parse_number(cols[idx["end"]].strip(), path=path, line=ln, field="End Time (s)",
@@ -87,7 +88,14 @@ def parse_raven(text: str, path: str | Path = "<memory>") -> AnnotationSet:
             if not (f0 == 0 and f1 == 0):
                 box = {"low_hz": f0, "high_hz": f1}
         label = cols[idx_label] if idx_label is not None else ""
-        segs.append(Segment(a, b, label, **box))
+        seg = Segment(a, b, label, **box)
+        if sel is not None and sel in where:
+            segs[where[sel][0]] = seg
+            where[sel] = (where[sel][0], True)
+        else:
+            if sel is not None:
+                where[sel] = (len(segs), spectro)
+            segs.append(seg)
     return AnnotationSet(segs, None, {"source_format": "raven"})
 
 

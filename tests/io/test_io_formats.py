@@ -229,7 +229,9 @@ def test_raven_views_are_one_selection_and_boxes_survive(tmp_path):
     a = parse_raven(RAVEN)
     s = a.sorted_segments()
     assert view(a) == [(0.512, 1.25, "Wheeze"), (2.0, 3.5, "Coarse Crackle")]
-    assert (s[0].low_hz, s[0].high_hz) == (0.0, 4000.0) and not s[1].is_box
+    assert (s[0].low_hz, s[0].high_hz) == (100.5, 900.0) and not s[1].is_box   # the spectrogram row's box
+    waveform_only = parse_raven("\n".join(RAVEN.splitlines()[:2]))
+    assert (waveform_only.segments[0].low_hz, waveform_only.segments[0].high_hz) == (0.0, 4000.0)
     p = tmp_path / "r.Table.1.selections.txt"
     write_annotations(p, a)
     assert p.read_text().splitlines()[0].startswith("Selection\tView\tChannel\tBegin Time (s)")
