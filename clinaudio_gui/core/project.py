@@ -40,7 +40,8 @@ def read_annotation_file(path: str | Path) -> AnnotationSet:
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
         return AnnotationSet.from_dict(d)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError,
+            RecursionError) as e:
         raise AnnotationFormatError(f"not a valid ClinAudio annotation file: {e}", path=path) from None
 
 
