@@ -86,7 +86,7 @@ def _find_labels(audio: Path, labels_from: str) -> tuple[Path | None, str | None
     return ann, fmt
 
 
-def _class_of(audio: Path, labels_from: str) -> str:
+def class_of(audio: Path, labels_from: str = "auto") -> str:
     """The record label (from its annotations) or, without one, the parent folder's name."""
     try:
         ann, fmt = _find_labels(audio, labels_from)
@@ -234,7 +234,7 @@ def run_batch(recipe: Recipe, in_dir: str | Path, out_dir: str | Path, *, per_fi
     if _contains(recipe.pipeline, MixSameClass):
         for p in inputs:
             if p.suffix.lower() != ".npy":
-                cls_of[p] = _class_of(p, labels_from)
+                cls_of[p] = class_of(p, labels_from)
                 classes.setdefault(cls_of[p], []).append(str(p))
     recipe_json = json.dumps(recipe.to_dict(), sort_keys=True)
     tasks = [_Task(p.relative_to(in_dir).as_posix(), str(in_dir), str(out_dir), recipe_json, per_file, seed,

@@ -135,6 +135,7 @@ class QtAugmentPanel(QWidget):
         self._batch_worker: QtBatchWorker | None = None
         self._progress: QProgressDialog | None = None
         self._finished_batches: list = []
+        self._pools: dict[tuple[str, str], list[str]] = {}
         self._loaded_recipe: Recipe | None = None
         self._updating = False
         self._build()
@@ -398,11 +399,29 @@ class QtAugmentPanel(QWidget):
         self._setting_changed(name, key, val)
 
     # ------------------------------------------------------------------ draws and the slider
+    def _same_class_paths(self, path: Path) -> list[str]:
+        """Other recordings of the project with the current record label (for MixSameClass),
+        cached per folder and label; the label comes from the open annotations."""
+        from clinaudio_gui.augment.batch import class_of
+        project = self.mw.project()
+        ann = self.mw.current_annotations()
+        label = (ann.record_label if ann is not None else None) or Path(path).parent.name
+        folder = project.folder if project is not None else Path(path).parent
+        key = (str(folder), label)
+        if key not in self._pools:
+            recs = project.recordings() if project is not None else sorted(Path(path).parent.glob("*.*"))
+            self._pools[key] = [str(p) for p in recs if p.resolve() != Path(path).resolve()
+                                and p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3")
+                                and class_of(p) == label]
+        return self._pools[key]
+
     def _draw(self) -> dict:
-        ctx = {"index": 0}
+        ctx: dict = {"index": 0}
         path = self.mw.current_path() if hasattr(self.mw, "current_path") else None
         if path is not None:
             ctx["source_path"] = str(path)
+            if "MixSameClass" in self.enabled_names() and not self.transforms["MixSameClass"].partner_paths:
+                ctx["same_class_paths"] = self._same_class_paths(path)
         return self.pipeline().randomize(rng_for(self.seed, "panel"), ctx)
 
     def new_draw(self) -> None:

@@ -196,3 +196,35 @@ def test_batch_export_with_progress_and_cancel(win_panel, qtbot, sprsound_dir, t
     assert res.cancelled and len(res.processed) < 4
     lines = (tmp_path / "out2" / "manifest.jsonl").read_text().splitlines()
     assert len(lines) == res.written == len(list((tmp_path / "out2").glob("*.flac")))
+
+
+def test_mix_same_class_in_the_panel_uses_project_recordings_of_the_same_label(qtbot, sprsound_dir, tmp_path):
+    import json as _json
+    from clinaudio_gui.io import read_sprsound
+    from clinaudio_gui.ui.qt_augment_panel import QtAugmentPanel
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    by_label: dict[str, list[Path]] = {}
+    for j in sorted(sprsound_dir.glob("*.json"))[:30]:
+        by_label.setdefault(_json.loads(j.read_text())["record_annotation"], []).append(j)
+    chosen = [j for js in by_label.values() for j in js[:2]]
+    for j in chosen:
+        shutil.copy(j, folder / j.name)
+        shutil.copy(j.with_suffix(".flac"), folder / j.with_suffix(".flac").name)
+    first = next(j for j in chosen if len(by_label[_json.loads(j.read_text())["record_annotation"]]) >= 2)
+    w = QtMainWindow(load_panels=False)
+    qtbot.addWidget(w)
+    panel = QtAugmentPanel(w)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(w.recordingChanged, timeout=10000):
+        assert w.open_path(folder / first.with_suffix(".flac").name)
+    qtbot.waitUntil(lambda: panel.original is not None, timeout=5000)
+    panel.set_enabled(["MixSameClass"])
+    panel.recompute_now()
+    partner = panel.params["children"][0]["params"]["partner_path"]
+    assert partner is not None and Path(partner).name != first.with_suffix(".flac").name
+    assert read_sprsound(Path(partner).with_suffix(".json")).record_label == w.current_annotations().record_label
+    assert not np.array_equal(panel.augmented, panel.original)
+    panel.close()
+    w.close()
