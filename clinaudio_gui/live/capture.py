@@ -42,7 +42,7 @@ class AudioCapture:
 
     def __init__(self, device: str | int | InputDevice | None = None, *,
                  capture_rate_hz: int | None = None, ring_s: float = 60.0, block_s: float = 0.02,
-                 stall_s: float = 1.5):
+                 latency_s: float = 0.05, stall_s: float = 1.5, start_grace_s: float = 4.0):
         if ring_s <= 0:
             raise ValueError(f"ring_s={ring_s} must be > 0")
         if not 0.001 <= block_s <= 1.0:
@@ -57,7 +57,13 @@ class AudioCapture:
         self.capture_rate_hz = (int(capture_rate_hz) if capture_rate_hz
                                 else supported_input_rate(self.device, channels=self.channels))
         self.block_frames = max(16, int(round(block_s * self.capture_rate_hz)))
+        # Suggested device buffer. Measured with PulseAudio's ALSA plugin: 20 ms blocks with a
+        # 50 ms buffer start within ~60 ms every time; a 20 ms buffer sometimes stalls ~2 s at
+        # start (an xrun recovery). Our latency figure starts when a block arrives, and the
+        # buffer PortAudio reports is shown separately as input_latency_ms.
+        self.latency_s = max(float(latency_s), 2.0 * block_s)
         self.stall_s = float(stall_s)
+        self.start_grace_s = max(float(start_grace_s), self.stall_s)
         self.ring = RingBuffer(int(ring_s * self.capture_rate_hz))
         self._ts_end = np.zeros(self._TS_SLOTS, dtype=np.int64)   # ring total after the block
         self._ts_t = np.zeros(self._TS_SLOTS, dtype=np.float64)   # time.monotonic() at arrival
@@ -101,7 +107,7 @@ class AudioCapture:
         try:
             stream = sd.InputStream(device=self.device.index, samplerate=self.capture_rate_hz,
                                     channels=self.channels, dtype="float32", blocksize=self.block_frames,
-                                    latency="low", callback=self._callback,
+                                    latency=self.latency_s, callback=self._callback,
                                     finished_callback=self._finished)
         except Exception as e:
             raise LiveAudioError(f"cannot open input device {self.device.name!r} at "
@@ -193,7 +199,7 @@ class AudioCapture:
         if self._stream is not None and self.started_at is not None:
             age = self.last_block_age_s()
             since_start = time.monotonic() - self.started_at
-            if (age is None and since_start > self.stall_s) or (age is not None and age > self.stall_s):
+            if (age is None and since_start > self.start_grace_s) or (age is not None and age > self.stall_s):
                 return (f"no audio from input device {name!r} for "
                         f"{(age if age is not None else since_start):.1f} s (disconnected or suspended?)")
         if self.callback_errors:

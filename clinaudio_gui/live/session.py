@@ -88,7 +88,8 @@ class LiveSession:
     def __init__(self, classifier: WindowClassifier | None = None, *,
                  device: str | int | InputDevice | None = None, window_s: float | None = None,
                  hop_s: float = 0.5, sample_rate_hz: int | None = None,
-                 capture_rate_hz: int | None = None, block_s: float = 0.02, ring_s: float = 60.0,
+                 capture_rate_hz: int | None = None, block_s: float = 0.02, latency_s: float = 0.05,
+                 ring_s: float = 60.0,
                  max_backlog_s: float = 2.0, poll_s: float = 0.005, stall_s: float = 1.5):
         self.classifier = classifier
         if classifier is not None:
@@ -108,6 +109,7 @@ class LiveSession:
         self.device_request = device
         self.capture_rate_request = capture_rate_hz
         self.block_s = block_s
+        self.latency_s = latency_s
         self.ring_s = ring_s
         self.max_backlog_s = float(max_backlog_s)
         self.poll_s = float(poll_s)
@@ -138,7 +140,8 @@ class LiveSession:
             raise LiveAudioError("live session already running")
         self._reset()
         cap = AudioCapture(self.device_request, capture_rate_hz=self.capture_rate_request,
-                           ring_s=self.ring_s, block_s=self.block_s, stall_s=self.stall_s)
+                           ring_s=self.ring_s, block_s=self.block_s, latency_s=self.latency_s,
+                           stall_s=self.stall_s)
         self._reader = cap.reader(from_start=True)
         self._resampler = StreamingResampler(orig_sr=cap.capture_rate_hz, target_sr=self.sample_rate_hz)
         cap.start()
