@@ -21,8 +21,15 @@ from clinaudio_gui.core.errors import ClinAudioError
 COMMAND_MODULES = ("files", "augment_cmd", "engine_cmd", "gan_cmd", "live_cmd")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit 2), like every other error of the CLI."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clinaudio", description="ClinAudio command line")
+    parser = _Parser(prog="clinaudio", description="ClinAudio command line")
     parser.add_argument("--version", action="version", version=f"clinaudio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
