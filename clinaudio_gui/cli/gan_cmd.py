@@ -78,6 +78,19 @@ def _threads(n):
         torch.set_num_threads(int(n))
 
 
+def _command_line(args) -> str:
+    """The training command as a user would type it (from the parsed arguments, not sys.argv,
+    so it is right whether called from a shell, -m or a test)."""
+    parts = ["clinaudio", "gan", "train", "--data", str(args.data), "--out", str(args.out)]
+    skip = {"data", "out", "func", "command", "gan_command"}
+    for k, v in sorted(vars(args).items()):
+        if k in skip or v is None or v is False:
+            continue
+        flag = "--" + k.replace("_", "-")
+        parts += [flag] if v is True else [flag, str(v)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 def _train(args) -> int:
     _threads(args.threads)
     from clinaudio_gui.engine.gan import train_gan
@@ -90,7 +103,7 @@ def _train(args) -> int:
     print(f"\nloaded {len(exs)} examples in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     extra = {"training_data": {"folder": str(Path(args.data).resolve()), "labels": args.labels,
                                "layout": layout},
-             "command": "clinaudio " + " ".join(shlex.quote(a) for a in sys.argv[1:])}
+             "command": _command_line(args)}
     if args.holdout_fold is not None:
         folds = patient_folds(exs, args.folds, seed=args.seed)
         held = {e.patient for e, f in zip(exs, folds) if f == args.holdout_fold}

@@ -254,7 +254,7 @@ def _load_opt(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict
 
 
 @torch.no_grad()
-def refresh_batchnorm(generator: Generator, n_classes: int, *, batches: int = 16, batch_size: int = 64,
+def refresh_batchnorm(generator: Generator, n_classes: int, *, batches: int = 8, batch_size: int = 32,
                       seed: int = 0, device: torch.device | None = None) -> None:
     """'Standing statistics': re-estimate BN running stats as exact averages over fresh batches,
     so eval-mode sampling (batch independent, hence reproducible per seed) matches training."""

@@ -80,10 +80,10 @@ def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: i
     power = np.power(10.0, np.asarray(img_db, dtype=np.float64) / 10.0)
     floor = 10.0 ** (-float(feat.get("top_db", 80.0)) / 10.0)
     power[power <= floor * 1.0001] = 0.0
-    y = librosa.feature.inverse.mel_to_audio(power, sr=feat["sample_rate_hz"], n_fft=feat["n_fft"],
-                                             hop_length=feat["hop"], fmin=feat["f_min_hz"],
-                                             fmax=feat["f_max_hz"], power=2.0, n_iter=n_iter,
-                                             random_state=seed)
+    stft_mag = librosa.feature.inverse.mel_to_stft(power, sr=feat["sample_rate_hz"], n_fft=feat["n_fft"],
+                                                   fmin=feat["f_min_hz"], fmax=feat["f_max_hz"], power=2.0)
+    y = librosa.griffinlim(stft_mag, n_iter=n_iter, hop_length=feat["hop"], n_fft=feat["n_fft"],
+                           random_state=seed)
     y = np.nan_to_num(y.astype(np.float32))
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0.99:
