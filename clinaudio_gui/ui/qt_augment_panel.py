@@ -472,7 +472,11 @@ class QtAugmentPanel(QWidget):
         if spec is None:
             raise ValueError(f"{self.selected_name()} has no value to slide")
         _, _, lo, hi = spec
-        self.slider.setValue(int(round((value - lo) / (hi - lo) * SLIDER_STEPS)))
+        pos = int(round((value - lo) / (hi - lo) * SLIDER_STEPS))
+        if pos == self.slider.value():
+            self._slider_moved(pos)        # no valueChanged when it is already there
+        else:
+            self.slider.setValue(pos)
 
     def _slider_moved(self, pos: int) -> None:
         spec = self._slider_spec()
