@@ -208,7 +208,7 @@ class QtPlayer(QObject):
             try:
                 stream = sd.OutputStream(samplerate=out_sr, channels=1, dtype="float32",
                                          device=self.device_name, callback=self._callback,
-                                         finished_callback=lambda g=gen: self._finished.emit(g), latency="low")
+                                         finished_callback=self._finished_cb(gen), latency="high")
                 break
             except Exception as e:  # noqa: BLE001 - try the next rate, then report
                 err = e
@@ -303,6 +303,11 @@ class QtPlayer(QObject):
             out[filled:] = 0.0
             if self._feeder_done and self._queue.empty() and self._cur is None:
                 raise self.sd.CallbackStop
+
+    def _finished_cb(self, gen: int):
+        def done() -> None:      # PortAudio thread: only hand over to the GUI thread
+            self._finished.emit(gen)
+        return done
 
     def _poll(self) -> None:
         if self._state == "playing" and self.show_playhead:
