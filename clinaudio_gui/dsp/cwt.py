@@ -37,6 +37,7 @@ from .spectral import samples_from_seconds
 _K_FREQ = 5.0   # Gaussian band kept to +-5 sigma (amplitude e^-12.5 = 4e-6 at the edge)
 _K_TIME = 6.0   # context on each side of a range, in wavelet time-sigmas (e^-18)
 _TAPER = 0.03   # fraction of the band below Nyquist over which responses are tapered to 0
+_CHUNKS = (4096, 2048, 1024, 512, 256, 128, 64, 32, 16)  # output frames per FFT segment
 _QUALITY = 4.0  # points per frame >= _QUALITY * band sigma (Hz) * hop (s)
 
 
@@ -77,11 +78,10 @@ class CwtSpec:
         return np.arange(first, first + count) * self.hop / self.sample_rate_hz
 
     def segment_frames(self, count: int) -> int:
-        """Frames in one FFT segment holding ``count`` output frames plus context (rounded up
-        to a fast FFT length, and so that similar lengths share one cached filter bank)."""
-        need = count + 2 * self.context
-        need = -(-need // 16) * 16
-        return _smooth(need)
+        """Frames in one FFT segment holding ``count`` (one of :data:`_CHUNKS`) output frames
+        plus context, rounded up to a fast FFT length. Chunks come in a few fixed sizes so the
+        filter bank of each is built once per settings, whatever the input lengths."""
+        return _smooth(count + 2 * self.context)
 
     def power_segment(self, x: np.ndarray, n_seg: int) -> np.ndarray:
         """|W|^2 frame means for a segment ``x`` of ``n_seg * hop`` samples starting at a frame
@@ -119,19 +119,26 @@ class CwtSpec:
         first, stop = max(0, first), min(stop, n_frames)
         if stop <= first:
             return np.zeros((self.n_out, 0), dtype=np.float32)
-        count = stop - first
-        n_seg = self.segment_frames(count)
-        s0 = (first - self.context) * self.hop - self.hop // 2
-        x = read_zero_padded(read, n_samples, s0, s0 + n_seg * self.hop)
-        p = self.power_segment(x, n_seg)
-        return p[:, self.context:self.context + count]
+        out = np.empty((self.n_out, stop - first), dtype=np.float32)
+        i = first
+        while i < stop:
+            left = stop - i
+            size = next((c for c in reversed(_CHUNKS) if c >= left), _CHUNKS[0])
+            n_seg = self.segment_frames(size)
+            s0 = (i - self.context) * self.hop - self.hop // 2
+            x = read_zero_padded(read, n_samples, s0, s0 + n_seg * self.hop)
+            take = min(size, left)
+            out[:, i - first:i - first + take] = \
+                self.power_segment(x, n_seg)[:, self.context:self.context + take]
+            i += take
+        return out
 
     def image_power(self, y: np.ndarray) -> np.ndarray:
         n = len(y)
         return self.range_power(lambda a, b: y[a:b], n, 0, self.n_frames(n))
 
 
-@functools.lru_cache(maxsize=24)
+@functools.lru_cache(maxsize=12)
 def _bank(sr: float, N: int, w0: float, scales_key: bytes, n_seg: int, points_key: bytes):
     """Scales grouped by points per frame: (row indices, folded length M, points per frame,
     per scale (first bin, complex gains over its band)). The gains hold the Gaussian band
