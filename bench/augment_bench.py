@@ -124,7 +124,50 @@ def load_text() -> str:
     return f"{min(_LOADS):.1f}-{max(_LOADS):.1f}" if _LOADS else "n/a"
 
 
-def markdown(rows, batch, cmd: str) -> str:
+def bench_panel(moves: int = 12) -> list[dict]:
+    """Slider move -> draw applied -> waveform + spectrogram set and painted, in the real panel
+    inside the real main window (offscreen Qt), on a 9.2 s SPRSound recording at 8 kHz."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="augbench-qs-")
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    from clinaudio_gui.ui.qt_augment_panel import QtAugmentPanel
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    tmp = Path(tempfile.mkdtemp(prefix="augbench-gui-"))
+    name = "40638274_9.7_1_p2_1801"
+    for suf in (".flac", ".json"):
+        shutil.copy(DATA / (name + suf), tmp / (name + suf))
+    w = QtMainWindow(load_panels=False)
+    panel = QtAugmentPanel(w)
+    w.show()
+    panel.show()
+    w.open_path(tmp / (name + ".flac"))
+    t_end = time.time() + 20
+    while time.time() < t_end and not (w.timeline.is_fully_drawn() and w.timeline.overview_complete()):
+        app.processEvents()
+        time.sleep(0.01)
+    rows = []
+    for tname, lo, hi in (("PitchShift", -2.0, 2.0), ("TimeStretch", 0.8, 1.25), ("AddNoise", 10.0, 30.0)):
+        panel.set_enabled([tname])
+        panel.select_transform(tname)
+        panel.recompute_now()
+        times = []
+        for v in np.linspace(lo, hi, moves):
+            t0 = time.perf_counter()
+            panel.set_slider_value(float(v))
+            panel.recompute_now()
+            app.processEvents()
+            times.append((time.perf_counter() - t0) * 1e3)
+        rows.append({"transform": tname, "median_ms": float(np.median(times)), "max_ms": float(np.max(times))})
+        print(f"panel slider redraw {tname}: median {np.median(times):.1f} ms, max {np.max(times):.1f} ms", flush=True)
+    panel.close()
+    w.close()
+    app.processEvents()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def markdown(rows, batch, cmd: str, panel_rows=()) -> str:
     import audiomentations
     lines = ["Command: `" + cmd + "`", "",
              f"10 s of real SPRSound audio at 8 kHz (80,000 samples, float32); median of interleaved repeats; "
@@ -142,6 +185,12 @@ def markdown(rows, batch, cmd: str) -> str:
         if "workers" in r:
             lines.append(f"| {r['workers']} | {r['inputs']} | {r['outputs']} | {r['seconds']:.2f} | "
                          f"{r['rec_per_s']:.1f} |")
+    if panel_rows:
+        lines += ["", "GUI preview (real `QtAugmentPanel` in the real main window, offscreen Qt, 9.2 s SPRSound "
+                  "recording at 8 kHz): slider move -> draw applied -> waveform + spectrogram set and painted; "
+                  "target 100 ms:", "", "| transform on the slider | median (ms) | worst (ms) |", "|---|---:|---:|"]
+        for r in panel_rows:
+            lines.append(f"| {r['transform']} | {r['median_ms']:.1f} | {r['max_ms']:.1f} |")
     ident = [r for r in batch if "identical" in r]
     if ident:
         lines.append("")
@@ -165,13 +214,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--files", type=int, default=40)
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--no-gui", action="store_true", help="skip the Qt panel redraw timing")
     args = ap.parse_args()
     _LOADS.append(os.getloadavg()[0])
     rows = bench_transforms(args.repeats)
     _LOADS.append(os.getloadavg()[0])
     batch = bench_batch(args.files)
     _LOADS.append(os.getloadavg()[0])
-    text = markdown(rows, batch, "python bench/augment_bench.py " + " ".join(sys.argv[1:]))
+    panel_rows = []
+    if not args.no_gui:
+        panel_rows = bench_panel()
+        _LOADS.append(os.getloadavg()[0])
+    text = markdown(rows, batch, "python bench/augment_bench.py " + " ".join(sys.argv[1:]), panel_rows)
     print(text)
     if args.write_docs:
         write_docs(text)
