@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--cap-per-class", type=int, default=None,
                    help="each epoch uses at most N random items of each class (cheaper epochs)")
     p.add_argument("--widths", default="16,32,64", help="channel widths of the three Inception-residual stages")
+    p.add_argument("--derive-from", default=None, metavar="MODEL_DIR",
+                   help="no training: package MODEL_DIR (a 7-class event / 5-class record model) for the "
+                        "coarser --task (1-1 / 2-1) by summing classes; metrics on its held-out patients")
     p.add_argument("--cache", default=None, help="feature cache folder (default runs/cache)")
     p.set_defaults(func=cmd_train)
 
@@ -76,6 +79,10 @@ def cmd_train(args) -> int:
     def log(msg):
         print(msg, flush=True)
 
+    if args.derive_from:
+        from clinaudio_gui.engine.train import derive_package
+        derive_package(args.derive_from, args.task, args.out, data_dir=args.data, command=command, log=log)
+        return 0
     train_classifier(task=args.task, data_dir=args.data, out_dir=args.out, epochs=args.epochs,
                      device=args.device, augment=args.augment, batch_size=args.batch_size, lr=args.lr,
                      threads=args.threads, val_fraction=args.val_fraction, seed=args.seed,

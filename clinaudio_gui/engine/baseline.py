@@ -36,7 +36,7 @@ def _cached_mfcc(items, level: str, cache_dir) -> np.ndarray:
     x = np.stack([mfcc_stats(read_audio(i.audio, start_s=i.start_s, end_s=i.end_s, target_sr=SAMPLE_RATE_HZ)[0])
                   for i in items])
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # unique per DDP rank
     np.savez(tmp, x=x)
     os.replace(tmp, path)
     return x

@@ -94,7 +94,7 @@ def build_cache(items: list[D.Item], level: str, s: FeatureSettings, *, cache_di
         x[k, :, :, f.shape[2]:] = f.min()
         lengths[k] = f.shape[2]
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # unique per DDP rank
     np.savez(tmp, x=x, lengths=lengths)
     os.replace(tmp, path)
     log(f"cached {len(items)} {level} feature images in {time.perf_counter() - t0:.0f} s -> {path}")
@@ -369,3 +369,29 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
         import torch.distributed as dist
         dist.destroy_process_group()
     return out_dir
+
+
+def derive_package(src_dir: str | Path, task: str, out_dir: str | Path, *, data_dir: str | Path,
+                   command: str | None = None, log: Callable[[str], None] = print) -> Path:
+    """A package for a coarser task (1-1 from a 7-class event model, 2-1 from a 5-class record
+    model): the same weights, the fine classes summed into the task's, validation metrics
+    recomputed on the source model's held-out patients."""
+    from clinaudio_gui.engine.evaluate import evaluate_classifier
+    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.package import load_model_package
+    spec = D.check_task(task)
+    tensors, man = load_model_package(src_dir, kind="classifier")
+    clf = Classifier.load(src_dir, task=task, device="cpu")
+    m = evaluate_classifier(clf, data_dir, split="val")
+    new = {k: v for k, v in man.items() if k not in ("weights_sha256", "weights_bytes", "created_utc", "format",
+                                                     "format_version", "weights_file", "software_version",
+                                                     "torch_version")}
+    new.update({"task": task, "labels": list(spec["labels"]), "merge": spec["merge"],
+                "derived_from": {"task": man["task"], "weights_sha256": man["weights_sha256"],
+                                 "validation": man.get("validation"),
+                                 "command": command or " ".join(shlex.quote(a) for a in sys.argv)},
+                "validation": {k: m[k] for k in ("se", "sp", "as", "hs", "score", "macro_f1", "accuracy",
+                                                 "labels", "confusion", "n")}})
+    save_model_package(out_dir, tensors, new)
+    log(f"derived task {task} from {src_dir}: val score {m['score']:.4f} -> {out_dir}")
+    return Path(out_dir)

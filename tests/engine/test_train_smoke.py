@@ -43,3 +43,20 @@ def test_bad_task_and_device_are_named(sprsound_dir, tmp_path):
     from clinaudio_gui.engine.train import resolve_device
     with pytest.raises(ValueError, match="tpu"):
         resolve_device("tpu")
+
+
+@pytest.mark.slow
+def test_torchrun_two_process_ddp(sprsound_dir, tmp_path):
+    """DistributedDataParallel (gloo on CPU) through torchrun with 2 processes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    torchrun = Path(sys.executable).parent / "torchrun"
+    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "clinaudio_gui.cli", "train",
+                        "--task", "2-1", "--data", str(sprsound_dir), "--out", str(tmp_path / "m"), "--epochs", "1",
+                        "--max-items", "8", "--max-batches", "1", "--batch-size", "4", "--cache",
+                        str(tmp_path / "cache"), "--threads", "1", "--device", "cpu"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    man = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert man["training"]["world_size"] == 2
