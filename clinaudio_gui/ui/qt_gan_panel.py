@@ -1,0 +1,261 @@
+"""Generator panel: synthesize class-conditional log-mel patches, audition them, keep and export.
+
+Pick a generator package and a class, generate N (a worker QThread samples the generator and
+turns each mel back into audio by Griffin-Lim, so the window never blocks), look at the grid
+of spectrograms, play any tile through ``main_window.play_samples``, tick the good ones and
+export them into a data set folder (audio + SPRSound JSON labels + the mel + a manifest).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+
+TILE_SCALE = 2
+
+
+def installed_generators(root=None) -> list[tuple[Path, dict]]:
+    from clinaudio_gui.engine.package import list_packages
+    return [(p, m) for p, m in list_packages(root) if m.get("kind") == "gan-generator"]
+
+
+class QtGanWorker(QThread):
+    """Loads the generator, samples N images of one class and inverts each to audio."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, model_dir: str, label: str, n: int, seed: int, parent=None):
+        super().__init__(parent)
+        self.model_dir, self.label, self.n, self.seed = model_dir, label, int(n), int(seed)
+
+    def run(self) -> None:
+        try:
+            import torch
+            torch.set_num_threads(1)
+            from clinaudio_gui.engine.gan import GanSampler
+            s = GanSampler.load(self.model_dir)
+            imgs = s.sample(self.label, self.n, seed=self.seed)
+            samples = [{"label": s.classes[s.class_index(self.label)], "seed": self.seed, "index": i,
+                        "mel_db": img, "audio": s.to_audio(img)} for i, img in enumerate(imgs)]
+            self.done.emit({"samples": samples, "manifest": s.manifest, "model_dir": self.model_dir})
+        except Exception as e:  # noqa: BLE001 - shown to the user, never crashes the window
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+
+def mel_pixmap(img_db: np.ndarray, lo: float, hi: float, scale: int = TILE_SCALE) -> QPixmap:
+    from clinaudio_gui.engine.gan_png import colorize
+    rgb = np.ascontiguousarray(colorize(img_db[::-1], lo, hi).repeat(scale, 0).repeat(scale, 1))
+    h, w, _ = rgb.shape
+    qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(qimg)
+
+
+class QtGanPanel(QWidget):
+    generated = Signal(int)
+    exported = Signal(str)
+
+    def __init__(self, main_window, parent=None):
+        super().__init__(parent)
+        self.main_window = main_window
+        self._worker: QtGanWorker | None = None
+        self.samples: list[dict] = []
+        self.manifest: dict | None = None
+        self.model_dir: str | None = None
+        self.keep_boxes: list[QCheckBox] = []
+
+        self.model_box = QComboBox()
+        self.browse_button = QPushButton("Browse...")
+        self.class_box = QComboBox()
+        self.n_spin = QSpinBox()
+        self.n_spin.setRange(1, 64)
+        self.n_spin.setValue(8)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2 ** 31 - 1)
+        self.generate_button = QPushButton("Generate")
+        self.export_button = QPushButton("Export kept...")
+        self.export_button.setEnabled(False)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+
+        form = QFormLayout()
+        mrow = QHBoxLayout()
+        mrow.addWidget(self.model_box, 1)
+        mrow.addWidget(self.browse_button)
+        form.addRow("Generator", mrow)
+        form.addRow("Class", self.class_box)
+        form.addRow("Count", self.n_spin)
+        form.addRow("Seed", self.seed_spin)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.export_button)
+
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.info)
+        lay.addWidget(scroll, 1)
+
+        self.model_box.currentIndexChanged.connect(self._model_chosen)
+        self.browse_button.clicked.connect(self._browse)
+        self.generate_button.clicked.connect(self.generate)
+        self.export_button.clicked.connect(self._export_dialog)
+        self.refresh_models()
+
+    # ------------------------------------------------------------------ models
+    def refresh_models(self) -> None:
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for path, m in installed_generators():
+            self.model_box.addItem(f"{path.name} ({len(m.get('classes', []))} classes)", str(path))
+        self.model_box.blockSignals(False)
+        self._model_chosen()
+
+    def set_model_dir(self, path) -> None:
+        """Choose a generator package folder (also from Browse...)."""
+        path = str(Path(path))
+        i = self.model_box.findData(path)
+        if i < 0:
+            self.model_box.addItem(Path(path).name, path)
+            i = self.model_box.count() - 1
+        self.model_box.setCurrentIndex(i)
+        self._model_chosen()
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Generator package folder")
+        if d:
+            self.set_model_dir(d)
+
+    def _model_chosen(self, *_args) -> None:
+        self.class_box.clear()
+        path = self.model_box.currentData()
+        self.model_dir = path
+        if not path:
+            self.info.setText("No generator installed: train one with 'clinaudio gan train'.")
+            self.generate_button.setEnabled(False)
+            return
+        try:
+            from clinaudio_gui.engine.package import read_manifest
+            m = read_manifest(path)
+        except Exception as e:  # noqa: BLE001
+            self.info.setText(f"Cannot read {path}: {e}")
+            self.generate_button.setEnabled(False)
+            return
+        self.class_box.addItems(list(m.get("classes", [])))
+        se = (m.get("architecture") or {}).get("se")
+        tr = m.get("training") or {}
+        self.info.setText(f"{Path(path).name}: {'SE' if se else 'no-SE'} generator, "
+                          f"{tr.get('epochs_done', '?')} epochs on {tr.get('examples', '?')} examples")
+        self.generate_button.setEnabled(True)
+
+    # ------------------------------------------------------------------ generation
+    def generate(self) -> None:
+        if not self.model_dir or self._worker is not None:
+            return
+        self.generate_button.setEnabled(False)
+        self.info.setText(f"Generating {self.n_spin.value()} x {self.class_box.currentText()}...")
+        w = QtGanWorker(self.model_dir, self.class_box.currentText(), self.n_spin.value(), self.seed_spin.value(),
+                        self)
+        w.done.connect(self._on_done)
+        w.failed.connect(self._on_failed)
+        w.finished.connect(self._on_finished)
+        self._worker = w
+        w.start()
+
+    def is_busy(self) -> bool:
+        return self._worker is not None
+
+    def _on_finished(self) -> None:
+        if self._worker is not None:
+            self._worker.deleteLater()
+        self._worker = None
+        self.generate_button.setEnabled(bool(self.model_dir))
+
+    def _on_failed(self, msg: str) -> None:
+        self.info.setText(f"Generation failed: {msg}")
+        self.main_window.status(f"GAN: {msg}")
+
+    def _on_done(self, result: dict) -> None:
+        self.samples = result["samples"]
+        self.manifest = result["manifest"]
+        self._fill_grid()
+        self.export_button.setEnabled(bool(self.samples))
+        self.info.setText(f"{len(self.samples)} samples of {self.samples[0]['label'] if self.samples else '?'} "
+                          f"(seed {self.seed_spin.value()}); tick the good ones and export")
+        self.generated.emit(len(self.samples))
+
+    def _fill_grid(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self.keep_boxes = []
+        if not self.samples:
+            return
+        stack = np.stack([s["mel_db"] for s in self.samples])
+        lo, hi = float(np.percentile(stack, 1)), float(np.percentile(stack, 99.5))
+        cols = 4
+        for i, s in enumerate(self.samples):
+            tile = QWidget()
+            v = QVBoxLayout(tile)
+            v.setContentsMargins(2, 2, 2, 2)
+            pic = QLabel()
+            pic.setPixmap(mel_pixmap(s["mel_db"], lo, hi))
+            pic.setToolTip(f"{s['label']} #{s['index']} (seed {s['seed']})")
+            row = QHBoxLayout()
+            play = QPushButton("Play")
+            play.clicked.connect(lambda _=False, k=i: self.play(k))
+            keep = QCheckBox("Keep")
+            row.addWidget(play)
+            row.addWidget(keep)
+            v.addWidget(pic)
+            v.addLayout(row)
+            self.keep_boxes.append(keep)
+            self.grid.addWidget(tile, i // cols, i % cols)
+
+    def play(self, index: int) -> None:
+        s = self.samples[index]
+        self.main_window.play_samples(s["audio"], int(self.manifest["features"]["sample_rate_hz"]))
+
+    # ------------------------------------------------------------------ export
+    def kept_indices(self) -> list[int]:
+        return [i for i, b in enumerate(self.keep_boxes) if b.isChecked()]
+
+    def set_kept(self, indices) -> None:
+        for i, b in enumerate(self.keep_boxes):
+            b.setChecked(i in set(indices))
+
+    def _export_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Export kept samples into data set folder")
+        if d:
+            self.export_kept(d)
+
+    def export_kept(self, folder) -> list[Path]:
+        """Write the kept samples (audio, SPRSound JSON, mel) and update the folder's manifest."""
+        from clinaudio_gui.engine.gan import export_samples
+        kept = [self.samples[i] for i in self.kept_indices()]
+        if not kept:
+            self.info.setText("Nothing kept: tick 'Keep' under the samples to export")
+            return []
+        try:
+            paths = export_samples(folder, kept, self.manifest, model_dir=self.model_dir)
+        except Exception as e:  # noqa: BLE001
+            self.info.setText(f"Export failed: {e}")
+            self.main_window.status(f"GAN export failed: {e}")
+            return []
+        msg = f"Exported {len(paths)} samples to {folder}"
+        self.info.setText(msg)
+        self.main_window.status(msg)
+        self.exported.emit(str(folder))
+        return paths
