@@ -3,8 +3,10 @@
 * Transforms: tick the ones to use (audio or spectrogram domain); the selected one's
   settings are edited in the form below it, and its drawn value is on the slider.
 * The slider sets the frozen draw's value of the selected transform; the augmented waveform
-  and spectrogram redraw at once (computed inline: about 10-30 ms for a 10 s clip at 8 kHz,
-  see ``last_preview_ms``; slider moves are coalesced so the GUI never queues stale frames).
+  and spectrogram redraw at once: computed in a preview thread (numpy releases the GIL, the
+  window stays responsive even for long 44.1 kHz files), only the latest slider state waits
+  while one computes, so no stale frames queue up; about 15-40 ms for a 10 s clip at 8 kHz
+  (``last_preview_ms``, shown in the panel; see docs/benchmarks.md).
 * "New random draw" draws everything again from a new seed; "Freeze" keeps the current draw
   while settings change (apply is a pure function of the draw: the preview is bit-identical).
 * A/B: play the original (A) or the augmented (B); switching while playing continues at the
@@ -41,6 +43,49 @@ SLIDER_STEPS = 1000
 
 def _leaf_names(domain: str) -> list[str]:
     return sorted(n for n, c in REGISTRY.items() if n not in ("Compose", "OneOf") and c.domain == domain)
+
+
+def _preview_image(y: np.ndarray, sr: int) -> tuple[np.ndarray, float, float]:
+    """(image_db, seconds per column, Hz per row) for the preview of audio ``y``."""
+    from clinaudio_gui.augment.vocoder import fft_size_for
+    from clinaudio_gui.dsp import stft_db
+    n_fft = max(64, fft_size_for(sr) // 2)
+    hop = n_fft // 4
+    img, _, _ = stft_db(y, sample_rate_hz=sr, n_fft=n_fft, hop=hop)
+    return np.asarray(img, np.float32), hop / sr, sr / n_fft
+
+
+def compute_preview(job: dict) -> dict:
+    """The preview of one draw: pure numpy work, run in the preview thread (no Qt here)."""
+    pipe, params, y, sr = job["pipeline"], job["params"], job["original"], job["sample_rate_hz"]
+    res = {"token": job["token"], "pipeline": pipe, "params": params}
+    if job["domain"] == AUDIO:
+        out = pipe.apply(y, sr, params)
+        res["augmented"] = out
+        res["image"], res["dt_s"], res["df_hz"] = _preview_image(out, sr)
+        res["orig_image"] = job["orig_image"] if job["orig_image"] is not None else _preview_image(y, sr)[0]
+    else:
+        from clinaudio_gui.augment.features import features_image
+        orig = job["orig_image"] if job["orig_image"] is not None else features_image(y, sr, DEFAULT_FEATURES)
+        res["orig_image"] = orig
+        res["augmented"] = pipe.apply(orig, sr, params)
+        res["dt_s"] = DEFAULT_FEATURES["hop"] / sr
+    return res
+
+
+def _warm_preview_thread() -> None:
+    """First FFTs in a new thread build their plans: do it before the first slider move."""
+    from clinaudio_gui.augment.vocoder import pitch_shift
+    y = np.zeros(8000, np.float32)
+    y[::97] = 0.1
+    for sr in (8000, 16000, 44100):
+        _preview_image(pitch_shift(y, semitones=1.0, sample_rate_hz=sr), sr)
+
+
+class _Relay(QObject):
+    """Carries a finished preview from the worker thread to the GUI thread (queued signal)."""
+
+    done = Signal(object)
 
 
 class QtBatchWorker(QObject):
@@ -143,6 +188,14 @@ class QtAugmentPanel(QWidget):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(0)
         self._redraw_timer.timeout.connect(self._recompute)
+        from concurrent.futures import ThreadPoolExecutor
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinaudio-augment-preview")
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._on_computed)
+        self._pool.submit(_warm_preview_thread)
+        self._busy = self._pending = False
+        self._token = 0
+        self._t_request = 0.0
         if hasattr(main_window, "recordingChanged"):
             main_window.recordingChanged.connect(self.reload_clip)
         self._fill_list()
@@ -526,65 +579,89 @@ class QtAugmentPanel(QWidget):
     def _redraw(self) -> None:
         self._redraw_timer.start()      # coalesce: several slider moves in one event-loop pass = one frame
 
-    def _image(self, y: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """(image_db, seconds per column, Hz per row) for the preview of audio ``y``."""
-        from clinaudio_gui.augment.vocoder import fft_size_for
-        from clinaudio_gui.dsp import stft_db
-        sr = self.sample_rate_hz
-        n_fft = max(64, fft_size_for(sr) // 2)
-        hop = n_fft // 4
-        img, _, _ = stft_db(y, sample_rate_hz=sr, n_fft=n_fft, hop=hop)
-        return np.asarray(img, np.float32), hop / sr, sr / n_fft
-
-    def _recompute(self) -> None:
-        if self.original is None:
-            return
-        t0 = time.perf_counter()
+    def _make_job(self) -> dict:
         if self.params is None:
             self.params = self._draw()
             self._sync_slider()
-        pipe = self.pipeline()
-        sr = self.sample_rate_hz
+        self._token += 1
+        return {"token": self._token, "pipeline": self.pipeline(), "params": json.loads(json.dumps(self.params)),
+                "original": self.original, "sample_rate_hz": self.sample_rate_hz, "domain": self.domain,
+                "orig_image": self._orig_image}
+
+    def _request_preview(self) -> None:
+        """Compute the preview in the worker thread; while one runs, only the latest request
+        waits (stale intermediate states are never computed)."""
+        if self.original is None:
+            return
+        if self._busy:
+            self._pending = True
+            return
+        job = self._make_job()
+        self._busy = True
+        self._t_request = time.perf_counter()
+        fut = self._pool.submit(compute_preview, job)
+        fut.add_done_callback(self._relay_result)
+
+    def _relay_result(self, fut) -> None:      # worker thread
         try:
-            if self.domain == AUDIO:
-                out = pipe.apply(self.original, sr, self.params)
-                self.augmented = out
-                n_a = np.arange(len(self.original)) / sr
-                self.wave_a.setData(n_a, self.original)
-                self.wave_b.setData(np.arange(len(out)) / sr, out)
-                img, dt, df = self._image(out)
-                if self._orig_image is None:
-                    self._orig_image = self._image(self.original)[0]
-                hi = float(self._orig_image.max())
-                self.spec_img.setImage(img, autoLevels=False, levels=(hi - 80.0, hi))
-                self.spec_img.setRect(0.0, 0.0, img.shape[1] * dt, img.shape[0] * df)
-                self.spec_plot.setLabel("left", "frequency", units="Hz")
-            else:
-                from clinaudio_gui.augment.features import features_image
-                if self._orig_image is None:
-                    self._orig_image = features_image(self.original, sr, DEFAULT_FEATURES)
-                out = pipe.apply(self._orig_image, sr, self.params)
-                self.augmented = out
-                self.wave_a.setData(np.arange(len(self.original)) / sr, self.original)
-                self.wave_b.setData([], [])
-                hi = float(self._orig_image.max())
-                dt = DEFAULT_FEATURES["hop"] / sr
-                self.spec_img.setImage(out, autoLevels=False, levels=(hi - 80.0, hi))
-                self.spec_img.setRect(0.0, 0.0, out.shape[1] * dt, out.shape[0])
-                self.spec_plot.setLabel("left", "mel band")
+            self._relay.done.emit(fut)
+        except RuntimeError:                     # the panel is gone
+            pass
+
+    def _on_computed(self, fut) -> None:
+        self._busy = False
+        try:
+            res = fut.result()
         except ValueError as e:
             self.info.setText(str(e))
-            return
-        self.last_preview_ms = (time.perf_counter() - t0) * 1000.0
-        names = applied_names(pipe, self.params)
+            res = None
+        if res is not None and res["token"] == self._token:
+            self._show(res, (time.perf_counter() - self._t_request) * 1000.0)
+        if self._pending:
+            self._pending = False
+            self._request_preview()
+
+    def _show(self, res: dict, elapsed_ms: float) -> None:
+        sr = self.sample_rate_hz
+        self._orig_image = res["orig_image"]
+        out = res["augmented"]
+        self.augmented = out
+        hi = float(self._orig_image.max())
+        self.wave_a.setData(np.arange(len(self.original)) / sr, self.original)
+        if self.domain == AUDIO:
+            self.wave_b.setData(np.arange(len(out)) / sr, out)
+            img, dt, df = res["image"], res["dt_s"], res["df_hz"]
+            self.spec_plot.setLabel("left", "frequency", units="Hz")
+        else:
+            self.wave_b.setData([], [])
+            img, dt, df = out, res["dt_s"], 1.0
+            self.spec_plot.setLabel("left", "mel band")
+        self.spec_img.setImage(img, autoLevels=False, levels=(hi - 80.0, hi))
+        self.spec_img.setRect(0.0, 0.0, img.shape[1] * dt, img.shape[0] * df)
+        self.last_preview_ms = elapsed_ms
+        names = applied_names(res["pipeline"], res["params"])
         self.timing_label.setText(f"preview {self.last_preview_ms:.0f} ms")
         self.info.setText("applied: " + (", ".join(names) if names else "nothing (all skipped by p)"))
         self.previewUpdated.emit(self.last_preview_ms)
 
+    def _recompute(self) -> None:
+        self._request_preview()
+
     def recompute_now(self) -> None:
-        """Run a pending redraw immediately (tests, and before saving)."""
+        """Compute and show the preview synchronously (tests, and before saving); any result
+        still on its way from the worker is then stale and dropped."""
         self._redraw_timer.stop()
-        self._recompute()
+        self._pending = False
+        if self.original is None:
+            return
+        t0 = time.perf_counter()
+        job = self._make_job()
+        try:
+            res = compute_preview(job)
+        except ValueError as e:
+            self.info.setText(str(e))
+            return
+        self._show(res, (time.perf_counter() - t0) * 1000.0)
 
     # ------------------------------------------------------------------ A/B playback
     def current_position_s(self) -> float:

@@ -63,11 +63,15 @@ def test_slider_redraws_within_100_ms_and_preview_is_the_pure_apply(win_panel, q
     panel.set_enabled(["PitchShift"])
     panel.select_transform("PitchShift")
     panel.recompute_now()
+    with qtbot.waitSignal(panel.previewUpdated, timeout=5000):     # one untimed move: settles the
+        panel.set_slider_value(0.0)                                 # preview thread after the set-up
+    qtbot.waitUntil(lambda: not panel._busy and not panel._pending, timeout=5000)
     images, times = [], []
     for value in (-2.0, -1.0, 0.5, 2.0, -1.5, 1.0):
         t0 = time.perf_counter()
-        panel.set_slider_value(value)
-        panel.recompute_now()
+        # the real path: slider move -> coalescing timer -> preview thread -> GUI draws the result
+        with qtbot.waitSignal(panel.previewUpdated, timeout=5000):
+            panel.set_slider_value(value)
         qtbot.wait(1)                                                   # let pyqtgraph paint
         times.append((time.perf_counter() - t0) * 1000)
         c = panel.params["children"][0]
@@ -80,6 +84,14 @@ def test_slider_redraws_within_100_ms_and_preview_is_the_pure_apply(win_panel, q
     assert float(np.median(times)) < 100.0 and max(times) < 250.0, times
     assert not np.array_equal(images[0], images[-1])
     assert "semitones" in panel.slider_label.text()
+    # many moves in a burst: the GUI is never blocked and only the last state is shown at the end
+    with qtbot.waitSignal(panel.previewUpdated, timeout=5000):
+        for value in np.linspace(-2.0, 2.0, 25):
+            panel.set_slider_value(float(value))
+    qtbot.waitUntil(lambda: not panel._busy and not panel._pending, timeout=5000)
+    assert panel.params["children"][0]["params"]["semitones"] == pytest.approx(2.0, abs=0.01)
+    assert np.array_equal(panel.augmented, A.PitchShift().apply(panel.original, panel.sample_rate_hz,
+                                                                panel.params["children"][0]["params"]))
 
 
 def test_new_draw_and_freeze(win_panel):
