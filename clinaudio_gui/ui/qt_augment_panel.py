@@ -11,7 +11,8 @@
   while settings change (apply is a pure function of the draw: the preview is bit-identical).
 * A/B: play the original (A) or the augmented (B); switching while playing continues at the
   same position (scaled by the length ratio when the transform changes the duration).
-* Scope: the whole recording or the selected segment (``selection_range_s``).
+* Scope: the whole recording or the selected segment (``selection_range_s``); with "splice
+  into recording", "Add to project" keeps the recording around the augmented segment.
 * Recipes: save / load JSON recipes, or start from the built-ins (naa, taa).
 * "Add to project": write the augmented audio into the project folder with its moved
   annotations (native sidecar, with the draw as provenance) and open it.
@@ -257,6 +258,11 @@ class QtAugmentPanel(QWidget):
         self.scope_whole.toggled.connect(lambda _: self.reload_clip())
         row.addWidget(self.scope_whole)
         row.addWidget(self.scope_sel)
+        self.splice_box = QCheckBox("splice into recording")
+        self.splice_box.setChecked(True)
+        self.splice_box.setToolTip("Add to project: augment only the selected segment and keep the rest of the "
+                                   "recording around it (later labels move with any length change)")
+        row.addWidget(self.splice_box)
         lay.addLayout(row)
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -778,17 +784,21 @@ class QtAugmentPanel(QWidget):
             self.params = self._draw()
         sr = int(rec.sample_rate_hz)
         start, end = 0.0, rec.duration_s
-        if self.scope_sel.isChecked() and self.mw.selection_range_s() is not None:
+        on_span = self.scope_sel.isChecked() and self.mw.selection_range_s() is not None
+        if on_span:
             start, end = self.mw.selection_range_s()
-        y = rec.read(start, end)
         ann = self.mw.current_annotations()
-        segs = []
-        if ann is not None:
-            for s in ann.segments:
-                if s.end_s > start and s.start_s < end:
-                    segs.append(s.replace(start_s=max(0.0, s.start_s - start), end_s=min(end, s.end_s) - start))
+        all_segs = list(ann.segments) if ann is not None else []
         try:
-            out, segs = self.pipeline().apply_with_segments(y, sr, self.params, segs)
+            if on_span and self.splice_box.isChecked():
+                from clinaudio_gui.augment.span import augment_span
+                out, segs = augment_span(self.pipeline(), rec.read(0.0, None), sr, self.params, all_segs,
+                                         start_s=start, end_s=end)
+            else:
+                y = rec.read(start, end)
+                inside = [s.replace(start_s=max(0.0, s.start_s - start), end_s=min(end, s.end_s) - start)
+                          for s in all_segs if s.end_s > start and s.start_s < end]
+                out, segs = self.pipeline().apply_with_segments(y, sr, self.params, inside)
         except ValueError as e:
             self.info.setText(str(e))
             return None
@@ -803,7 +813,8 @@ class QtAugmentPanel(QWidget):
         write_audio(target, out, sr)
         md = {"augmented_from": Path(path).name, "augment_seed": self.seed,
               "augment_recipe": self.pipeline().to_dict(), "augment_params": self.params,
-              "augment_span_s": [start, end]}
+              "augment_span_s": [start, end],
+              "augment_spliced": bool(on_span and self.splice_box.isChecked())}
         a = AnnotationSet([s.replace(id=s.id) for s in segs], ann.record_label if ann else None, md)
         (project or Project(folder)).save(target, a)
         self.last_saved_path = target

@@ -189,3 +189,20 @@ def test_rng_for_is_stable_and_distinct():
     for other in (A.rng_for(2, "dir/a.flac", 0), A.rng_for(1, "dir/b.flac", 0), A.rng_for(1, "dir/a.flac", 1)):
         assert not np.array_equal(a, other.integers(1 << 62, size=3))
     assert json.dumps(A.load_recipe("naa").to_dict())
+
+
+def test_augment_span_splices_back_and_moves_later_labels():
+    from clinaudio_gui.augment.span import augment_span
+    sr = 8000
+    y = _y(sr, 4.0)
+    segs = [Segment(0.2, 0.8, "A"), Segment(1.2, 1.8, "B"), Segment(1.9, 2.4, "C"), Segment(3.0, 3.5, "D")]
+    out, moved = augment_span(A.TimeStretch(), y, sr, {"rate": 0.5}, segs, start_s=1.0, end_s=2.0)
+    assert len(out) == 5 * sr                                   # the 1 s span became 2 s
+    assert np.array_equal(out[:sr], y[:sr]) and np.array_equal(out[3 * sr:], y[2 * sr:])
+    got = [(s.label, round(s.start_s, 6), round(s.end_s, 6)) for s in moved]
+    # A untouched; B inside: mapped (x2 from the span start); C crosses the end: inside part
+    # mapped, outside part shifted by +1 s; D after: shifted by +1 s
+    assert got == [("A", 0.2, 0.8), ("B", 1.4, 2.6), ("C", 2.8, 3.0), ("C", 3.0, 3.4), ("D", 4.0, 4.5)]
+    assert len({s.id for s in moved}) == len(moved)
+    with pytest.raises(ValueError, match="too short"):
+        augment_span(A.Gain(), y, sr, {"gain_db": 1.0}, segs, start_s=1.0, end_s=1.0)

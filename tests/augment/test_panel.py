@@ -240,3 +240,32 @@ def test_mix_same_class_in_the_panel_uses_project_recordings_of_the_same_label(q
     assert not np.array_equal(panel.augmented, panel.original)
     panel.close()
     w.close()
+
+
+def test_add_to_project_spliced_segment(win_panel, qtbot):
+    w, panel = win_panel
+    ann = w.current_annotations()
+    segs = ann.sorted_segments()
+    seg = segs[1]
+    w.timeline.select(seg.id)
+    panel.scope_sel.setChecked(True)
+    assert panel.splice_box.isChecked()
+    panel.set_enabled(["TimeStretch"])
+    panel.select_transform("TimeStretch")
+    panel.set_slider_value(0.8)
+    panel.recompute_now()
+    rate = panel.params["children"][0]["params"]["rate"]
+    total = w.current_recording().duration_s
+    with qtbot.waitSignal(w.recordingChanged, timeout=10000):
+        target = panel.add_to_project()
+    new = w.current_recording()
+    assert w.current_path() == target.resolve()
+    assert new.duration_s == pytest.approx(total + seg.duration_s * (1 / rate - 1), abs=0.01)
+    got = w.current_annotations().sorted_segments()
+    delta = seg.duration_s * (1 / rate - 1)
+    assert (got[0].start_s, got[0].end_s) == pytest.approx((segs[0].start_s, segs[0].end_s), abs=1e-3)
+    assert (got[1].start_s, got[1].end_s) == pytest.approx((seg.start_s, seg.start_s + seg.duration_s / rate),
+                                                           abs=1e-3)
+    for a, b in zip(segs[2:], got[2:]):
+        assert (b.start_s, b.end_s) == pytest.approx((a.start_s + delta, a.end_s + delta), abs=1e-3)
+    assert w.current_annotations().metadata["augment_spliced"] is True
