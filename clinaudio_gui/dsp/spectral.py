@@ -341,7 +341,9 @@ def gammatone_spec(*, sample_rate_hz, n_bands=64, f_min_hz=50.0, f_max_hz=None, 
     hop = samples_from_seconds("hop_s", hop_s, sr)
     center = _check_center(center)
     if n_fft is None:
-        n_fft = int(2 ** np.ceil(np.log2(2 * nwin)))  # 2x zero padding, as fft_gtgram
+        # >= 2x zero padding (as fft_gtgram): without it the long low-band impulse responses
+        # wrap around the FFT frame (1.5 dB off at 50 Hz / 8 kHz; 2x: 0.03 dB from 4x)
+        n_fft = int(2 ** np.ceil(np.log2(2 * nwin)))
     else:
         n_fft = positive_int("n_fft", n_fft)
         if n_fft < nwin:
