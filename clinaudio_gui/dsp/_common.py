@@ -82,7 +82,8 @@ def power_to_db(power: np.ndarray, *, ref: float = 1.0, amin: float = AMIN,
         db -= np.float32(10.0 * np.log10(max(amin, ref)))
     if top_db is not None:
         top_db = nonneg_float("top_db", top_db)
-        np.maximum(db, db.max() - np.float32(top_db), out=db)
+        if db.size:
+            np.maximum(db, db.max() - np.float32(top_db), out=db)
     return db.astype(np.float32, copy=False)
 
 

@@ -171,7 +171,8 @@ def _stft_window(window, n_fft: int, win_length: int | None) -> np.ndarray:
     return w.astype(np.float32)
 
 
-def stft_spec(*, sample_rate_hz, n_fft, hop, window="hann", win_length=None, center=True) -> FrameSpec:
+def stft_spec(*, sample_rate_hz, n_fft=1024, hop=256, window="hann", win_length=None,
+              center=True) -> FrameSpec:
     sr = positive_float("sample_rate_hz", sample_rate_hz)
     n_fft = positive_int("n_fft", n_fft)
     hop = positive_int("hop", hop)
@@ -233,8 +234,8 @@ def mel_filterbank(sample_rate_hz: float, n_fft: int, n_mels: int, f_min_hz: flo
     return w, centres
 
 
-def mel_spec(*, sample_rate_hz, n_mels, n_fft, hop, f_min_hz=0.0, f_max_hz=None, window="hann",
-             win_length=None, center=True) -> FrameSpec:
+def mel_spec(*, sample_rate_hz, n_mels=64, n_fft=1024, hop=256, f_min_hz=0.0, f_max_hz=None,
+             window="hann", win_length=None, center=True) -> FrameSpec:
     base = stft_spec(sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop=hop, window=window,
                      win_length=win_length, center=center)
     n_mels = positive_int("n_mels", n_mels)

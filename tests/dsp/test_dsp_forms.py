@@ -187,3 +187,16 @@ def test_valid_audio_rejects(bad, message):
 def test_valid_audio_accepts_ints_and_returns_float32():
     out = valid_audio(np.array([0, 1, -2], dtype=np.int16))
     assert out.dtype == np.float32 and out.flags.c_contiguous
+
+
+@pytest.mark.parametrize("kind", ["stft", "mel", "gammatone", "cwt"])
+def test_inputs_shorter_than_a_frame_give_empty_or_edge_images(kind):
+    """No crash on tiny inputs: a frame count of 0 (uncentred) or the padded frames only."""
+    y = np.random.default_rng(0).standard_normal(100).astype(np.float32)
+    img, t, f = FUNCS[kind](y, sample_rate_hz=8000, top_db=80.0)
+    assert img.shape == (len(f), len(t)) and img.dtype == np.float32
+    assert np.isfinite(img).all()
+    stream = StreamingSpectrogram(kind, sample_rate_hz=8000)
+    a, _ = stream.push(y)
+    b, _ = stream.flush()
+    assert a.shape[1] + b.shape[1] == img.shape[1]
