@@ -205,7 +205,7 @@ def markdown(rows, batch, cmd: str, panel_rows=()) -> str:
     if 1 in w and 2 in w:
         lines += ["", f"2 workers give x{w[2]['rec_per_s'] / w[1]['rec_per_s']:.2f} the throughput of 1 here "
                       f"(load average {load_text()} on {os.cpu_count()} shared cores: there is no idle core "
-                      f"to gain; on an idle machine the files are independent and scale with cores)."]
+                      f"for a second worker; not measured on an idle machine)."]
     if panel_rows:
         lines += ["", "GUI preview (real `QtAugmentPanel` in the real main window, offscreen Qt, 9.2 s SPRSound "
                   "recording at 8 kHz): slider move -> draw applied in the preview thread -> waveform + spectrogram "
