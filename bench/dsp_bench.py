@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/dsp_bench.py            # full run (about 1-2 minutes)
     .venv/bin/python bench/dsp_bench.py --quick    # 10 s inputs, fewer repeats
+    .venv/bin/python bench/dsp_bench.py --quick --long-minutes 0   # skip the long file
 
 Inputs are real recordings: ICBHI sample files (../shared/data/icbhi-sample) concatenated to
 60 s at 44.1 kHz, and the ICBHI 4 kHz files concatenated to 60 s at 4 kHz; plus the 10 s
-SPRSound image the classifier needs (8 kHz, 64 bands / scales). Each time is the best of
+SPRSound image the classifier needs (8 kHz, 64 bands / scales), and a long-recording check
+(a 60-min 44.1 kHz WAV: waveform pyramid and spectrogram tiles). Each time is the best of
 several runs (the machine is shared and noisy; best-of-N measures the code, not the
 neighbours), after one warm-up call (filter banks cached, as in real use). BLAS is pinned to
 one thread for every contender (``--threads``), since spinning BLAS threads on a busy 2-core
@@ -75,6 +77,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--quick", action="store_true", help="10 s inputs, shorter budgets")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads for everyone")
+    ap.add_argument("--long-minutes", type=float, default=60.0,
+                    help="length of the long-recording check (0 skips it)")
     args = ap.parse_args(argv)
     seconds = 10.0 if args.quick else args.seconds
     budget = 0.5 if args.quick else 2.0
@@ -148,6 +152,8 @@ def main(argv=None) -> int:
                     budget_s=budget)
     print(f"10 s SPRSound @ 8 kHz: gammatone {t_gt * 1e3:.1f} ms, CWT {t_cwt * 1e3:.1f} ms")
 
+    long_rows = long_recording(args.long_minutes) if args.long_minutes > 0 else []
+
     print()
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, numpy {np.__version__}, BLAS threads "
@@ -159,7 +165,60 @@ def main(argv=None) -> int:
         print(f"| {what} | {ours * 1e3:.1f} | {ref_name} | {ref * 1e3:.1f} | {ratio:.1f}x |")
     print(f"| gammatone 64 bands, 10 s SPRSound @ 8 kHz | {t_gt * 1e3:.1f} | target | < 20 | |")
     print(f"| CWT 64 scales, 10 s SPRSound @ 8 kHz | {t_cwt * 1e3:.1f} | target | < 20 | |")
+    if long_rows:
+        print()
+        print(f"| long recording ({args.long_minutes:g} min, 44.1 kHz 16-bit WAV) | value |")
+        print("|---|---:|")
+        for what, value in long_rows:
+            print(f"| {what} | {value} |")
     return 0
+
+
+def long_recording(minutes: float) -> list[tuple[str, str]]:
+    """Pyramid + tiles on a long 44.1 kHz WAV (ICBHI audio repeated), written to a temp dir:
+    build time, peak numpy memory while building (vs the file's size as float32), query and
+    tile times. Shows the viewer never needs the whole file in memory."""
+    import tempfile
+    import tracemalloc
+
+    from clinaudio_gui.dsp import WaveformPyramid, spectrogram_tile
+    from clinaudio_gui.io import open_audio
+
+    rate = 44100
+    n_total = int(minutes * 60 * rate)
+    base = load_concat(rate, 60.0)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as f:
+            n = 0
+            while n < n_total:
+                block = base[:n_total - n]
+                f.write(block)
+                n += len(block)
+        rec = open_audio(path)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        pyr = WaveformPyramid(rec)
+        build = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows.append(("WaveformPyramid build (reads the file block by block)", f"{build:.2f} s"))
+        rows.append(("peak memory while building / whole file as float32",
+                     f"{peak / 1e6:.0f} MB / {n_total * 4 / 1e6:.0f} MB"))
+        rows.append(("pyramid size", f"{pyr.nbytes / 1e6:.1f} MB, {len(pyr.levels)} levels"))
+        mid = minutes * 30.0
+        for a, b, what in [(0.0, minutes * 60, "whole recording"), (mid, mid + 60, "1 min"),
+                           (mid, mid + 1, "1 s (raw samples)")]:
+            t = best_of(lambda: pyr.envelope(a, b, 2000), budget_s=0.2)
+            rows.append((f"envelope, 2000 px, {what}", f"{t * 1e3:.2f} ms"))
+        for kind, kw in [("gammatone", {}), ("cwt", {"f_max_hz": 4000.0}),
+                         ("mel", {"n_fft": 2048, "hop": 512, "n_mels": 128})]:
+            t = best_of(lambda: spectrogram_tile(rec, kind, mid, mid + 10.0, **kw), budget_s=0.5)
+            rows.append((f"spectrogram_tile {kind}, 10 s at {mid / 60:g} min", f"{t * 1e3:.1f} ms"))
+    for what, value in rows:
+        print(f"  {what:<56} {value}", flush=True)
+    return rows
 
 
 if __name__ == "__main__":
