@@ -88,7 +88,7 @@ class QtMainWindow(QMainWindow):
         self.segment_table.segmentActivated.connect(self._jump_to_segment)
         self.spectro_panel = QtSpectroSettings()
         self.spectro_panel.settingsChanged.connect(self._on_spectro_settings)
-        self.spectro_panel.set_output_devices(self.player.output_devices(), self.player.device_name)
+        self.spectro_panel.set_output_devices(self.player.output_devices, self.player.device_name)
         self.spectro_panel.deviceChanged.connect(self._on_device_changed)
         self.spectro_panel.themeChanged.connect(self._set_theme)
 

@@ -86,6 +86,7 @@ class QtPlayer(QObject):
         self._feeder_done = False
         self._out_sr = 0
         self._gen = 0
+        self._no_device = False
         self._timer = QTimer(self)
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._poll)
@@ -101,9 +102,10 @@ class QtPlayer(QObject):
             return False
 
     def availability(self) -> str:
+        """A status line; does not enumerate devices (that waits until playback or the device list)."""
         if self.sd is None:
             return self.unavailable
-        if not self.available():
+        if self._no_device:
             return "audio output unavailable: no output device"
         return f"audio out: {self.device_name or 'default device'}"
 
@@ -213,6 +215,7 @@ class QtPlayer(QObject):
             except Exception as e:  # noqa: BLE001 - try the next rate, then report
                 err = e
         if stream is None:
+            self._no_device = True
             self.message.emit(f"audio output unavailable: {err}")
             self._set_state("stopped")
             return False

@@ -10,6 +10,19 @@ from clinaudio_gui.ui.spectro import COLORMAPS, KIND_TITLES, KINDS, SpectroSetti
 FFT_SIZES = (128, 256, 512, 1024, 2048, 4096, 8192)
 
 
+class _LazyCombo(QComboBox):
+    """Fills itself when opened: listing audio devices initialises PortAudio's backends, which
+    must not happen at start-up (it is slow, and binds to whatever sound server exists then)."""
+
+    def __init__(self, fill, parent=None):
+        super().__init__(parent)
+        self._fill = fill
+
+    def showPopup(self):
+        self._fill()
+        super().showPopup()
+
+
 class QtSpectroSettings(QWidget):
     settingsChanged = Signal(object)     # SpectroSettings
     deviceChanged = Signal(object)       # device name or None
@@ -60,7 +73,9 @@ class QtSpectroSettings(QWidget):
         f.addRow("colormap", self.cmap)
         g = QGroupBox("Spectrogram")
         g.setLayout(f)
-        self.device = QComboBox()
+        self.device = _LazyCombo(self._fill_devices)
+        self._device_lister = None
+        self._device_current: str | None = None
         self.theme = QComboBox()
         self.theme.addItems(["dark", "light"])
         f2 = QFormLayout()
@@ -102,16 +117,22 @@ class QtSpectroSettings(QWidget):
         if emit:
             self.settingsChanged.emit(s)
 
-    def set_output_devices(self, names: list[str], current: str | None) -> None:
+    def set_output_devices(self, lister, current: str | None) -> None:
+        """``lister()`` -> device names; called when the device list is opened."""
+        self._device_lister = lister
+        self._device_current = current
+        self.device.clear()
+        self.device.addItem(current or "default", current)
+
+    def _fill_devices(self) -> None:
+        names = self._device_lister() if self._device_lister is not None else []
+        current = self.device.currentData()
         self.device.clear()
         self.device.addItem("default", None)
         for n in names:
             self.device.addItem(n, n)
-        i = self.device.findData(current)
-        self.device.setCurrentIndex(max(0, i))
-        if not names:
-            self.device.setEnabled(False)
-            self.device.setToolTip("no audio output device (or PortAudio missing)")
+        self.device.setCurrentIndex(max(0, self.device.findData(current)))
+        self.device.setToolTip("" if names else "no audio output device (or PortAudio missing)")
 
     def set_theme_name(self, name: str) -> None:
         self.theme.setCurrentText(name)
