@@ -78,12 +78,19 @@ def list_inputs(in_dir: Path, *, spectrogram: bool) -> list[Path]:
 def _find_labels(audio: Path, labels_from: str) -> tuple[Path | None, str | None]:
     if labels_from == "none":
         return None, None
-    from clinaudio_gui.io import detect_format, find_annotation_for
-    ann = find_annotation_for(audio)
-    if ann is None:
-        return None, None
-    fmt = detect_format(ann) if labels_from == "auto" else labels_from
-    return ann, fmt
+    from clinaudio_gui.io import annotation_candidates, detect_format, find_annotation_for
+    if labels_from == "auto":
+        ann = find_annotation_for(audio)
+        return (ann, detect_format(ann)) if ann is not None else (None, None)
+    # a named format: the first file next to the recording that is in that format
+    for cand in annotation_candidates(audio):
+        if cand.is_file():
+            try:
+                if detect_format(cand) == labels_from:
+                    return cand, labels_from
+            except ClinAudioError:
+                return cand, labels_from     # unreadable: reading it reports the file and why
+    return None, None
 
 
 def class_of(audio: Path, labels_from: str = "auto") -> str:

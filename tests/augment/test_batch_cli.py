@@ -188,3 +188,27 @@ def test_list_and_argument_errors(tmp_path, capsys, in_dir):
     assert main(["augment", "--recipe", "naa", "--in", str(in_dir), "--out", str(tmp_path / "o"),
                  "--per-file", "0"]) == 2
     assert "per_file=0" in capsys.readouterr().err
+
+
+def test_named_label_format_prefers_that_format_and_reports_a_broken_one(icbhi_dir, tmp_path, capsys):
+    from clinaudio_gui.io import write_annotations
+    d = tmp_path / "in"
+    d.mkdir()
+    stems = ["101_1b1_Al_sc_Meditron", "101_1b1_Pr_sc_Meditron"]
+    for stem in stems:
+        for suf in (".wav", ".txt"):
+            shutil.copy(icbhi_dir / (stem + suf), d / (stem + suf))
+    # a native sidecar next to the first one (found first by 'auto'); --labels-from icbhi must
+    # still read the ICBHI .txt
+    a = read_annotations(d / (stems[0] + ".txt"), "icbhi")
+    write_annotations(d / (stems[0] + ".clinaudio.json"), a, "clinaudio")
+    (d / (stems[1] + ".txt")).write_text("this is not an ICBHI cycle file\n")
+    recipe = tmp_path / "gain.json"
+    recipe.write_text(json.dumps({"format": "clinaudio.augment.recipe", "version": 1, "name": "gain",
+                                  "pipeline": {"name": "Gain", "min_gain_db": -1.0, "max_gain_db": -1.0}}))
+    rc = main(["augment", "--recipe", str(recipe), "--in", str(d), "--out", str(tmp_path / "o"),
+               "--labels-from", "icbhi"])
+    err = capsys.readouterr().err
+    assert rc == 1 and f"skipped {stems[1]}.wav" in err and f"{stems[1]}.txt" in err
+    out = read_annotations(tmp_path / "o" / (stems[0] + "__aug00.txt"), "icbhi")
+    assert len(out.segments) == len(a.segments)
