@@ -5,7 +5,9 @@ it verbatim ("hop=0 must be a positive integer").
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
+import threading
 
 import numpy as np
 
@@ -109,27 +111,40 @@ def get_window(window, length: int) -> np.ndarray:
     return w
 
 
-_BLAS_CONTROLLER = None
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"controller": None, "depth": 0, "limiter": None}
 
 
+@contextlib.contextmanager
 def single_thread_blas():
-    """Context manager pinning BLAS to one thread for a small matrix product.
+    """Pin BLAS to one thread around a small matrix product.
 
     Why: on a busy 2-core machine OpenBLAS's worker threads spin and wait for each other, and a
     (1000 x 257) @ (257 x 64) product went from 0.7 ms to 12 ms. Our products are small, so one
-    thread is always the faster choice. Falls back to a no-op without threadpoolctl.
+    thread is always the faster choice. Re-entrant and thread-safe (the first caller in sets
+    the limit, the last one out restores it); a no-op without threadpoolctl.
     """
-    global _BLAS_CONTROLLER
-    import contextlib
-    if _BLAS_CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS_CONTROLLER = ThreadpoolController()
-        except Exception:  # pragma: no cover - threadpoolctl missing
-            _BLAS_CONTROLLER = False
-    if _BLAS_CONTROLLER is False:
-        return contextlib.nullcontext()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+    st = _BLAS_STATE
+    with _BLAS_LOCK:
+        if st["controller"] is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+                st["controller"] = ThreadpoolController()
+            except Exception:  # pragma: no cover - threadpoolctl missing
+                st["controller"] = False
+        if st["controller"] is not False:
+            if st["depth"] == 0:
+                st["limiter"] = st["controller"].limit(limits=1, user_api="blas")
+            st["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            if st["controller"] is not False:
+                st["depth"] -= 1
+                if st["depth"] == 0 and st["limiter"] is not None:
+                    st["limiter"].restore_original_limits()
+                    st["limiter"] = None
 
 
 def read_zero_padded(read, n_samples: int, start: int, stop: int) -> np.ndarray:
