@@ -25,14 +25,16 @@ def register(subparsers) -> None:
     g.add_argument("--model", default=None, metavar="MODEL_DIR", help="classifier package folder")
     g.add_argument("--task", default=None, choices=TASK_CHOICES, help="bundled model for this task (default 1-2)")
     p.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="stop after S seconds (default: until Ctrl-C)")
+                   help="stop after S seconds of captured audio (default: until Ctrl-C)")
     p.add_argument("--window", type=float, default=None, metavar="S", help="window length (default: the model's)")
     p.add_argument("--hop", type=float, default=0.5, metavar="S", help="hop between windows (default 0.5 s)")
     p.add_argument("--capture-rate", type=int, default=None, metavar="HZ",
                    help="device sample rate (default: the device's own rate)")
     p.add_argument("--save", default=None, metavar="FILE", help="write the session audio (.flac/.wav) "
                                                                 "and FILE-stem.live.json with the predictions")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads for the model")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads for the model (default 1: one window at a time is fastest "
+                        "and steadiest with 1; more threads spin against the audio and each other)")
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
     p.set_defaults(func=cmd_live)
 
@@ -73,8 +75,9 @@ def cmd_live(args) -> int:
     import torch
 
     from clinaudio_gui.engine.inference import Classifier
-    if args.threads:
-        torch.set_num_threads(int(args.threads))
+    if args.threads < 1:
+        raise ValueError(f"--threads {args.threads} must be >= 1")
+    torch.set_num_threads(int(args.threads))
     clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device="cpu")
     window_s = args.window or clf.window_s or RECORD_MODEL_WINDOW_S
     clf.predict(np.zeros(int(window_s * clf.sample_rate_hz), np.float32),
@@ -86,7 +89,8 @@ def cmd_live(args) -> int:
         c = session.capture
         print(f"live: {c.device.name} at {c.capture_rate_hz} Hz -> model {clf.task} at "
               f"{clf.sample_rate_hz} Hz, window {window_s:g} s, hop {args.hop:g} s", file=sys.stderr)
-    t_end = None if args.duration is None else time.monotonic() + float(args.duration)
+    # --duration counts captured audio, not wall time: a sound server may take a second to start
+    give_up = None if args.duration is None else time.monotonic() + float(args.duration) + 10.0
     seen = 0
     interrupted = False
 
@@ -97,7 +101,8 @@ def cmd_live(args) -> int:
             _emit(p.to_json(), args.json,
                   f"{p.end_s:8.2f} s  {p.label:<16s} {p.confidence:5.2f}  latency {p.latency_ms:6.1f} ms")
     try:
-        while session.running and (t_end is None or time.monotonic() < t_end):
+        while session.running and (args.duration is None or (session.duration_s < args.duration
+                                                              and time.monotonic() < give_up)):
             time.sleep(0.02)
             drain()
     except KeyboardInterrupt:

@@ -42,7 +42,7 @@ class AudioCapture:
 
     def __init__(self, device: str | int | InputDevice | None = None, *,
                  capture_rate_hz: int | None = None, ring_s: float = 60.0, block_s: float = 0.02,
-                 latency_s: float = 0.05, stall_s: float = 1.5, start_grace_s: float = 4.0):
+                 latency_s: float = 0.1, stall_s: float = 1.5, start_grace_s: float = 4.0):
         if ring_s <= 0:
             raise ValueError(f"ring_s={ring_s} must be > 0")
         if not 0.001 <= block_s <= 1.0:
@@ -57,10 +57,10 @@ class AudioCapture:
         self.capture_rate_hz = (int(capture_rate_hz) if capture_rate_hz
                                 else supported_input_rate(self.device, channels=self.channels))
         self.block_frames = max(16, int(round(block_s * self.capture_rate_hz)))
-        # Suggested device buffer. Measured with PulseAudio's ALSA plugin: 20 ms blocks with a
-        # 50 ms buffer start within ~60 ms every time; a 20 ms buffer sometimes stalls ~2 s at
-        # start (an xrun recovery). Our latency figure starts when a block arrives, and the
-        # buffer PortAudio reports is shown separately as input_latency_ms.
+        # Suggested device buffer. Measured with PulseAudio's ALSA plugin (20 ms blocks): a
+        # 100 ms buffer starts in ~0.1 s every time; 20-50 ms buffers sometimes stall ~2 s at
+        # start (an xrun recovery). Blocks still arrive every 20 ms. Our latency figure starts
+        # when a block arrives; the buffer PortAudio reports is shown as input_latency_ms.
         self.latency_s = max(float(latency_s), 2.0 * block_s)
         self.stall_s = float(stall_s)
         self.start_grace_s = max(float(start_grace_s), self.stall_s)
@@ -182,6 +182,13 @@ class AudioCapture:
         end = int(ends[a % self._TS_SLOTS])
         t = float(self._ts_t[a % self._TS_SLOTS])
         return t - (end - 1 - frame_index) / self.capture_rate_hz
+
+    @property
+    def start_delay_s(self) -> float | None:
+        """From start() to the first block's arrival (device and sound-server start-up)."""
+        if self._ts_n == 0 or self.started_at is None:
+            return None
+        return float(self._ts_t[0]) - self.started_at
 
     def last_block_age_s(self) -> float | None:
         n = self._ts_n

@@ -88,7 +88,7 @@ class LiveSession:
     def __init__(self, classifier: WindowClassifier | None = None, *,
                  device: str | int | InputDevice | None = None, window_s: float | None = None,
                  hop_s: float = 0.5, sample_rate_hz: int | None = None,
-                 capture_rate_hz: int | None = None, block_s: float = 0.02, latency_s: float = 0.05,
+                 capture_rate_hz: int | None = None, block_s: float = 0.02, latency_s: float = 0.1,
                  ring_s: float = 60.0,
                  max_backlog_s: float = 2.0, poll_s: float = 0.005, stall_s: float = 1.5):
         self.classifier = classifier
@@ -302,16 +302,26 @@ class LiveSession:
             d["device"] = self.capture.device.name
             d["capture_rate_hz"] = self.capture.capture_rate_hz
             d["input_latency_ms"] = round(self.capture.input_latency_s * 1000.0, 2)
+            sd_ = self.capture.start_delay_s
+            d["start_delay_ms"] = None if sd_ is None else round(sd_ * 1000.0, 1)
         d["sample_rate_hz"] = self.sample_rate_hz
         if self.error:
             d["error"] = self.error
         return d
 
     def suggestions(self, *, annotator: str = "live") -> AnnotationSet:
-        """The predictions as source="model" segments: each prediction owns the newest hop of
-        its window (the first owns its whole window), and neighbours with the same label merge."""
+        """The predictions as source="model" suggestions. Event models: segments, where each
+        prediction owns the newest hop of its window (the first its whole window) and
+        neighbours with the same label merge; the verdict stays in the metadata (an event class
+        is not a record label). Record models: the verdict as the record label, no segments."""
         preds = self.predictions
         label, conf, _ = self.verdict()
+        meta = {"source": "live", "window_s": self.window_s, "hop_s": self.hop_s}
+        if label is not None:
+            meta["verdict"] = label
+            meta["verdict_confidence"] = round(conf, 4)
+        if getattr(self.classifier, "level", "event") == "record":
+            return AnnotationSet([], record_label=label, metadata=meta)
         segs: list[Segment] = []
         run: list[LivePrediction] = []
         run_start = 0.0
@@ -330,10 +340,7 @@ class LiveSession:
             flush()
             run, run_start = [p], own_start
         flush()
-        meta = {"source": "live", "window_s": self.window_s, "hop_s": self.hop_s}
-        if label is not None:
-            meta["record_confidence"] = round(conf, 4)
-        return AnnotationSet(segs, record_label=label, metadata=meta)
+        return AnnotationSet(segs, record_label=None, metadata=meta)
 
     def save_recording(self, path: str | Path) -> tuple[Path, Path]:
         """Write the session's audio (at the model rate) and ``<stem>.live.json`` with the

@@ -36,6 +36,7 @@ RECORD_MODEL_WINDOW_S = 10.0
 SPEC_LEVELS_DB = (-90.0, -10.0)   # fixed levels: auto-levelling every frame makes the image pump
 TIMER_INTERVAL_MS = 25            # asks for 40 fps so that >= 30 are achieved on a loaded machine
 TIMELINE_S = 30.0
+DISPLAY_HISTORY_S = 8.0           # rolling waveform / spectrogram width (8 s x 16 ms hop = 500 columns)
 LABEL_COLOURS = ("#4caf50", "#e91e63", "#2196f3", "#ff9800", "#9c27b0", "#00bcd4", "#cddc39", "#795548")
 
 
@@ -48,7 +49,6 @@ def _load_classifier(choice: str):
     import torch
 
     from clinaudio_gui.engine.inference import Classifier
-    torch.set_num_threads(1)  # one window at a time; leave the other core to capture and GUI
     if choice.startswith("task:"):
         clf = Classifier.load(task=choice[5:], device="cpu")
     else:
@@ -75,6 +75,8 @@ class QtLivePanel(QWidget):
         self.fps = 0.0
         self.shown_latencies_ms: list[float] = []
         self.last_saved: Path | None = None
+        self._torch_threads = 0
+        self._ticks = 0
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(TIMER_INTERVAL_MS)
@@ -164,13 +166,16 @@ class QtLivePanel(QWidget):
         lrow = QHBoxLayout()
         self.level_bar = QProgressBar()
         self.level_bar.setRange(-60, 0)  # dBFS
-        self.level_bar.setFormat("%v dBFS")
+        self.level_bar.setTextVisible(False)  # text makes every value change a costly repaint
+        self.level_text = QLabel("- dBFS")
+        self.level_text.setFixedWidth(70)
         self.level_bar.setValue(self.level_bar.minimum())
         self.clip_lamp = QLabel("CLIP")
         self.clip_lamp.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.clip_lamp.setFixedWidth(44)
         self._set_clip(False)
         lrow.addWidget(self.level_bar, 1)
+        lrow.addWidget(self.level_text)
         lrow.addWidget(self.clip_lamp)
         grid.addLayout(lrow, 3, 0, 1, 2)
         lay.addLayout(grid)
@@ -324,9 +329,14 @@ class QtLivePanel(QWidget):
             self._timer.stop()
             return
         self.session = session
+        if clf is not None:  # one window at a time is fastest with 1 thread; restored on stop
+            import torch
+            self._torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
         cap = session.capture
         self.display = LiveDisplay(session.reader(), capture_rate_hz=cap.capture_rate_hz,
-                                   display_rate_hz=session.sample_rate_hz)
+                                   display_rate_hz=session.sample_rate_hz, history_s=DISPLAY_HISTORY_S,
+                                   n_fft=256, hop=128)
         sp = self.display.spectrogram
         self.spec_img.setImage(sp.image(), autoLevels=False, levels=SPEC_LEVELS_DB)
         self.spec_img.setRect(pg.QtCore.QRectF(-sp.history_s, 0.0, sp.history_s,
@@ -360,6 +370,10 @@ class QtLivePanel(QWidget):
                 self._say(f"stopped after {s.duration_s:.1f} s, {st['n']} predictions, "
                           f"{s.overruns} overruns")
             self.record_btn.setEnabled(s.duration_s > 0)
+        if self._torch_threads:
+            import torch
+            torch.set_num_threads(self._torch_threads)
+            self._torch_threads = 0
         self._timer.stop()
         self.start_btn.setText("Start")
 
@@ -401,7 +415,12 @@ class QtLivePanel(QWidget):
         t, v = d.waveform_envelope()
         self.wave_curve.setData(t, v)
         self.spec_img.setImage(d.spectrogram.image(), autoLevels=False, levels=SPEC_LEVELS_DB)
-        self.level_bar.setValue(int(max(self.level_bar.minimum(), min(0.0, d.level.peak_db))))
+        self._ticks += 1
+        if self._ticks % 3 == 0:  # a meter needs ~13 updates/s, not 40: QProgressBar repaints are dear
+            lvl = int(max(self.level_bar.minimum(), min(0.0, d.level.peak_db)))
+            if lvl != self.level_bar.value():
+                self.level_bar.setValue(lvl)
+                self.level_text.setText(f"{d.level.peak_db:5.0f} dBFS")
         clip = d.level.clipping(now)
         if clip != getattr(self, "clipping_shown", None):
             self._set_clip(clip)
@@ -478,9 +497,10 @@ class QtLivePanel(QWidget):
         self.last_saved = audio_path
         sugg = s.suggestions()
         if self.mw is not None:
-            if self.mw.open_path(audio_path) and sugg.segments:
-                self.mw.add_suggestion_segments(list(sugg.segments), record_label=sugg.record_label,
-                                                record_confidence=sugg.metadata.get("record_confidence"))
+            if self.mw.open_path(audio_path) and (sugg.segments or sugg.record_label):
+                self.mw.add_suggestion_segments(
+                    list(sugg.segments), record_label=sugg.record_label,
+                    record_confidence=sugg.metadata.get("verdict_confidence") if sugg.record_label else None)
         self._say(f"kept {audio_path.name} ({s.duration_s:.1f} s, {len(sugg.segments)} suggested "
                   f"segment(s)); predictions in {side.name}")
         return audio_path
