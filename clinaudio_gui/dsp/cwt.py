@@ -37,7 +37,7 @@ from .spectral import samples_from_seconds
 _K_FREQ = 5.0   # Gaussian band kept to +-5 sigma (amplitude e^-12.5 = 4e-6 at the edge)
 _K_TIME = 6.0   # context on each side of a range, in wavelet time-sigmas (e^-18)
 _TAPER = 0.03   # fraction of the band below Nyquist over which responses are tapered to 0
-_CHUNKS = (4096, 2048, 1024, 512, 256, 128, 64, 32, 16)  # output frames per FFT segment
+_MAX_CHUNK = 4096  # output frames per FFT segment at most (bounds memory on long inputs)
 _QUALITY = 4.0  # points per frame >= _QUALITY * band sigma (Hz) * hop (s)
 
 
@@ -78,10 +78,11 @@ class CwtSpec:
         return np.arange(first, first + count) * self.hop / self.sample_rate_hz
 
     def segment_frames(self, count: int) -> int:
-        """Frames in one FFT segment holding ``count`` (one of :data:`_CHUNKS`) output frames
-        plus context, rounded up to a fast FFT length. Chunks come in a few fixed sizes so the
-        filter bank of each is built once per settings, whatever the input lengths."""
-        return _smooth(count + 2 * self.context)
+        """Frames in one FFT segment holding ``count`` output frames plus context: rounded up
+        to a multiple of 64 and then to a fast FFT length, so inputs of similar length (and
+        every streaming block) share one cached filter bank."""
+        need = -(-(count + 2 * self.context) // 64) * 64
+        return _smooth(need)
 
     def power_segment(self, x: np.ndarray, n_seg: int) -> np.ndarray:
         """|W|^2 frame means for a segment ``x`` of ``n_seg * hop`` samples starting at a frame
@@ -123,7 +124,7 @@ class CwtSpec:
         i = first
         while i < stop:
             left = stop - i
-            size = next((c for c in reversed(_CHUNKS) if c >= left), _CHUNKS[0])
+            size = min(left, _MAX_CHUNK)
             n_seg = self.segment_frames(size)
             s0 = (i - self.context) * self.hop - self.hop // 2
             x = read_zero_padded(read, n_samples, s0, s0 + n_seg * self.hop)
