@@ -48,6 +48,19 @@ def register(subparsers) -> None:
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=_sample)
 
+    q = sub.add_parser("fid", help="per-class Frechet distance of generators to real data on classifier embeddings")
+    q.add_argument("--data", required=True)
+    q.add_argument("--models", nargs="+", required=True, help="generator package folders (same classes)")
+    q.add_argument("--labels", choices=("events", "records"), default="events")
+    q.add_argument("--n-per-class", type=int, default=100)
+    q.add_argument("--embedder", choices=("auto", "classifier", "studycnn"), default="auto",
+                   help="auto: the bundled 1-2 classifier if installed, else the StudyCNN fallback")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=None)
+    q.add_argument("--cache", default="runs/gan_cache")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_fid)
+
     st = subparsers.add_parser("study", help="compare augmentation strategies with one classifier (macro F1, "
                                              "SPRSound score, mean +- std over folds)")
     st.add_argument("--data", required=True)
@@ -164,6 +177,49 @@ def _sample(args) -> int:
         f.write("file,label\n" + "".join(f"{r['file']},{r['label']}\n" for r in rows))
     (out / "labels.csv.tmp").replace(out / "labels.csv")
     print(f"wrote {len(rows)} samples of {label!r} to {out}")
+    return 0
+
+
+def _fid(args) -> int:
+    _threads(args.threads)
+    from clinaudio_gui.engine.gan import GanSampler
+    from clinaudio_gui.engine.gan_data import load_examples
+    from clinaudio_gui.engine.gan_quality import ClassifierEmbedder, StudyCnnEmbedder, per_class_fd
+    from clinaudio_gui.engine.study import patient_folds
+    samplers = {Path(m).name: GanSampler.load(m) for m in args.models}
+    first = next(iter(samplers.values()))
+    exs, feat, _ = load_examples(args.data, labels=args.labels, features=first.features,
+                                 cache_dir=args.cache or None)
+    hold = first.manifest.get("holdout")
+    if hold:
+        folds = patient_folds(exs, hold["folds"], seed=hold["seed"])
+        train = [e for e, f in zip(exs, folds) if f != hold["fold"]]
+        held = [e for e, f in zip(exs, folds) if f == hold["fold"]]
+    else:
+        train, held = exs, []
+    embedder = None
+    if args.embedder in ("auto", "classifier"):
+        try:
+            embedder = ClassifierEmbedder("1-2")
+        except Exception as e:  # noqa: BLE001 - fall back only in auto mode
+            if args.embedder == "classifier":
+                raise
+            print(f"no bundled classifier ({e}); using the StudyCNN fallback", file=sys.stderr)
+    if embedder is None:
+        embedder = StudyCnnEmbedder(train, first.classes, feat, seed=args.seed)
+    res = per_class_fd(samplers, train, held, feat, embedder, n_per_class=args.n_per_class, seed=args.seed,
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+    out = {"embedder": embedder.name, "embedder_description": embedder.description,
+           "models": {k: str(Path(m).resolve()) for k, m in zip(samplers, args.models)},
+           "n_per_class": args.n_per_class, "per_class": res,
+           "mean_fd": {k: float(sum(r["fd"][k] for r in res.values()) / max(1, len(res))) for k in samplers}}
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        for c, r in res.items():
+            print(f"{c:<16} " + "  ".join(f"{k} {v:8.2f}" for k, v in r["fd"].items())
+                  + (f"  real-heldout {r['fd_real_heldout']:8.2f}" if "fd_real_heldout" in r else ""))
+        print("mean             " + "  ".join(f"{k} {v:8.2f}" for k, v in out["mean_fd"].items()))
     return 0
 
 

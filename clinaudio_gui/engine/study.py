@@ -218,6 +218,15 @@ def _gan_copies(sampler, plan, task_labels, raw_to_task, seed):
     return out
 
 
+def _cap(idx: list[int], y: list[int], max_per_class: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in sorted({y[i] for i in idx}):
+        members = [i for i in idx if y[i] == c]
+        out += rng.permutation(members)[:max_per_class].tolist() if len(members) > max_per_class else members
+    return sorted(out)
+
+
 def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES, folds: int = 5,
               run_folds: list[int] | None = None, epochs: int = 8, max_per_class: int | None = None,
               gan_model: str | Path | None = None, gan_minutes: float = 3.0, gan_steps: int | None = None,
@@ -234,7 +243,10 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     dev = pick_device(device)
     layout, _ = scan_dataset(data_dir, labels="records")
     level, task_labels, raw_to_task = task_mapping(task, layout)
-    exs, feat, layout = load_examples(data_dir, labels=level, max_per_class=max_per_class, seed=seed,
+    # SPRSound: folds are made on the full list (so they match a generator's held-out fold), and
+    # max_per_class caps each fold's training and validation parts afterwards
+    exs, feat, layout = load_examples(data_dir, labels=level,
+                                      max_per_class=max_per_class if layout == "folders" else None, seed=seed,
                                       cache_dir=cache_dir, keep_audio="naa" in strategies)
     if layout == "folders":
         task_labels = sorted({e.label for e in exs})
@@ -261,6 +273,8 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     for f in fold_ids:
         tr = [i for i, ff in enumerate(fold_of) if ff != f]
         va = [i for i, ff in enumerate(fold_of) if ff == f]
+        if max_per_class and layout != "folders":
+            tr, va = _cap(tr, y_all, max_per_class, seed), _cap(va, y_all, max_per_class, seed + 1)
         train_src = [(exs[i], y_all[i]) for i in tr]
         from clinaudio_gui.engine.gan import normalization_stats
         mean, std = normalization_stats([exs[i] for i in tr])

@@ -1,0 +1,109 @@
+"""Frechet distance between synthetic and real examples, per class, on a classifier's embeddings.
+
+Like FID, but the embedding is a respiratory classifier's penultimate layer, not Inception:
+
+* ``embedder="classifier"``: the bundled event classifier
+  (``Classifier.load(task="1-2").embed(y, sr)``) on audio. Generated mels reach it through
+  Griffin-Lim; so that the inversion's artefacts do not dominate, the real patches go through the
+  same mel -> Griffin-Lim path ("real through the vocoder").
+* ``embedder="studycnn"`` (fallback when no classifier is bundled): the study's compact log-mel
+  CNN, trained here on the real patches, embeds mels directly.
+
+A real-vs-real reference (training patients vs held-out patients, same class) gives the floor
+that sampling noise alone produces at these sample sizes.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from clinaudio_gui.engine.gan_data import Example, crop, mel_db_to_audio
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(Ca + Cb - 2 (Ca Cb)^(1/2)) of two (n, d) embedding sets."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"need >= 2 embeddings per set, got {len(a)} and {len(b)}")
+    mu1, mu2 = a.mean(0), b.mean(0)
+    c1, c2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(c1 @ c2, disp=False)
+    if not np.isfinite(covmean).all():
+        eps = np.eye(c1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((c1 + eps) @ (c2 + eps))
+    covmean = np.real(covmean)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * np.trace(covmean))
+
+
+class ClassifierEmbedder:
+    name = "classifier"
+
+    def __init__(self, task: str = "1-2"):
+        from clinaudio_gui.engine.inference import Classifier
+        self.clf = Classifier.load(task=task, device="cpu")
+        self.description = f"bundled classifier task {task}: {self.clf.model_dir}"
+
+    def embed_mels(self, mels: np.ndarray, features: dict) -> np.ndarray:
+        sr = int(features["sample_rate_hz"])
+        return np.stack([self.clf.embed(mel_db_to_audio(m, features, n_iter=32), sr) for m in mels])
+
+
+class StudyCnnEmbedder:
+    name = "studycnn"
+
+    def __init__(self, examples: list[Example], classes: list[str], features: dict, *, steps: int = 300,
+                 seed: int = 0):
+        import torch
+        from clinaudio_gui.engine.gan import normalization_stats
+        from clinaudio_gui.engine.study import train_classifier
+        self.mean, self.std = normalization_stats(examples)
+        li = {c: i for i, c in enumerate(classes)}
+        pool = [(e.mel_db, li[e.label]) for e in examples if e.label in li]
+        self.model = train_classifier(pool, len(classes), self.mean, self.std, features["frames"], steps=steps,
+                                      seed=seed, device=torch.device("cpu"))
+        self.description = f"StudyCNN trained {steps} steps on the real training patches (fallback)"
+
+    def embed_mels(self, mels: np.ndarray, features: dict) -> np.ndarray:
+        import torch
+        x = ((np.asarray(mels) - self.mean[None, :, None]) / self.std[None, :, None])[:, None].astype(np.float32)
+        with torch.no_grad():
+            return np.concatenate([self.model.embed(torch.from_numpy(x[i:i + 64])).numpy()
+                                   for i in range(0, len(x), 64)])
+
+
+def real_patches(examples: list[Example], label: str, n: int, frames: int, *, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pool = [e for e in examples if e.label == label]
+    if not pool:
+        return np.zeros((0, 64, frames), np.float32)
+    idx = rng.permutation(len(pool))[:n] if len(pool) >= n else rng.integers(0, len(pool), n)
+    return np.stack([crop(pool[i].mel_db, frames, rng) for i in idx])
+
+
+def per_class_fd(samplers: dict, train_examples: list[Example], heldout_examples: list[Example], features: dict,
+                 embedder, *, n_per_class: int = 100, seed: int = 0, log=None) -> dict:
+    """{class: {"n_real": .., "fd": {name: value}, "fd_real_heldout": ..}} for each sampler."""
+    frames = features["frames"]
+    classes = list(next(iter(samplers.values())).classes)
+    out = {}
+    for c in classes:
+        n_real = sum(e.label == c for e in train_examples)
+        n_take = min(n_per_class, max(n_real, 2))
+        real = real_patches(train_examples, c, n_take, frames, seed=seed)
+        if len(real) < 2:
+            continue
+        e_real = embedder.embed_mels(real, features)
+        row = {"n_real_events": n_real, "n_real_patches": len(real), "n_synthetic": n_take, "fd": {}}
+        for name, s in samplers.items():
+            syn = s.sample(c, n_take, seed=seed + 17)
+            row["fd"][name] = frechet_distance(e_real, embedder.embed_mels(syn, features))
+        held = real_patches(heldout_examples, c, n_take, frames, seed=seed + 1)
+        n_held = sum(e.label == c for e in heldout_examples)
+        if n_held >= 2:
+            row["fd_real_heldout"] = frechet_distance(e_real, embedder.embed_mels(held, features))
+            row["n_heldout_events"] = n_held
+        out[c] = row
+        if log:
+            log(f"{c}: " + ", ".join(f"{k} {v:.2f}" for k, v in row["fd"].items())
+                + (f", real held-out {row['fd_real_heldout']:.2f}" if "fd_real_heldout" in row else ""))
+    return out
