@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if os.environ.get("CLINAUDIO_DEBUG") else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -88,6 +89,8 @@ def _screenshot(app, win, out: Path, timeout_s: float, QTimer) -> int:
             tl.refresh()
             app.processEvents()
             out.parent.mkdir(parents=True, exist_ok=True)
+            log_size = (win.width(), win.height(), win.minimumSizeHint().width())
+            logging.getLogger(__name__).info("screenshot of %s", log_size)
             ok = win.grab().save(str(out))
             result["rc"] = 0 if ok else 1
             if not ok:

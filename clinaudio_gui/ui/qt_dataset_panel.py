@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from clinaudio_gui.core import Project, sidecar_path
 from clinaudio_gui.ui.annotation_files import find_external_annotation, read_annotations_any
 
-COLUMNS = ("recording", "status", "record label", "duration (s)", "events")
+COLUMNS = ("recording", "status", "record", "s", "events")
 STATUS_COLORS = {"unlabeled": "#9e9e9e", "in progress": "#f0a30a", "done": "#2e9e4f"}
 
 
@@ -185,9 +185,11 @@ class QtDatasetPanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.setColumnWidth(0, 190)
-        self.view.setColumnWidth(1, 80)
-        self.view.setColumnWidth(2, 90)
+        self.view.setColumnWidth(0, 165)
+        self.view.setColumnWidth(1, 62)
+        self.view.setColumnWidth(2, 72)
+        self.view.setColumnWidth(3, 48)
+        self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setAlternatingRowColors(True)
         self.view.activated.connect(self._activated)
         self.view.clicked.connect(self._activated)

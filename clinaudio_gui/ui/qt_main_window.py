@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QPushButton, QToolBar, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QScrollArea, QSizePolicy, QStyle, QToolBar, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core import (AnnotationSet, Autosaver, ClinAudioError, LabelSchema, Project, Recording,
                                 Segment, get_schema)
@@ -96,6 +96,8 @@ class QtMainWindow(QMainWindow):
         self.segments_dock = self._dock("Segments", self.segment_table, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.settings_dock = self._dock("View and playback", self.spectro_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.dataset_dock, self.settings_dock], [330, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dataset_dock, self.segments_dock], [420, 300], Qt.Orientation.Vertical)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -191,14 +193,18 @@ class QtMainWindow(QMainWindow):
         self.info_label = QLabel("")
         self.info_label.setObjectName("infoBar")
         self.info_label.setTextFormat(Qt.TextFormat.RichText)
+        self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.info_label.setMinimumWidth(120)
         head = QHBoxLayout()
         head.setContentsMargins(8, 4, 8, 4)
         head.addWidget(self.info_label, 1)
+        head.addSpacing(12)
         head.addWidget(QLabel("record label:"))
         self.record_box = QComboBox()
         self.record_box.setMinimumWidth(130)
         self.record_box.activated.connect(self._record_label_chosen)
         head.addWidget(self.record_box)
+        head.addSpacing(8)
         head.addWidget(QLabel("new segments:"))
         self.label_box = QComboBox()
         self.label_box.setMinimumWidth(130)
@@ -356,9 +362,26 @@ class QtMainWindow(QMainWindow):
         h.addAction(a)
 
     def _build_toolbar(self) -> None:
+        sp = QStyle.StandardPixmap
+        icons = {self.act_open: sp.SP_DialogOpenButton, self.act_open_folder: sp.SP_DirOpenIcon,
+                 self.act_save: sp.SP_DialogSaveButton, self.act_undo: sp.SP_ArrowBack, self.act_redo: sp.SP_ArrowForward,
+                 self.act_play: sp.SP_MediaPlay, self.act_play_sel: sp.SP_MediaSeekForward,
+                 self.act_loop: sp.SP_BrowserReload, self.act_prev: sp.SP_MediaSkipBackward,
+                 self.act_next: sp.SP_MediaSkipForward, self.act_zoom_all: sp.SP_TitleBarMaxButton}
+        for act, pix in icons.items():
+            act.setIcon(self.style().standardIcon(pix))
+        short = {self.act_open: "Open", self.act_open_folder: "Folder", self.act_save: "Save",
+                 self.act_play: "Play", self.act_play_sel: "Selection", self.act_zoom_in: "Zoom +",
+                 self.act_zoom_out: "Zoom −", self.act_zoom_all: "All", self.act_prev: "Prev",
+                 self.act_next: "Next unlabeled"}
+        for act, text in short.items():
+            act.setIconText(text)
+            act.setToolTip(f"{act.text().replace('&', '')} ({act.shortcut().toString()})")
         tb = QToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.setIconSize(tb.iconSize() * 0.8)
         self.addToolBar(tb)
         tb.addAction(self.act_open)
         tb.addAction(self.act_open_folder)
@@ -414,11 +437,16 @@ class QtMainWindow(QMainWindow):
                 self.panel_errors[cls_name] = msg
                 self.status(msg)
                 continue
-            dock = self._dock(title, panel, Qt.DockWidgetArea.RightDockWidgetArea)
+            scroll = QScrollArea()          # a wide panel must not widen the whole window
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(panel)
+            dock = self._dock(title, scroll, Qt.DockWidgetArea.RightDockWidgetArea)
             self.tabifyDockWidget(self.settings_dock, dock)
             self.panels_menu.addAction(dock.toggleViewAction())
             self.panels[cls_name] = panel
         self.settings_dock.raise_()
+        self.resizeDocks([self.dataset_dock, self.settings_dock], [330, 320], Qt.Orientation.Horizontal)
 
     # ------------------------------------------------------------------ opening
     def _open_file_dialog(self) -> None:
@@ -734,7 +762,10 @@ class QtMainWindow(QMainWindow):
     def _on_play_state(self, state: str) -> None:
         if state == "stopped":
             self.timeline.set_playhead(None)
-        self.act_play.setText("Pause" if state == "playing" else "Play / pause")
+        playing = state == "playing"
+        self.act_play.setIconText("Pause" if playing else "Play")
+        self.act_play.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay))
 
     # ------------------------------------------------------------------ navigation
     def _span(self) -> float:

@@ -320,7 +320,9 @@ class QtTimeline(QWidget):
         self._apply_freq_axis()
         # first peek at the visible start for the amplitude range
         head = self.reader.read(0, min(self.reader.frames, int(span * self.sample_rate_hz), 2_000_000))
-        self._peak = float(max(1e-4, np.abs(head).max() if head.size else 1.0))
+        # a robust amplitude range: one click must not flatten the breath sounds
+        mag = np.abs(head) if head.size else np.ones(1, np.float32)
+        self._peak = float(max(1e-4, min(mag.max(), 3.0 * np.percentile(mag, 99.5))))
         self.wave.setYRange(-self._peak * 1.05, self._peak * 1.05, padding=0)
         self._was_drawn = False
         self.wave.setXRange(0, span, padding=0)
