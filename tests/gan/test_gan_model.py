@@ -100,3 +100,15 @@ def test_png_writer_fallback_writes_valid_png(tmp_path):
     idat_len = struct.unpack(">I", data[33:37])[0]
     raw = zlib.decompress(data[41:41 + idat_len])
     assert len(raw) == h * (1 + 3 * w)
+
+
+def test_mel_features_dsp_and_librosa_agree(sprsound_dir):
+    """The bundled generator's features were computed by librosa; the dsp layer must give the same."""
+    from clinaudio_gui.engine.gan_data import SPRSOUND_FEATURES, mel_db
+    from clinaudio_gui.io import read_audio
+    y, sr = read_audio(sprsound_dir / "40638274_9.7_1_p2_1801.flac")
+    assert sr == SPRSOUND_FEATURES["sample_rate_hz"]
+    a = mel_db(y, dict(SPRSOUND_FEATURES, backend="librosa"))
+    b = mel_db(y, SPRSOUND_FEATURES)
+    assert a.shape == b.shape == (64, len(y) // 64 + 1)
+    assert np.abs(a - b).max() < 0.01
