@@ -179,7 +179,7 @@ def table(minutes: float, path: Path, ca: dict, ref: dict | None) -> str:
     mb = path.stat().st_size / 1e6
     lines = [f"Command: `.venv/bin/python bench/viewer_bench.py` ({minutes:g}-minute 44.1 kHz mono 16-bit WAV, "
              f"{mb:.0f} MB, generated in /tmp; offscreen Qt, window 1400x860; each side in a fresh process; "
-             f"{time.strftime('%Y-%m-%d')}).", "",
+             f"{time.strftime('%Y-%m-%d')}; load average {os.getloadavg()[0]:.1f} on 2 shared cores).", "",
              "| | ClinAudio viewer | plain approach (whole file + full STFT) | target |", "|---|---|---|---|"]
     r = ref or {}
     rf = r.get("failed")
@@ -203,6 +203,11 @@ def table(minutes: float, path: Path, ca: dict, ref: dict | None) -> str:
                  f"{ca['whole_hour_tiles_ms']:.0f} ms | - | |")
     lines.append(f"| jump to 30:00: repaint / all tiles | {ca['jump_paint_ms']:.0f} / {ca['jump_tiles_ms']:.0f} ms | - | |")
     lines.append(f"| peak resident memory | {ca['peak_rss_mb']:.0f} MB | {refv('peak_rss_mb', '{:.0f} MB')} | < 1 GB |")
+    if ref is not None and not rf:
+        lines.append(f"| ratio plain / ClinAudio: first paint, pan repaint (median), memory | "
+                     f"{r['first_paint_s'] / ca['first_paint_s']:.0f}x, "
+                     f"{r['pan_paint_ms'] / ca['pan_paint_ms']['median']:.0f}x, "
+                     f"{r['peak_rss_mb'] / ca['peak_rss_mb']:.0f}x | | |")
     lines += ["", "For scale (from the issue, not measured here): the PySide6 + pyqtgraph lung-sound annotation tool "
               "that is our nearest peer took 37 s and 15 GB to open a file like this one.",
               "Repaint = setting the range plus a synchronous repaint of the whole window (waveform from the "
@@ -228,6 +233,7 @@ def main() -> int:
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"))
+    ap.add_argument("--from-log", help="rebuild the table from a previous run's printed JSON (no re-run)")
     args = ap.parse_args()
     if args.child:
         kind, path = args.child
@@ -235,6 +241,15 @@ def main() -> int:
         print(json.dumps(res))
         return 0
     path = make_file(Path(f"/tmp/clinaudio_bench_{args.minutes:g}min_44k.wav"), args.minutes)
+    if args.from_log:
+        text = Path(args.from_log).read_text()
+        blocks = re.findall(r"^(clinaudio|reference): (\{.*?^\})", text, re.S | re.M)
+        got = {k: json.loads(v) for k, v in blocks}
+        table_text = table(args.minutes, path, got["clinaudio"], got.get("reference"))
+        print(table_text)
+        if args.write_docs:
+            write_docs(table_text)
+        return 0
     ca = run_child("clinaudio", path, args.steps)
     print("clinaudio:", json.dumps(ca, indent=1))
     if "failed" in ca:
