@@ -281,8 +281,8 @@ class QtMainWindow(QMainWindow):
         for i in range(9):
             act = A(f"Label {i + 1}", lambda _=False, k=str(i + 1): self.apply_label_key(k), str(i + 1))
             self.label_actions.append(act)
-        self.act_next_seg = A("Next segment", lambda: self._step_segment(+1), "Tab")
-        self.act_prev_seg = A("Previous segment", lambda: self._step_segment(-1), "Shift+Tab")
+        self.act_next_seg = A("Next segment", lambda: self._step_segment(+1), "]")
+        self.act_prev_seg = A("Previous segment", lambda: self._step_segment(-1), "[")
 
     def _action(self, text, slot, shortcut=None, *, checkable=False) -> QAction:
         act = QAction(text, self)
@@ -417,7 +417,7 @@ class QtMainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", (
             "Drag on waveform / spectrogram: new segment (Shift+drag on the spectrogram: time-frequency box)\n"
             "Drag a segment edge: adjust (one undo step)\n1-9: apply label to the selected segment "
-            "(and to new ones)\nDelete: remove selected segment\nTab / Shift+Tab: next / previous segment\n"
+            "(and to new ones)\nDelete: remove selected segment\n] / [: next / previous segment\n"
             "Ctrl+Z / Ctrl+Shift+Z: undo / redo\nSpace: play / pause, Shift+Space: play selection, L: loop\n"
             "Wheel, + / -: zoom; Ctrl+drag, middle drag, Left / Right: pan; 0: whole recording\n"
             "PgDn / PgUp: next / previous unlabeled recording\nCtrl+S: save, Ctrl+D: mark done"))

@@ -199,3 +199,43 @@ def test_bad_file_is_reported_and_window_survives(win, qtbot, tmp_path, sprsound
     assert not win.open_path(bad)
     assert "broken.wav" in win.statusBar().currentMessage()
     assert win.current_path() == sprsound_copy.resolve()    # still on the good recording
+
+
+def test_segment_table_sort_click_jump_and_edit_note(win, qtbot, sprsound_copy):
+    win.open_path(sprsound_copy)
+    a = win.current_annotations()
+    table = win.segment_table
+    view = table.view
+    view.sortByColumn(3, Qt.SortOrder.DescendingOrder)      # by label: Wheeze first
+    wheeze = next(s for s in a.segments if s.label == "Wheeze")
+    win.timeline.set_visible_range(0.0, 1.0)                 # the segment is off-screen
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(table.proxy.index(0, 0)).center())
+    assert win.timeline.selected_id == wheeze.id
+    t0, t1 = win.timeline.visible_range()
+    assert t0 <= wheeze.start_s and wheeze.end_s <= t1       # jumped there
+    note_idx = table.proxy.index(0, 6)
+    assert table.proxy.setData(note_idx, "check later")     # what the cell editor commits
+    assert [s.note for s in a.segments if s.note] == ["check later"]
+    assert a.get(wheeze.id).note == "check later"
+    assert table.proxy.data(note_idx) == "check later"
+    a.undo()
+    assert a.get(wheeze.id).note == ""
+
+
+def test_record_label_theme_recent_files(win, qtbot, sprsound_copy):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+    win.open_path(sprsound_copy)
+    a = win.current_annotations()
+    i = win.record_box.findData("Poor Quality")
+    win.record_box.setCurrentIndex(i)
+    win.record_box.activated.emit(i)
+    assert a.record_label == "Poor Quality"
+    a.undo()
+    assert a.record_label == "CAS & DAS" and win.record_box.currentText() == "CAS & DAS"
+    win._set_theme("light")
+    light = QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness()
+    win._set_theme("dark")
+    dark = QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness()
+    assert light > 200 > 60 > dark
+    assert str(sprsound_copy.resolve()) in [act.text() for act in win.recent_menu.actions()]
