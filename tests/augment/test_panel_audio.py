@@ -49,11 +49,11 @@ def test_ab_switch_plays_original_then_augmented(pulse_server, qtbot, tmp_path, 
         panel.ab_a.setChecked(True)
         panel.toggle_play()                         # A: the original
         assert panel._playing
-        qtbot.wait(1500)
+        qtbot.wait(2500)
         pos_before = panel.current_position_s()
         panel.ab_b.setChecked(True)                 # switch to B while playing, same position
         assert panel.current_position_s() == pytest.approx(pos_before, abs=0.05)   # same length: same time
-        qtbot.wait(1500)
+        qtbot.wait(2500)
         panel.toggle_play()
         qtbot.wait(300)
     finally:
