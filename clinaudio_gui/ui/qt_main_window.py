@@ -493,8 +493,11 @@ class QtMainWindow(QMainWindow):
         self._path, self._recording, self._annotations = path, recording, annotations
         self._unsub = annotations.subscribe(self._on_annotations_event)
         s = self.spectro_panel.settings()
-        if s.f_max_hz > recording.sample_rate_hz / 2 or self._qs.value("spectro") is None:
-            s = s.replace(f_max_hz=float(min(recording.sample_rate_hz / 2, max(s.f_max_hz, 1.0))))
+        sr = recording.sample_rate_hz
+        if self._qs.value("spectro") is None:      # never customised: the defaults for this rate
+            s = SpectroSettings.default_for(sr).replace(kind=s.kind, colormap=s.colormap, n_bands=s.n_bands)
+        if s.f_max_hz > sr / 2:
+            s = s.replace(f_max_hz=float(sr / 2))
         self.timeline.active_label = self.label_box.currentData() or ""
         self.timeline.set_recording(path, annotations, self._schema, s)
         self.spectro_panel.set_settings(self.timeline.settings, emit=False)

@@ -559,10 +559,12 @@ class QtTimeline(QWidget):
             return
         ckey = token[1]
         if not self._levels_fixed and self.settings.auto_db:
-            hi = float(np.percentile(tile.image_db, 99.7))
-            hi = math.ceil(hi / 5.0) * 5.0
+            # once per recording: ceiling near the loudest, floor just under the noise floor
+            lo_p, hi_p = np.percentile(tile.image_db, [10.0, 99.5])
+            hi = math.ceil(float(hi_p) / 5.0) * 5.0
+            lo = max(hi - 90.0, min(hi - 40.0, math.floor(float(lo_p) / 5.0) * 5.0 - 5.0))
             self._levels_fixed = True
-            self.settings = self.settings.replace(db_max=hi, db_min=hi - 80.0)
+            self.settings = self.settings.replace(db_max=hi, db_min=lo)
             self.levelsChosen.emit(self.settings.db_min, self.settings.db_max)
         nbytes = tile.image_db.nbytes
         self._cache[(ckey, tile.level, tile.index)] = tile
