@@ -77,6 +77,7 @@ class QtDatasetModel(QAbstractTableModel):
     def set_paths(self, project: Project | None, paths: list[Path]) -> None:
         self.beginResetModel()
         self.rows = [Row(p) for p in paths]
+        self._index = {r.path: i for i, r in enumerate(self.rows)}
         self.endResetModel()
         self._gen += 1
         if project is not None and paths:
@@ -99,12 +100,16 @@ class QtDatasetModel(QAbstractTableModel):
         gen, batch = payload
         if gen != self._gen:
             return
-        index = {r.path: i for i, r in enumerate(self.rows)}
+        if not hasattr(self, "_index") or len(self._index) != len(self.rows):
+            self._index = {r.path: i for i, r in enumerate(self.rows)}
+        changed = []
         for row in batch:
-            i = index.get(row.path)
+            i = self._index.get(row.path)
             if i is not None:
                 self.rows[i] = row
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                changed.append(i)
+        if changed:   # one signal per batch: the proxy re-sorts once, not once per row
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
 
     def update_row(self, row: Row) -> None:
         for i, r in enumerate(self.rows):
