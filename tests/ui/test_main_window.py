@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from clinaudio_gui.core import sidecar_path
 from clinaudio_gui.io import read_sprsound
-from tests.ui.conftest import drag, view_to_widget, wait_drawn
+from ui_helpers import drag, view_to_widget, wait_drawn
 
 pytestmark = pytest.mark.timeout(120)
 
