@@ -42,8 +42,10 @@ def test_ab_switch_plays_original_then_augmented(pulse_server, qtbot, tmp_path, 
     panel.recompute_now()
     assert abs(_dominant_hz(panel.augmented[sr:3 * sr], sr) - 880.0) < 3.0
 
+    raw = tmp_path / "speaker.raw"          # a file, not a pipe: a full 64 KB pipe would stall parec
+    sink = open(raw, "wb")
     rec = subprocess.Popen(["parec", "--device=vspk.monitor", "--raw", "--format=s16le", "--rate=16000",
-                            "--channels=1", "--latency-msec=50"], stdout=subprocess.PIPE)
+                            "--channels=1", "--latency-msec=50"], stdout=sink)
     try:
         qtbot.wait(300)
         panel.ab_a.setChecked(True)
@@ -58,15 +60,17 @@ def test_ab_switch_plays_original_then_augmented(pulse_server, qtbot, tmp_path, 
         qtbot.wait(300)
     finally:
         rec.terminate()
-        data, _ = rec.communicate(timeout=10)
-    y = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+        rec.wait(timeout=10)
+        sink.close()
+    y = np.frombuffer(raw.read_bytes(), dtype="<i2").astype(np.float32) / 32768.0
+    assert len(y) > 16000 * 4                # about 5.6 s were recorded
     block = 16000 // 4
     freqs = [(_dominant_hz(y[i:i + block], 16000), float(np.std(y[i:i + block])))
              for i in range(0, len(y) - block, block)]
     heard = [round(f) for f, level in freqs if level > 0.05]
     a_idx = [i for i, f in enumerate(heard) if abs(f - 440) < 10]
     b_idx = [i for i, f in enumerate(heard) if abs(f - 880) < 10]
-    assert len(a_idx) >= 3 and len(b_idx) >= 3, heard
+    assert len(a_idx) >= 3 and len(b_idx) >= 3, (heard, [(round(f), round(v, 3)) for f, v in freqs], len(y))
     assert max(a_idx) < min(b_idx) + 2, heard           # the original first, then the augmented
     panel.close()
     w.close()
