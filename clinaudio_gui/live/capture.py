@@ -42,7 +42,7 @@ class AudioCapture:
 
     def __init__(self, device: str | int | InputDevice | None = None, *,
                  capture_rate_hz: int | None = None, ring_s: float = 60.0, block_s: float = 0.02,
-                 latency_s: float = 0.1, stall_s: float = 1.5, start_grace_s: float = 4.0):
+                 latency_s: float = 0.05, stall_s: float = 1.5, start_grace_s: float = 4.0):
         if ring_s <= 0:
             raise ValueError(f"ring_s={ring_s} must be > 0")
         if not 0.001 <= block_s <= 1.0:
@@ -57,10 +57,11 @@ class AudioCapture:
         self.capture_rate_hz = (int(capture_rate_hz) if capture_rate_hz
                                 else supported_input_rate(self.device, channels=self.channels))
         self.block_frames = max(16, int(round(block_s * self.capture_rate_hz)))
-        # Suggested device buffer. Measured with PulseAudio's ALSA plugin (20 ms blocks): a
-        # 100 ms buffer starts in ~0.1 s every time; 20-50 ms buffers sometimes stall ~2 s at
-        # start (an xrun recovery). Blocks still arrive every 20 ms. Our latency figure starts
-        # when a block arrives; the buffer PortAudio reports is shown as input_latency_ms.
+        # Suggested device buffer. Measured with PulseAudio's ALSA plugin (20 ms blocks): up to
+        # 60 ms, blocks arrive evenly every 20 ms, but the stream sometimes needs ~2 s to start
+        # (an xrun recovery); from 80 ms on it starts at once, but blocks come in bursts every
+        # 40 ms, which adds ~20 ms to every prediction. Steady latency wins: 50 ms. Our latency
+        # figure starts when a block arrives; PortAudio's buffer is shown as input_latency_ms.
         self.latency_s = max(float(latency_s), 2.0 * block_s)
         self.stall_s = float(stall_s)
         self.start_grace_s = max(float(start_grace_s), self.stall_s)

@@ -47,10 +47,16 @@ class LivePrediction:
     probs: tuple[float, ...]
     captured_at: float      # time.monotonic() when the window's last sample reached the process
     ready_at: float         # time.monotonic() when the prediction was ready
+    started_at: float = 0.0  # time.monotonic() when the worker began this window (wait | compute)
 
     @property
     def latency_ms(self) -> float:
         return (self.ready_at - self.captured_at) * 1000.0
+
+    @property
+    def compute_ms(self) -> float:
+        """The classifier's share of the latency (the rest: waiting for the block, the worker)."""
+        return (self.ready_at - self.started_at) * 1000.0 if self.started_at else 0.0
 
     def to_json(self) -> dict:
         return {"t_s": round(self.end_s, 4), "start_s": round(self.start_s, 4), "label": self.label,
@@ -88,7 +94,7 @@ class LiveSession:
     def __init__(self, classifier: WindowClassifier | None = None, *,
                  device: str | int | InputDevice | None = None, window_s: float | None = None,
                  hop_s: float = 0.5, sample_rate_hz: int | None = None,
-                 capture_rate_hz: int | None = None, block_s: float = 0.02, latency_s: float = 0.1,
+                 capture_rate_hz: int | None = None, block_s: float = 0.02, latency_s: float = 0.05,
                  ring_s: float = 60.0,
                  max_backlog_s: float = 2.0, poll_s: float = 0.005, stall_s: float = 1.5):
         self.classifier = classifier
@@ -194,6 +200,7 @@ class LiveSession:
         hop = max(1, int(round(self.hop_s * sr)))
         backlog = int(self.max_backlog_s * sr)
         next_end = win
+        catch_up = int(2 * self.block_s * sr) + 1
         index = 0
         cap = self.capture
         ratio = cap.capture_rate_hz / sr
@@ -212,16 +219,21 @@ class LiveSession:
                         n_skip = (total - next_end) // hop
                         next_end += n_skip * hop
                         self.skipped_windows += n_skip
+                    # On time: end the window at the newest sample (at most a block past the
+                    # planned end), so it never waits for a block that the resampler's
+                    # look-ahead needs. Behind: keep the planned grid.
+                    end = total if total - next_end < catch_up else next_end
                     with self._lock:
-                        y = self._audio.slice(next_end - win, next_end)
-                    captured = cap.arrival_time(int(round((next_end - 1) * ratio)))
+                        y = self._audio.slice(end - win, end)
+                    captured = cap.arrival_time(int(round((end - 1) * ratio)))
+                    t_start = time.monotonic()
                     label, conf, probs = self.classifier.predict(y, sr)
                     ready = time.monotonic()
                     probs_t = self._probs_tuple(probs)
-                    p = LivePrediction(index=index, start_s=(next_end - win) / sr, end_s=next_end / sr,
+                    p = LivePrediction(index=index, start_s=(end - win) / sr, end_s=end / sr,
                                        label=str(label), confidence=float(conf), probs=probs_t,
                                        captured_at=captured if captured is not None else ready,
-                                       ready_at=ready)
+                                       ready_at=ready, started_at=t_start)
                     with self._lock:
                         self._predictions.append(p)
                         if probs_t:
@@ -283,10 +295,13 @@ class LiveSession:
         return str(names[k]), float(counts[k] / len(preds)), ()
 
     def latency_stats(self) -> dict:
-        lat = [p.latency_ms for p in self.predictions]
+        preds = self.predictions
+        lat = [p.latency_ms for p in preds]
+        comp = [p.compute_ms for p in preds]
         return {"n": len(lat), "latency_p50_ms": percentile_ms(lat, 50),
                 "latency_p95_ms": percentile_ms(lat, 95),
-                "latency_max_ms": float(max(lat)) if lat else None}
+                "latency_max_ms": float(max(lat)) if lat else None,
+                "compute_p50_ms": percentile_ms(comp, 50), "compute_p95_ms": percentile_ms(comp, 95)}
 
     def summary(self) -> dict:
         label, conf, _ = self.verdict()

@@ -77,6 +77,7 @@ class QtLivePanel(QWidget):
         self.last_saved: Path | None = None
         self._torch_threads = 0
         self._ticks = 0
+        self._wave_span = 1.0
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(TIMER_INTERVAL_MS)
@@ -208,6 +209,10 @@ class QtLivePanel(QWidget):
         self.plots.ci.layout.setRowStretchFactor(1, 3)
         self.plots.ci.layout.setRowStretchFactor(2, 1)
         lay.addWidget(self.plots, 1)
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.legend)
 
     def _set_clip(self, on: bool) -> None:
         self.clipping_shown = on
@@ -344,6 +349,7 @@ class QtLivePanel(QWidget):
         self.spec_plot.setXRange(-sp.history_s, 0, padding=0)
         self.spec_plot.setYRange(0, float(sp.freqs_hz[-1]), padding=0)
         self._seen = 0
+        self.legend.setText("")
         self._frame_times.clear()
         self.shown_latencies_ms = []
         self.label_now.setText("listening..." if clf is not None else "monitor only")
@@ -414,6 +420,12 @@ class QtLivePanel(QWidget):
         d.update()
         t, v = d.waveform_envelope()
         self.wave_curve.setData(t, v)
+        if self._ticks % 20 == 0:  # quiet chest sounds: zoom the amplitude axis, twice a second
+            peak = float(np.abs(v).max()) if len(v) else 0.0
+            span = min(1.0, max(0.02, 1.15 * peak))
+            if abs(span - self._wave_span) > 0.1 * self._wave_span:
+                self._wave_span = span
+                self.wave_plot.setYRange(-span, span, padding=0)
         self.spec_img.setImage(d.spectrogram.image(), autoLevels=False, levels=SPEC_LEVELS_DB)
         self._ticks += 1
         if self._ticks % 3 == 0:  # a meter needs ~13 updates/s, not 40: QProgressBar repaints are dear
@@ -464,6 +476,9 @@ class QtLivePanel(QWidget):
             brushes.append(pg.mkBrush(QColor(LABEL_COLOURS[k % len(LABEL_COLOURS)])))
         self.time_bars.setOpts(x0=x0, x1=x1, y0=y0, y1=y1, brushes=brushes)
         self.time_plot.setYRange(0, 1, padding=0.05)
+        if not self.legend.text():
+            self.legend.setText("  ".join(f'<span style="color:{LABEL_COLOURS[k % len(LABEL_COLOURS)]}">'
+                                          f"&#9632;</span> {lab}" for k, lab in enumerate(labels)))
 
     # ------------------------------------------------------------------ keep as a recording
     def keep_as_recording(self, folder: str | Path | None = None) -> Path | None:

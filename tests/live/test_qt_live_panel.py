@@ -74,7 +74,12 @@ def test_live_panel_end_to_end(qtbot, qsettings_tmp, pulse_server, live_recordin
     n = len(panel.session.predictions)
     assert n >= int((played_s - live_classifier.window_s) / 0.5) - 3
     assert len(panel.shown_latencies_ms) == n
-    assert float(np.percentile(panel.shown_latencies_ms, 95)) < 150.0  # + up to one 25 ms frame
+    # shown = captured -> classified -> drawn (the timer adds up to one 25 ms frame)
+    compute = [p.compute_ms for p in panel.session.predictions]
+    overhead = np.asarray(panel.shown_latencies_ms) - np.asarray(compute)
+    assert float(np.percentile(overhead, 95)) < 60.0, overhead
+    if os.getloadavg()[0] <= 1.5 * (os.cpu_count() or 1):  # see test_live_device: CPU not saturated
+        assert float(np.percentile(panel.shown_latencies_ms, 95)) < 130.0
     assert panel.overrun_label.text() == "overruns: 0"
     # the audio was seen: level meter moved, the spectrogram is no longer empty
     assert max(levels_db) > -40, max(levels_db)
