@@ -353,7 +353,11 @@ class QtAugmentPanel(QWidget):
         it = self.list.currentItem()
         return it.data(Qt.ItemDataRole.UserRole) if it is not None else None
 
-    def pipeline(self) -> Compose:
+    def pipeline(self):
+        """The loaded recipe's own pipeline (OneOf structure and all) until something is
+        changed in the panel; then a Compose of the ticked transforms."""
+        if self._loaded_recipe is not None:
+            return self._loaded_recipe.pipeline
         return Compose([self.transforms[n] for n in self.enabled_names()])
 
     def recipe(self, name: str = "panel") -> Recipe:
@@ -475,7 +479,8 @@ class QtAugmentPanel(QWidget):
         return self._pools[key]
 
     def _draw(self) -> dict:
-        ctx: dict = {"index": 0}
+        # the draw number is the copy index: a cycling OneOf (naa) shows technique k on draw k
+        ctx: dict = {"index": self.seed}
         path = self.mw.current_path() if hasattr(self.mw, "current_path") else None
         if path is not None:
             ctx["source_path"] = str(path)
@@ -489,12 +494,24 @@ class QtAugmentPanel(QWidget):
         self._redraw()
 
     def _child_params(self, name: str) -> dict | None:
-        if self.params is None:
+        """The {"applied", "params"} entry of leaf ``name`` in the current draw (Compose
+        children or a OneOf's choice, at any depth), or None."""
+        def find(p):
+            if not isinstance(p, dict):
+                return None
+            if "children" in p:
+                for c in p["children"]:
+                    if c.get("name") == name:
+                        return c
+                    hit = find(c.get("params"))
+                    if hit is not None:
+                        return hit
+            elif "choice" in p:
+                if p.get("name") == name:
+                    return p
+                return find(p.get("params"))
             return None
-        for c in self.params["children"]:
-            if c["name"] == name:
-                return c
-        return None
+        return find(self.params)
 
     def _slider_spec(self):
         name = self.selected_name()
@@ -547,6 +564,10 @@ class QtAugmentPanel(QWidget):
         if self.params is None:
             self.params = self._draw()
         c = self._child_params(name)
+        if c is None:        # a loaded recipe's draw without this transform: switch to the panel's own
+            self._loaded_recipe = None
+            self.params = self._draw()
+            c = self._child_params(name)
         value = lo + (hi - lo) * pos / SLIDER_STEPS
         c["params"][key] = value
         c["applied"] = True          # sliding a transform means seeing it
@@ -733,8 +754,9 @@ class QtAugmentPanel(QWidget):
         self._fill_list(enabled=[t.name for t in leaves])
         if isinstance(recipe.pipeline, OneOf) or any(isinstance(c, (Compose, OneOf))
                                                      for c in getattr(recipe.pipeline, "transforms", [])):
-            self.info.setText(f"recipe {recipe.name}: its OneOf structure is shown flattened (all ticked); "
-                              "batch export from a file keeps it exactly")
+            self.info.setText(f"recipe {recipe.name}: previewed as it is (a OneOf applies one technique per draw; "
+                              "'New random draw' steps through them); changing anything switches to the "
+                              "ticked transforms")
         self.params = None
         self._loaded_recipe = recipe      # batch export uses it exactly until something is changed
         self.reload_clip()

@@ -269,3 +269,27 @@ def test_add_to_project_spliced_segment(win_panel, qtbot):
     for a, b in zip(segs[2:], got[2:]):
         assert (b.start_s, b.end_s) == pytest.approx((a.start_s + delta, a.end_s + delta), abs=1e-3)
     assert w.current_annotations().metadata["augment_spliced"] is True
+
+
+def test_loaded_naa_previews_one_technique_per_draw(win_panel):
+    w, panel = win_panel
+    panel.load_recipe_into_panel(A.load_recipe("naa"))
+    panel.recompute_now()
+    seen = []
+    for _ in range(6):
+        seen.append(A.applied_names(panel.pipeline(), panel.params))
+        assert len(seen[-1]) == 1                       # a OneOf: exactly one technique per draw
+        assert np.array_equal(panel.augmented, panel.pipeline().apply(panel.original, panel.sample_rate_hz,
+                                                                      panel.params))
+        panel.new_draw()
+        panel.recompute_now()
+    assert sorted(n[0] for n in seen) == sorted(["TimeShift", "PitchShift", "PitchShift", "TimeStretch",
+                                                 "TimeStretch", "TrimSilence"])
+    # the slider on the drawn technique moves it without leaving the recipe
+    while A.applied_names(panel.pipeline(), panel.params) != ["TimeShift"]:
+        panel.new_draw()
+        panel.recompute_now()
+    panel.select_transform("TimeShift")
+    panel.set_slider_value(0.25)
+    panel.recompute_now()
+    assert panel._loaded_recipe is not None and panel.params["params"]["shift_s"] == pytest.approx(0.25, abs=1e-3)
