@@ -179,6 +179,7 @@ class QtTimeline(QWidget):
         self._levels_fixed = False
         self._peak = 1.0
         self._updating_region = False
+        self._loading = False
 
         # the GUI thread must get the GIL back quickly while the tile / pyramid workers run
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
@@ -291,6 +292,7 @@ class QtTimeline(QWidget):
                       settings: SpectroSettings | None = None, *, initial_span_s: float = 120.0) -> None:
         self.close_recording()
         self._token += 1
+        self._loading = True       # no drawing at the old view range while setting up
         self.reader = BlockReader(path)
         self.duration_s = self.reader.frames / self.reader.sample_rate_hz
         self.sample_rate_hz = self.reader.sample_rate_hz
@@ -326,6 +328,7 @@ class QtTimeline(QWidget):
         self.wave.setYRange(-self._peak * 1.05, self._peak * 1.05, padding=0)
         self._was_drawn = False
         self.wave.setXRange(0, span, padding=0)
+        self._loading = False
         self.suggestions = []
         self._rebuild_suggestions()
         self._rebuild_segments()
@@ -428,7 +431,7 @@ class QtTimeline(QWidget):
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
         """Redraw the visible range: waveform now, spectrogram tiles from cache + requests."""
-        if self.reader is None:
+        if self.reader is None or self._loading:
             return
         t0, t1 = self.visible_range()
         self._updating_region = True

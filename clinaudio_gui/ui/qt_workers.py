@@ -42,18 +42,25 @@ class QtPyramidBuilder(QObject):
         now = time.monotonic()
         if now - self._last > 0.1:
             self._last = now
-            self.progress.emit(filled, self.pyramid.frames)
+            self._emit(self.progress, filled, self.pyramid.frames)
+
+    def _emit(self, signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:        # the window went away while we were building: stop quietly
+            self.pyramid.cancelled = True
 
     def _run(self) -> None:
         try:
             self.pyramid.build(self.reader, progress=self._tick)
         except Exception as e:  # noqa: BLE001 - reported to the window, never raised in a thread
-            log.exception("pyramid build failed")
-            self.failed.emit(f"{self.reader.path}: cannot read audio ({e})")
+            if not self.pyramid.cancelled:
+                log.exception("pyramid build failed")
+                self._emit(self.failed, f"{self.reader.path}: cannot read audio ({e})")
             return
         if not self.pyramid.cancelled:
-            self.progress.emit(self.pyramid.frames, self.pyramid.frames)
-            self.finished.emit()
+            self._emit(self.progress, self.pyramid.frames, self.pyramid.frames)
+            self._emit(self.finished)
 
 
 class QtTileWorker(QObject):
@@ -105,13 +112,16 @@ class QtTileWorker(QObject):
                 token, reader, settings = self._job
                 self._busy = True
             try:
-                tile = compute_tile(reader, settings, level, index)
-            except Exception as e:  # noqa: BLE001
-                log.exception("tile failed")
-                self.tileFailed.emit(token, f"spectrogram tile {level}/{index}: {e}")
-                continue
-            self.tileReady.emit(token, tile)
-            with self._cond:
-                if not self._queue:
-                    self._busy = False
-                    self.idle.emit()
+                try:
+                    tile = compute_tile(reader, settings, level, index)
+                except Exception as e:  # noqa: BLE001
+                    log.exception("tile failed")
+                    self.tileFailed.emit(token, f"spectrogram tile {level}/{index}: {e}")
+                    continue
+                self.tileReady.emit(token, tile)
+                with self._cond:
+                    if not self._queue:
+                        self._busy = False
+                        self.idle.emit()
+            except RuntimeError:     # the receiving window was deleted: end the thread
+                return

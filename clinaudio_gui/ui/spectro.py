@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from clinaudio_gui.dsp import make_spec, power_to_db   # imported up front, not in the first tile
+
 TILE_COLUMNS = 256
 KINDS = ("stft", "mel", "gammatone", "cwt")
 KIND_TITLES = {"stft": "STFT", "mel": "Mel", "gammatone": "Gammatone", "cwt": "CWT (Morlet)"}
@@ -240,7 +242,6 @@ def level_for(settings: SpectroSettings, frames_per_pixel: float) -> int:
 
 def _spec_for(settings: SpectroSettings, sr: int, stride: int, f_min: float, f_max: float):
     """The dsp layer's frame kernel for one tile level (column stride = its hop)."""
-    from clinaudio_gui.dsp import make_spec
     k = settings.kind
     if k == "stft":
         return make_spec("stft", sample_rate_hz=sr, n_fft=settings.n_fft, hop=stride, center=True)
@@ -263,7 +264,6 @@ def compute_tile(reader: BlockReader, settings: SpectroSettings, level: int, ind
     far apart, so a zoomed-out hour never reads the whole file), powered by the dsp FrameSpec.
     CWT: the dsp range computation (contiguous audio plus the wavelet's context).
     """
-    from clinaudio_gui.dsp import power_to_db
     sr = reader.sample_rate_hz
     stride = column_stride(settings, level)
     first_col = index * TILE_COLUMNS
