@@ -199,6 +199,8 @@ def test_augment_span_splices_back_and_moves_later_labels():
     out, moved = augment_span(A.TimeStretch(), y, sr, {"rate": 0.5}, segs, start_s=1.0, end_s=2.0)
     assert len(out) == 5 * sr                                   # the 1 s span became 2 s
     assert np.array_equal(out[:sr], y[:sr]) and np.array_equal(out[3 * sr:], y[2 * sr:])
+    # crossfaded edges: the splice starts and ends on the untouched recording (no click)
+    assert abs(out[sr] - y[sr]) < 1e-6 and abs(out[3 * sr - 1] - y[2 * sr - 1]) < 0.05
     got = [(s.label, round(s.start_s, 6), round(s.end_s, 6)) for s in moved]
     # A untouched; B inside: mapped (x2 from the span start); C crosses the end: inside part
     # mapped, outside part shifted by +1 s; D after: shifted by +1 s
