@@ -48,6 +48,8 @@ def register(subparsers) -> None:
     e.add_argument("--split", choices=("all", "val", "train"), default="all",
                    help="'val': only the patients the model's manifest held out")
     e.add_argument("--device", default="auto")
+    e.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: on small shared machines more threads oversubscribe)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_evaluate)
 
@@ -58,6 +60,8 @@ def register(subparsers) -> None:
     g.add_argument("--task", choices=TASK_CHOICES, help="bundled model for this task (default 1-2)")
     c.add_argument("--hop", type=float, default=None, help="sliding-window hop in s (event models)")
     c.add_argument("--device", default="auto")
+    c.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: on small shared machines more threads oversubscribe)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_classify)
 
@@ -81,6 +85,7 @@ def cmd_train(args) -> int:
 
     if args.derive_from:
         from clinaudio_gui.engine.train import derive_package
+        _set_threads(args.threads or 1)
         derive_package(args.derive_from, args.task, args.out, data_dir=args.data, command=command, log=log)
         return 0
     train_classifier(task=args.task, data_dir=args.data, out_dir=args.out, epochs=args.epochs,
@@ -112,7 +117,16 @@ def _print_metrics(m: dict) -> None:
         print(f"{lab:>{w}} {i}" + " ".join(f"{v:>6d}" for v in row))
 
 
+def _set_threads(n) -> None:
+    import torch
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"--threads {n} must be >= 1")
+        torch.set_num_threads(int(n))
+
+
 def cmd_evaluate(args) -> int:
+    _set_threads(args.threads)
     from clinaudio_gui.engine.evaluate import evaluate_classifier
     from clinaudio_gui.engine.inference import Classifier
     clf = Classifier.load(args.model, task=args.task if not args.model else None, device=args.device)
@@ -125,6 +139,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_classify(args) -> int:
+    _set_threads(args.threads)
     from clinaudio_gui.engine.inference import Classifier
     from clinaudio_gui.io import read_audio
     clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device=args.device)

@@ -44,7 +44,9 @@ class QtClassifyWorker(QThread):
 
     def run(self) -> None:
         try:
+            import torch
             from clinaudio_gui.engine.inference import Classifier
+            torch.set_num_threads(1)  # one window at a time: extra threads only oversubscribe small machines
             out = {"events": [], "record_label": None, "record_confidence": None, "record_probabilities": {}}
             if self.event_model:
                 clf = Classifier.load(self.event_model, device=self.device)

@@ -5,6 +5,10 @@ import torch
 from clinaudio_gui.engine.frontend import FeatureSettings, compute_features
 from clinaudio_gui.engine.model import ArchConfig, DualBranchNet, multi_objective_loss
 
+import torch
+
+torch.set_num_threads(1)  # this 2-core machine is shared: 1 thread is fastest under load
+
 
 def test_forward_shapes_and_fusion_weights():
     torch.manual_seed(0)

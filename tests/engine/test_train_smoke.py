@@ -8,6 +8,10 @@ from clinaudio_gui.engine.inference import Classifier
 from clinaudio_gui.engine.package import load_model_package, sha256_of
 from clinaudio_gui.engine.train import train_classifier
 
+import torch
+
+torch.set_num_threads(1)  # this 2-core machine is shared: 1 thread is fastest under load
+
 
 @pytest.mark.timeout(180)
 def test_tiny_training_run_gives_loadable_package(sprsound_dir, tmp_path):
