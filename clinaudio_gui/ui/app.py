@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if icon.exists():
         from PySide6.QtGui import QIcon
         app.setWindowIcon(QIcon(str(icon)))
-    win = QtMainWindow(schema=schema, load_panels=not args.no_panels)
+    win = QtMainWindow(schema=schema, load_panels=not args.no_panels, restore_layout=not args.screenshot)
     if args.theme:
         win._set_theme(args.theme, save=not args.screenshot)
     if args.screenshot:

@@ -49,7 +49,8 @@ def _settings() -> QSettings:
 class QtMainWindow(QMainWindow):
     recordingChanged = Signal()
 
-    def __init__(self, *, schema: LabelSchema | str | None = None, load_panels: bool = True):
+    def __init__(self, *, schema: LabelSchema | str | None = None, load_panels: bool = True,
+                 restore_layout: bool = True):
         super().__init__()
         self.setWindowTitle("ClinAudio")
         self.resize(1400, 860)
@@ -119,11 +120,13 @@ class QtMainWindow(QMainWindow):
             except Exception:  # noqa: BLE001 - stale settings never block the start
                 pass
         self._set_theme(str(self._qs.value("theme", "dark")), save=False)
-        geo = self._qs.value("geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
         if load_panels:
             self._load_panels()
+        geo, state = self._qs.value("geometry"), self._qs.value("window_state")
+        if restore_layout and geo is not None:
+            self.restoreGeometry(geo)
+        if restore_layout and state is not None:
+            self.restoreState(state)
         self._update_title()
         self.status("open a recording or a folder (File menu, or drop it here)")
 
@@ -911,6 +914,7 @@ class QtMainWindow(QMainWindow):
         except Exception:  # noqa: BLE001
             log.exception("saving on close failed")
         self._qs.setValue("geometry", self.saveGeometry())
+        self._qs.setValue("window_state", self.saveState())
         self.player.shutdown()
         self.timeline.shutdown()
         super().closeEvent(ev)
