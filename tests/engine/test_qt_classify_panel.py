@@ -1,0 +1,84 @@
+"""The classify panel on a real recording with the bundled models, the training dialog on a tiny
+real run, and the model manager. The host window is a small QWidget offering the documented
+main-window interface (current_recording, add_suggestion_segments, status, recordingChanged)."""
+import numpy as np
+import pytest
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+from clinaudio_gui.io import open_audio
+from clinaudio_gui.ui.qt_classify_panel import QtClassifyPanel, QtModelManager
+
+import torch
+
+torch.set_num_threads(1)  # this 2-core machine is shared: 1 thread is fastest under load
+
+pytestmark = pytest.mark.timeout(240)
+
+
+class Host(QWidget):
+    recordingChanged = Signal()
+
+    def __init__(self, rec=None):
+        super().__init__()
+        self.rec, self.suggestions, self.messages = rec, [], []
+
+    def current_recording(self):
+        return self.rec
+
+    def add_suggestion_segments(self, segments, record_label=None, record_confidence=None):
+        self.suggestions.append((list(segments), record_label, record_confidence))
+
+    def status(self, msg):
+        self.messages.append(msg)
+
+
+def test_classify_puts_model_suggestions_on_the_host(qtbot, sprsound_dir):
+    rec = open_audio(sprsound_dir / "40138127_14.7_0_p1_137.flac")
+    host = Host(rec)
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    assert panel.event_combo.count() > 1 and panel.record_combo.count() > 1
+    with qtbot.waitSignal(panel.classified, timeout=120_000):
+        assert panel.classify()
+        assert not panel.classify_button.isEnabled()  # worker thread busy, GUI thread free
+    segs, label, conf = host.suggestions[-1]
+    assert segs and all(s.source == "model" and 0 <= s.confidence <= 1 for s in segs)
+    assert segs[0].start_s == 0.0 and segs[-1].end_s == pytest.approx(rec.duration_s, abs=1e-3)
+    assert label in ("Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality") and 0 < conf <= 1
+    assert panel.classify_button.isEnabled() and "event suggestion" in panel.result_label.text()
+
+
+def test_classify_without_recording_says_so(qtbot):
+    host = Host(None)
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    assert not panel.classify() and "No recording" in panel.result_label.text()
+
+
+def test_model_manager_lists_bundled_models(qtbot):
+    dlg = QtModelManager()
+    qtbot.addWidget(dlg)
+    names = [dlg.list.item(i).text() for i in range(dlg.list.count())]
+    assert any("classifier-2-2" in n for n in names)
+    assert '"weights_sha256"' in dlg.text.toPlainText()
+
+
+def test_training_dialog_tiny_run(qtbot, sprsound_dir, tmp_path):
+    host = Host(None)
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    dlg = panel.open_training_dialog()
+    qtbot.addWidget(dlg)
+    dlg.task_combo.setCurrentText("2-1")
+    dlg.data_edit.setText(str(sprsound_dir))
+    dlg.out_edit.setText(str(tmp_path / "m"))
+    dlg.epochs_spin.setValue(2)
+    with qtbot.waitSignal(dlg.finishedTraining, timeout=200_000):
+        dlg.start(max_items=8, max_batches=1, batch_size=4, cache_dir=tmp_path / "cache", threads=1)
+    assert [r["epoch"] for r in dlg.history] == [1, 2]
+    xs, ys = dlg.score_curve.getData()
+    assert list(xs) == [1, 2] and np.isfinite(ys).all()
+    img = dlg.confusion_image.image
+    assert img is not None and img.shape == (3, 3)
+    assert len(dlg._confusion_texts) == 9 and (tmp_path / "m" / "manifest.json").is_file()
