@@ -194,7 +194,7 @@ class QtTimeline(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
 
-        axis_w = 58
+        axis_w = self._axis_w = 58
         # overview
         self.overview = self.glw.addPlot(row=0, col=0)
         self.overview.setMouseEnabled(x=False, y=False)
@@ -900,6 +900,12 @@ class QtTimeline(QWidget):
             self.sugg.removeItem(it)
         self._sugg_items = []
         self.sugg.setVisible(bool(self.suggestions))
+        if self.suggestions:      # re-assert the left axis width so the time axes line up
+            ax = self.sugg.getAxis("left")
+            ax.setStyle(showValues=False)
+            ax.setWidth(self._axis_w)
+            self.sugg.setXLink(None)
+            self.sugg.setXLink(self.wave)
         for seg in self.suggestions:
             c = self._color(seg)
             f = QColor(c)
