@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clinaudio_gui.core import AnnotationSet, Project, sidecar_path
+from clinaudio_gui.core import AnnotationSet, ClinAudioError, Project, sidecar_path
 from clinaudio_gui.io import file_stem, read_sprsound
 
 FORMAT_TITLES = {"sprsound": "SPRSound JSON (*.json)", "icbhi": "ICBHI cycles (*.txt)",
@@ -70,18 +70,29 @@ def write_annotations_any(path: Path, annotations: AnnotationSet, fmt: str, *,
 
 
 def load_for_recording(project: Project, audio_path: Path, *, audio_duration_s: float | None = None
-                       ) -> tuple[AnnotationSet, str]:
-    """(annotations, where they came from) for a recording; never raises for a missing file."""
-    recovered = _has_newer_autosave(project, audio_path)
-    a = project.load(audio_path)
+                       ) -> tuple[AnnotationSet, str, str | None]:
+    """(annotations, where they came from, problem or None) for a recording.
+
+    A file that cannot be read (corrupt sidecar, autosave or annotation file) never stops the
+    recording from opening: the set is then empty, ``problem`` names the file and the error,
+    and the caller must not save over that file (nothing already labeled is lost).
+    """
+    try:
+        recovered = _has_newer_autosave(project, audio_path)
+        a = project.load(audio_path)
+    except ClinAudioError as e:
+        return AnnotationSet(), "nothing (unreadable)", str(e)
     if a is not None:
-        return a, ("autosave (unsaved edits restored)" if recovered else "sidecar " + sidecar_path(audio_path).name)
+        return a, ("autosave (unsaved edits restored)" if recovered else "sidecar " + sidecar_path(audio_path).name), None
     ext = find_external_annotation(audio_path)
     if ext is not None:
-        a = read_annotations_any(ext, audio_duration_s=audio_duration_s)
+        try:
+            a = read_annotations_any(ext, audio_duration_s=audio_duration_s)
+        except (ClinAudioError, ValueError) as e:
+            return AnnotationSet(), "nothing (unreadable)", str(e)
         a.mark_saved()
-        return a, ext.name
-    return AnnotationSet(), "no annotations yet"
+        return a, ext.name, None
+    return AnnotationSet(), "no annotations yet", None
 
 
 def _has_newer_autosave(project: Project, audio_path: Path) -> bool:

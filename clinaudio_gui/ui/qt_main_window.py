@@ -65,6 +65,7 @@ class QtMainWindow(QMainWindow):
         self._project: Project | None = None
         self._autosaver: Autosaver | None = None
         self._unsub = None
+        self._load_problem: str | None = None
         self._suggestions: list[Segment] = []
         self._suggestion_record: tuple[str | None, float | None] = (None, None)
         self.panel_errors: dict[str, str] = {}
@@ -492,7 +493,9 @@ class QtMainWindow(QMainWindow):
             siblings = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
                               and not p.name.startswith("."))
             self.dataset.set_folder(self._project, siblings)
-        annotations, source = load_for_recording(self._project, path, audio_duration_s=recording.duration_s)
+        annotations, source, problem = load_for_recording(self._project, path,
+                                                          audio_duration_s=recording.duration_s)
+        self._load_problem = problem
         self._path, self._recording, self._annotations = path, recording, annotations
         self._unsub = annotations.subscribe(self._on_annotations_event)
         s = self.spectro_panel.settings()
@@ -513,7 +516,11 @@ class QtMainWindow(QMainWindow):
         self._qs.setValue("last_dir", str(path.parent))
         self._update_title()
         self._update_info()
-        self.status(f"opened {path.name} · annotations: {source}")
+        if problem:
+            self._error(f"{problem} - opened without those annotations; they are left untouched "
+                        f"(edits go to the autosave; Save is refused until that file is fixed or removed)")
+        else:
+            self.status(f"opened {path.name} · annotations: {source}")
         self.recordingChanged.emit()
         return True
 
@@ -521,7 +528,7 @@ class QtMainWindow(QMainWindow):
         """Before switching: save edits to the sidecar (the autosave already holds them)."""
         self.player.stop()
         if self._annotations is not None and self._path is not None and self._project is not None:
-            if self._annotations.dirty:
+            if self._annotations.dirty and self._can_overwrite():
                 try:
                     self._project.save(self._path, self._annotations)
                     self._autosaver and self._autosaver._pending.pop(self._path, None)
@@ -612,8 +619,18 @@ class QtMainWindow(QMainWindow):
             i = self.record_box.findData(rl)
         self.record_box.setCurrentIndex(max(0, i))
 
+    def _can_overwrite(self) -> bool:
+        """False while the recording's own sidecar / autosave could not be read: never overwrite it."""
+        if not self._load_problem or self._path is None or self._project is None:
+            return True
+        from clinaudio_gui.core import sidecar_path
+        return not (sidecar_path(self._path).exists() or self._project.autosave_path(self._path).exists())
+
     def save(self) -> bool:
         if self._annotations is None or self._project is None or self._path is None:
+            return False
+        if not self._can_overwrite():
+            self._error(f"not saved: {self._load_problem}")
             return False
         try:
             side = self._project.save(self._path, self._annotations)

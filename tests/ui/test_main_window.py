@@ -239,3 +239,24 @@ def test_record_label_theme_recent_files(win, qtbot, sprsound_copy):
     dark = QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness()
     assert light > 200 > 60 > dark
     assert str(sprsound_copy.resolve()) in [act.text() for act in win.recent_menu.actions()]
+
+
+def test_corrupt_annotation_files_never_block_or_get_overwritten(win, qtbot, sprsound_copy):
+    from clinaudio_gui.core import Segment
+    # a corrupt SPRSound JSON next to the recording: the recording opens, the problem is named
+    js = sprsound_copy.with_suffix(".json")
+    js.write_text('{"record_annotation": "CAS", "event_annotation": [{"start": "x"')
+    assert win.open_path(sprsound_copy)
+    assert len(win.current_annotations()) == 0
+    assert js.name in win.statusBar().currentMessage()
+    win.current_annotations().add(Segment(1.0, 2.0, "Wheeze"))
+    assert win.save()                                  # the sidecar is separate: fine
+    assert js.read_text().startswith('{"record_annotation": "CAS", "event_annotation": [{"start": "x"')
+    # now a corrupt sidecar: opens, but Save refuses to overwrite it
+    side = sidecar_path(sprsound_copy)
+    side.write_text("{ not json")
+    assert win.open_path(sprsound_copy)
+    assert side.name in win.statusBar().currentMessage()
+    win.current_annotations().add(Segment(3.0, 4.0, "Wheeze"))
+    assert not win.save()
+    assert side.read_text() == "{ not json"
