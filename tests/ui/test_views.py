@@ -95,3 +95,20 @@ def test_cli_rejects_unknown_schema_and_missing_file(capsys, tmp_path):
     assert "no-such-schema" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.wav"), "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "missing.wav" in capsys.readouterr().err
+
+
+def test_drop_a_folder_opens_it(win, qtbot, sprsound_copy):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sprsound_copy.parent))])
+    ev = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(QPoint(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(win, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(win, ev)
+    assert win.current_path() == sprsound_copy.resolve()
+    assert [r.path for r in win.dataset.model.rows] == [sprsound_copy.resolve()]
