@@ -286,6 +286,11 @@ class QtTimeline(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self.refresh)
+        self._pending_request = None
+        self._request_timer = QTimer(self)
+        self._request_timer.setSingleShot(True)
+        self._request_timer.setInterval(8)
+        self._request_timer.timeout.connect(self._send_request)
 
     # ------------------------------------------------------------------ set-up
     def set_recording(self, path: Path, annotations: AnnotationSet, schema: LabelSchema,
@@ -530,7 +535,9 @@ class QtTimeline(QWidget):
                                                    if (ckey, level, k) not in self._cache]
         if wanted != self._wanted:
             self._wanted = wanted
-            self.worker.request((self._token, ckey), self.reader, s, wanted)
+            # hand the request to the worker just after this repaint, not during it (GIL)
+            self._pending_request = ((self._token, ckey), self.reader, s, wanted)
+            self._request_timer.start()
         self._missing_visible = len(missing)
         # display
         for key in list(self._images):
@@ -556,6 +563,11 @@ class QtTimeline(QWidget):
                     y0, h = 0.0, float(tile.image_db.shape[0])
                 img.setRect(QRectF(tile.t0_s, y0, tile.t1_s - tile.t0_s, h))
                 img.show()
+
+    def _send_request(self) -> None:
+        req, self._pending_request = self._pending_request, None
+        if req is not None and self.reader is not None:
+            self.worker.request(*req)
 
     def _on_tile(self, token, tile) -> None:
         if token != (self._token, self.settings.compute_key()) or self.reader is None:
