@@ -102,6 +102,9 @@ class QtLivePanel(QWidget):
         row.addWidget(self.refresh_btn)
         form.addRow("Input", row)
         self.model_box = QComboBox()
+        for box in (self.device_box, self.model_box):  # long names must not widen the dock
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(12)
         for text, data in MODEL_CHOICES:
             self.model_box.addItem(text, data)
         self.model_box.addItem("Model folder...", "__browse__")
@@ -125,11 +128,12 @@ class QtLivePanel(QWidget):
         self.hop_spin.setSingleStep(0.25)
         self.hop_spin.setSuffix(" s")
         self.hop_spin.setValue(float(self._qs.value(SETTINGS_HOP, 0.5)))
-        wrow.addWidget(QLabel("window"))
+        self.window_spin.setToolTip("window length; 'model's' = the model's own window")
+        self.hop_spin.setToolTip("hop between windows")
         wrow.addWidget(self.window_spin)
-        wrow.addWidget(QLabel("hop"))
+        wrow.addWidget(QLabel("every"))
         wrow.addWidget(self.hop_spin)
-        form.addRow("Windows", wrow)
+        form.addRow("Window", wrow)
         lay.addLayout(form)
 
         brow = QHBoxLayout()
@@ -158,6 +162,8 @@ class QtLivePanel(QWidget):
         grid = QGridLayout()
         self.verdict_label = QLabel("verdict: -")
         self.latency_label = QLabel("latency: -")
+        for w in (self.verdict_label, self.latency_label):
+            w.setWordWrap(True)
         self.overrun_label = QLabel("overruns: 0")
         self.fps_label = QLabel("display: - fps")
         grid.addWidget(self.verdict_label, 0, 0, 1, 2)
@@ -183,6 +189,7 @@ class QtLivePanel(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setMinimumHeight(360)
+        self.plots.setMinimumWidth(240)
         self.wave_plot = self.plots.addPlot(row=0, col=0)
         self.wave_plot.setYRange(-1, 1)
         self.wave_plot.setMouseEnabled(x=False, y=True)
@@ -361,6 +368,7 @@ class QtLivePanel(QWidget):
         self._timer.start()
 
     def stop(self) -> None:
+        self._timer.stop()  # first: the final _tick below must not re-enter stop()
         self._pending_start = False
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
@@ -380,7 +388,6 @@ class QtLivePanel(QWidget):
             import torch
             torch.set_num_threads(self._torch_threads)
             self._torch_threads = 0
-        self._timer.stop()
         self.start_btn.setText("Start")
 
     def shutdown(self) -> None:
@@ -438,14 +445,15 @@ class QtLivePanel(QWidget):
             self._set_clip(clip)
         self.overrun_label.setText(f"overruns: {s.overruns + d.overruns}")
         self._show_predictions(s)
+        if not s.running:  # the session ended: by Stop, or by itself (device gone, model failed)
+            if s.error and self._timer.isActive():
+                self.stop()  # releases the device and shows the error
+            return
         self._frame_times.append(now)
         ft = [x for x in self._frame_times if now - x <= 1.0]
         if len(ft) >= 2:
             self.fps = (len(ft) - 1) / (ft[-1] - ft[0])
             self.fps_label.setText(f"display: {self.fps:.0f} fps")
-        if s.error and s.running is False and self._timer.isActive():
-            self._say(s.error, error=True)
-            self.stop()
 
     def _show_predictions(self, s: LiveSession) -> None:
         new = s.predictions_since(self._seen)
@@ -453,15 +461,17 @@ class QtLivePanel(QWidget):
             return
         self._seen += len(new)
         shown = time.monotonic()
-        for p in new:
-            self.shown_latencies_ms.append((shown - p.captured_at) * 1000.0)
+        if s.running:  # after Stop, the last ones are shown late on purpose: not a latency
+            for p in new:
+                self.shown_latencies_ms.append((shown - p.captured_at) * 1000.0)
         last = new[-1]
         self.label_now.setText(f"{last.label}  {last.confidence:.2f}")
         label, conf, _ = s.verdict()
         self.verdict_label.setText(f"verdict so far: {label} ({conf:.2f}) from {self._seen} windows")
         lat = np.asarray(self.shown_latencies_ms)
-        self.latency_label.setText(f"latency (captured -> shown): last {lat[-1]:.0f} ms, "
-                                   f"p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms")
+        if len(lat):
+            self.latency_label.setText(f"latency (captured -> shown): last {lat[-1]:.0f} ms, "
+                                       f"p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms")
         preds = s.predictions_since(max(0, self._seen - int(TIMELINE_S / max(s.hop_s, 1e-3)) - 2))
         labels = list(getattr(s.classifier, "labels", []) or sorted({p.label for p in preds}))
         now_s = s.duration_s
@@ -512,6 +522,9 @@ class QtLivePanel(QWidget):
         self.last_saved = audio_path
         sugg = s.suggestions()
         if self.mw is not None:
+            proj = self.mw.project() if hasattr(self.mw, "project") else None
+            if proj is not None and Path(proj.folder).resolve() == folder.resolve():
+                self.mw.open_path(folder)  # re-reads the project's file list, which now has it
             if self.mw.open_path(audio_path) and (sugg.segments or sugg.record_label):
                 self.mw.add_suggestion_segments(
                     list(sugg.segments), record_label=sugg.record_label,

@@ -74,6 +74,24 @@ def source_outputs(pulse: dict) -> int:
     return len([ln for ln in r.stdout.splitlines() if ln.strip()])
 
 
+def second_server(runtime: Path) -> dict:
+    """A second private sound server with its own virtual mic (it stands for a USB device
+    that can be unplugged: kill the server). Returns its environment."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), PULSE_RUNTIME_PATH=str(runtime / "pulse"))
+    env.pop("PULSE_SERVER", None)
+    cmd = ["pulseaudio", "--daemonize=yes", "-n", "--exit-idle-time=-1", "--disallow-exit",
+           "-L", "module-native-protocol-unix",
+           "-L", "module-null-sink sink_name=feed2 rate=16000 channels=1",
+           "-L", "module-remap-source master=feed2.monitor source_name=mic2"]
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], capture_output=True, env=env).returncode == 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["pactl", "set-default-source", "mic2"], check=True, env=env)
+    return env
+
+
 @pytest.fixture(scope="session")
 def live_classifier():
     """The bundled event model (task 1-2), one torch thread (what the CLI and panel use)."""

@@ -14,11 +14,13 @@ import numpy as np
 import psutil
 import pytest
 
+from clinaudio_gui.cli import main as cli_main
 from clinaudio_gui.io import read_audio
 from clinaudio_gui.live import (AudioCapture, LiveAudioError, LiveSession, StreamingResampler, find_input_device,
                                 list_input_devices, open_stream_count)
 
-from .conftest import PAD_S, lag_samples, padded_copy, play_into_mic, source_outputs, wait_for_audio
+from .conftest import (PAD_S, lag_samples, padded_copy, play_into_mic, second_server, source_outputs,
+                       wait_for_audio)
 
 pytestmark = pytest.mark.audio
 DEVICE = "pulse"  # PortAudio's ALSA device that talks to the (private) sound server
@@ -62,7 +64,8 @@ def test_capture_is_the_played_audio(pulse_server, live_recording, tmp_path):
     assert cap.health() is None
 
 
-def test_live_classification_agrees_with_offline(pulse_server, live_recording, live_classifier, tmp_path):
+def test_live_classification_agrees_with_offline(pulse_server, live_recording, live_classifier, tmp_path,
+                                                 capsys):
     clf = live_classifier
     seconds = 8.0
     wav, y, sr = padded_copy(live_recording, tmp_path, seconds=seconds)
@@ -85,34 +88,62 @@ def test_live_classification_agrees_with_offline(pulse_server, live_recording, l
     assert s.overruns == 0 and s.skipped_windows == 0
     st = s.latency_stats()
     load = os.getloadavg()[0]
-    print("live latency", {k: round(v, 1) if isinstance(v, float) else v for k, v in st.items()},
-          f"load {load:.1f}")
-    # our own path (block arrival -> classifier starts) is always fast ...
-    overhead_ms = [p.latency_ms - p.compute_ms for p in preds]
-    assert float(np.percentile(overhead_ms, 95)) < 30.0, overhead_ms
-    # ... and the whole, classifier included, meets the target unless other jobs saturate the
-    # CPU (several trainings at once on 2 cores make every computation 3-5x slower)
+    overhead_ms = [p.latency_ms - p.compute_ms for p in preds]  # block arrival -> classifier starts
+    report = [f"live latency p50 {st['latency_p50_ms']:.1f} ms, p95 {st['latency_p95_ms']:.1f} ms "
+              f"(classifier p50 {st['compute_p50_ms']:.1f} ms; our path p95 "
+              f"{np.percentile(overhead_ms, 95):.1f} ms), load average {load:.1f}"]
     if load <= 1.5 * (os.cpu_count() or 1):
         assert st["latency_p95_ms"] < 100.0, st
-    else:
-        warnings.warn(f"load average {load:.1f} on {os.cpu_count()} CPUs: latency target not asserted "
-                      f"(measured p95 {st['latency_p95_ms']:.0f} ms)")
+        assert float(np.percentile(overhead_ms, 95)) < 30.0, overhead_ms
+    else:  # other jobs saturate the 2 cores (several trainings make every step 3-5x slower)
+        warnings.warn(f"load average {load:.1f} on {os.cpu_count()} CPUs: latency target not asserted; "
+                      + report[0])
+        assert st["latency_p50_ms"] < 150.0, st  # still keeping up with the stream
 
     # the same windows of the file, classified offline by the same model
     lag = lag_samples(audio, y, sr)
     assert float(np.corrcoef(audio[lag:lag + len(y)], y)[0, 1]) > 0.995
     win = int(round(clf.window_s * sr))
     same = total = 0
+    prob_diff = []
     for p in preds:
         a = int(round(p.start_s * sr)) - lag
         if a < 0 or a + win > len(y):
             continue  # the window holds padding or silence, not the file
-        label, _, _ = clf.predict(y[a:a + win], sr)
+        label, _, probs = clf.predict(y[a:a + win], sr)
         same += label == p.label
         total += 1
+        prob_diff.append(max(abs(probs[k] - v) for k, v in zip(clf.labels, p.probs)))
     assert total >= 15
     agreement = same / total
     assert agreement >= 0.8, f"live vs offline agreement {agreement:.2f} over {total} windows"
+    # not only the arg-max: the probabilities themselves match (a label-independent check)
+    report.append(f"live vs offline probability difference: median {np.median(prob_diff):.3f}, "
+                  f"max {np.max(prob_diff):.3f}")
+    assert float(np.median(prob_diff)) < 0.05 and float(np.percentile(prob_diff, 90)) < 0.15, prob_diff
+
+    # and `clinaudio classify` (hop 0.25 s) on the whole file: the label it gives the time at
+    # each live window's centre
+    model = os.environ.get("CLINAUDIO_TEST_MODEL")
+    args = ["classify", str(live_recording), "--hop", "0.25", "--json", "--device", "cpu"]
+    args += ["--model", model] if model else ["--task", "1-2"]
+    capsys.readouterr()
+    assert cli_main(args) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    same_cli = total_cli = 0
+    for p in preds:
+        centre_s = (p.start_s + p.end_s) / 2 - lag / sr
+        if centre_s - clf.window_s / 2 < 0 or centre_s + clf.window_s / 2 > seconds:
+            continue
+        ev = [e for e in events if e["start_s"] <= centre_s < e["end_s"]]
+        same_cli += bool(ev) and ev[0]["label"] == p.label
+        total_cli += 1
+    assert total_cli >= 15
+    report.append(f"agreement with Classifier.predict {agreement:.2f} ({total} windows), "
+                  f"with clinaudio classify {same_cli / total_cli:.2f} ({total_cli} windows)")
+    with capsys.disabled():
+        print("\n" + "\n".join(report))
+    assert same_cli / total_cli >= 0.7, f"live vs `clinaudio classify` agreement {same_cli / total_cli:.2f}"
 
     # the record-level verdict and the suggestion segments cover the session
     label, conf, probs = s.verdict()
@@ -156,27 +187,11 @@ def test_start_stop_20_times_leaks_nothing(pulse_server):
     assert source_outputs(pulse_server) == base_outputs
 
 
-def _second_server(runtime):
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), PULSE_RUNTIME_PATH=str(runtime / "pulse"))
-    env.pop("PULSE_SERVER", None)
-    cmd = ["pulseaudio", "--daemonize=yes", "-n", "--exit-idle-time=-1", "--disallow-exit",
-           "-L", "module-native-protocol-unix",
-           "-L", "module-null-sink sink_name=feed2 rate=16000 channels=1",
-           "-L", "module-remap-source master=feed2.monitor source_name=mic2"]
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
-    for _ in range(50):
-        if subprocess.run(["pactl", "info"], capture_output=True, env=env).returncode == 0:
-            break
-        time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-source", "mic2"], check=True, env=env)
-    return env
-
-
 def test_device_that_vanishes_mid_stream_gives_a_clear_error(pulse_server, tmp_path, monkeypatch):
     """A second sound server stands for a USB stethoscope: we capture from it, then kill it."""
     runtime = tmp_path / "rt2"
     runtime.mkdir(mode=0o700)
-    env2 = _second_server(runtime)
+    env2 = second_server(runtime)
     try:
         monkeypatch.setenv("PULSE_SERVER", f"unix:{runtime / 'pulse' / 'native'}")
         s = LiveSession(None, device=DEVICE, stall_s=1.0)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from .conftest import padded_copy, play_into_mic, wait_for_audio
+from .conftest import padded_copy, play_into_mic, second_server, wait_for_audio
 
 pytestmark = pytest.mark.audio
 DEVICE = "pulse"
@@ -73,13 +73,16 @@ def test_live_panel_end_to_end(qtbot, qsettings_tmp, pulse_server, live_recordin
     assert "p95" in panel.latency_label.text()
     n = len(panel.session.predictions)
     assert n >= int((played_s - live_classifier.window_s) / 0.5) - 3
-    assert len(panel.shown_latencies_ms) == n
+    assert n - 1 <= len(panel.shown_latencies_ms) <= n
     # shown = captured -> classified -> drawn (the timer adds up to one 25 ms frame)
-    compute = [p.compute_ms for p in panel.session.predictions]
+    compute = [p.compute_ms for p in panel.session.predictions][:len(panel.shown_latencies_ms)]
     overhead = np.asarray(panel.shown_latencies_ms) - np.asarray(compute)
-    assert float(np.percentile(overhead, 95)) < 60.0, overhead
+    shown_p95 = float(np.percentile(panel.shown_latencies_ms, 95))
     if os.getloadavg()[0] <= 1.5 * (os.cpu_count() or 1):  # see test_live_device: CPU not saturated
-        assert float(np.percentile(panel.shown_latencies_ms, 95)) < 130.0
+        assert float(np.percentile(overhead, 95)) < 60.0, overhead
+        assert shown_p95 < 130.0, panel.shown_latencies_ms
+    else:
+        assert float(np.percentile(panel.shown_latencies_ms, 50)) < 200.0, panel.shown_latencies_ms
     assert panel.overrun_label.text() == "overruns: 0"
     # the audio was seen: level meter moved, the spectrogram is no longer empty
     assert max(levels_db) > -40, max(levels_db)
@@ -129,4 +132,61 @@ def test_live_panel_monitor_only_and_bad_device(qtbot, qsettings_tmp, pulse_serv
     assert not panel.running
     assert "no input device named 'unplugged stethoscope'" in panel.message.text()
     assert panel.start_btn.text() == "Start"
+    panel.shutdown()
+
+
+def test_live_panel_without_portaudio_keeps_the_app_working(tmp_path):
+    """libportaudio missing: the panel says so, Start is disabled, nothing crashes."""
+    import subprocess
+    import sys
+    code = (
+        "import ctypes.util as u; f = u.find_library; "
+        "u.find_library = lambda n: None if 'portaudio' in n else f(n)\n"
+        "import os; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
+        "from clinaudio_gui.ui.qt_live_panel import QtLivePanel\n"
+        "p = QtLivePanel(None)\n"
+        "print(p.device_box.currentText()); print(p.message.text()); print(p.start_btn.isEnabled())\n")
+    env = dict(os.environ, HOME=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    box, msg, enabled = r.stdout.strip().splitlines()[-3:]
+    assert box == "(audio input unavailable)"
+    assert "PortAudio" in msg and "libportaudio2" in msg
+    assert enabled == "False"
+
+
+def test_live_panel_device_unplugged_mid_stream(qtbot, qsettings_tmp, pulse_server, tmp_path, monkeypatch):
+    """The stream's sound server dies (a USB stethoscope pulled out): the panel stops by itself,
+    says what happened, releases the device, and can start again on another device."""
+    import subprocess
+
+    from clinaudio_gui.live import open_stream_count
+    from clinaudio_gui.ui.qt_live_panel import MONITOR_ONLY, QtLivePanel
+    runtime = tmp_path / "rt2"
+    runtime.mkdir(mode=0o700)
+    env2 = second_server(runtime)
+    panel = QtLivePanel(None)
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        monkeypatch.setenv("PULSE_SERVER", f"unix:{runtime / 'pulse' / 'native'}")
+        panel.set_model_choice(MONITOR_ONLY)
+        panel.select_device(DEVICE)
+        panel.start()
+        assert panel.running
+        wait_for_audio(panel.session.capture)
+        subprocess.run(["pulseaudio", "--kill"], env=env2, capture_output=True)
+        qtbot.waitUntil(lambda: not panel.running and panel.start_btn.text() == "Start", timeout=8000)
+        assert "pulse" in panel.message.text() and ("disconnected" in panel.message.text()
+                                                    or "stopped" in panel.message.text())
+        assert open_stream_count() == 0
+    finally:
+        subprocess.run(["pulseaudio", "--kill"], env=env2, capture_output=True)
+    monkeypatch.delenv("PULSE_SERVER")
+    panel.start()  # the main server's virtual mic
+    assert panel.running
+    wait_for_audio(panel.session.capture)
+    panel.stop()
+    assert panel.session.error is None
     panel.shutdown()
