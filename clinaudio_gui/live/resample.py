@@ -36,15 +36,18 @@ class StreamingResampler:
         n_pre_pad = self.down - half_len % self.down
         h = np.concatenate([np.zeros(n_pre_pad), h])
         self._drop_out = (half_len + n_pre_pad) // self.down
-        # polyphase bank: phase p holds h[p], h[p+up], h[p+2up], ... (zero-padded to equal length)
-        taps = -(-len(h) // self.up)
-        h = np.concatenate([h, np.zeros(taps * self.up - len(h))])
-        self._bank = np.ascontiguousarray(h.reshape(taps, self.up).T[:, ::-1], dtype=np.float64)
-        self._taps = taps
-        # history of input: the last (taps - 1) samples before the next one, zeros at start
-        self._hist = np.zeros(taps - 1, dtype=np.float64)
+        self._h = h
+        self._taps = -(-len(h) // self.up)  # input samples one output touches
+        # Input history, starting at a multiple of ``down`` so that the filter's output grid
+        # over it lines up with the stream's (zeros stand for the samples before the start).
+        self._hist_start = -self._round_down(self._taps - 1)
+        self._hist = np.zeros(-self._hist_start, dtype=np.float64)
         self._n_in = 0   # input samples consumed so far
         self._n_out = 0  # output samples produced (before dropping the alignment delay)
+
+    def _round_down(self, n: int) -> int:
+        """The smallest multiple of ``down`` that is >= n (history length at the start)."""
+        return -(-n // self.down) * self.down
 
     @property
     def delay_in_samples(self) -> float:
@@ -58,34 +61,37 @@ class StreamingResampler:
         x = np.asarray(block, dtype=np.float64).ravel()
         if self.passthrough:
             return x.astype(np.float32)
+        from scipy.signal import upfirdn
         n_in_new = self._n_in + len(x)
-        buf = np.concatenate([self._hist, x])  # buf[i] is input sample (self._n_in - len(hist) + i)
-        base0 = self._n_in - len(self._hist)
-        # output n uses input samples j <= n*down // up; it is computable when that j < n_in_new
-        n_hi = (n_in_new * self.up - 1) // self.down + 1 if n_in_new else 0  # outputs with j < n_in_new
-        n = np.arange(self._n_out, n_hi, dtype=np.int64)
+        buf = np.concatenate([self._hist, x])  # input samples [hist_start, n_in_new)
+        # output n needs input up to j = n * down // up; it is ready when j < n_in_new
+        n_hi = (n_in_new * self.up - 1) // self.down + 1 if n_in_new else 0
         out = np.empty(0, dtype=np.float64)
-        if len(n):
-            pos = n * self.down
-            j_last = pos // self.up           # newest input sample each output touches
-            phase = pos % self.up
-            idx = (j_last - base0)[:, None] - np.arange(self._taps - 1, -1, -1)[None, :]
-            frames = buf[idx]                  # (n_out, taps), oldest..newest
-            out = np.einsum("ij,ij->i", frames, self._bank[phase])
+        if n_hi > self._n_out:
+            y = upfirdn(self._h, buf, self.up, self.down)  # y[k] is output (hist_start*up/down + k)
+            k0 = self._n_out - self._hist_start * self.up // self.down
+            out = y[k0:k0 + n_hi - self._n_out]
+        start_out = self._n_out
         self._n_out = n_hi
         self._n_in = n_in_new
-        keep = self._taps - 1
-        self._hist = buf[-keep:] if keep else buf[:0]
-        if len(self._hist) < keep:
-            self._hist = np.concatenate([np.zeros(keep - len(self._hist)), self._hist])
+        # keep what the next outputs reach back to (taps - 1 samples), from a multiple of down
+        keep_from = n_in_new - (self._taps - 1)
+        keep_from -= keep_from % self.down
+        keep_from = min(keep_from, n_in_new)
+        drop = keep_from - self._hist_start
+        if drop > 0:
+            self._hist = buf[drop:]
+            self._hist_start = keep_from
+        else:
+            self._hist = buf
         # drop the alignment delay at the very start
-        start_out = self._n_out - len(out)
         skip = max(0, self._drop_out - start_out)
         return out[skip:].astype(np.float32)
 
     def reset(self) -> None:
         if self.passthrough:
             return
-        self._hist[:] = 0.0
+        self._hist_start = -self._round_down(self._taps - 1)
+        self._hist = np.zeros(-self._hist_start, dtype=np.float64)
         self._n_in = 0
         self._n_out = 0
