@@ -214,7 +214,16 @@ def test_segment_table_sort_click_jump_and_edit_note(win, qtbot, sprsound_copy):
     t0, t1 = win.timeline.visible_range()
     assert t0 <= wheeze.start_s and wheeze.end_s <= t1       # jumped there
     note_idx = table.proxy.index(0, 6)
-    assert table.proxy.setData(note_idx, "check later")     # what the cell editor commits
+    view.scrollTo(note_idx)
+    pos = view.visualRect(note_idx).center()
+    for act in (qtbot.mousePress, qtbot.mouseRelease, qtbot.mouseDClick):   # a real double-click
+        act(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    from PySide6.QtWidgets import QLineEdit
+    editor = view.viewport().findChild(QLineEdit)
+    assert editor is not None, "double-click opens the note editor"
+    qtbot.keyClicks(editor, "check later")
+    assert editor.text() == "check later"
+    view.commitData(editor)          # what Enter does (the delegate commits the editor's text)
     assert [s.note for s in a.segments if s.note] == ["check later"]
     assert a.get(wheeze.id).note == "check later"
     assert table.proxy.data(note_idx) == "check later"
