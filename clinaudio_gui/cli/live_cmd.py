@@ -11,7 +11,6 @@ import sys
 import time
 
 TASK_CHOICES = ("1-1", "1-2", "2-1", "2-2")
-RECORD_MODEL_WINDOW_S = 10.0  # record-level models have no window of their own
 
 
 def register(subparsers) -> None:
@@ -45,6 +44,7 @@ def _emit(obj: dict, as_json: bool, text: str) -> None:
 
 def cmd_live(args) -> int:
     from clinaudio_gui.live import LiveAudioError, LiveSession, list_input_devices
+    from clinaudio_gui.live.session import RECORD_MODEL_WINDOW_S
 
     if args.list_devices:
         devices = list_input_devices(rescan=False)

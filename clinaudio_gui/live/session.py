@@ -28,6 +28,9 @@ from clinaudio_gui.live.resample import StreamingResampler
 from clinaudio_gui.live.ring import RingReader
 
 
+RECORD_MODEL_WINDOW_S = 10.0  # record-level models have no window of their own
+
+
 class WindowClassifier(Protocol):
     """What the live loop needs from a classifier (engine.inference.Classifier has it)."""
     sample_rate_hz: int
@@ -100,7 +103,8 @@ class LiveSession:
         self.classifier = classifier
         if classifier is not None:
             self.sample_rate_hz = int(classifier.sample_rate_hz)
-            self.window_s = float(window_s if window_s is not None else classifier.window_s)
+            own = getattr(classifier, "window_s", None) or RECORD_MODEL_WINDOW_S
+            self.window_s = float(window_s if window_s is not None else own)
         else:
             self.sample_rate_hz = int(sample_rate_hz or 8000)
             self.window_s = float(window_s if window_s is not None else 2.0)
@@ -142,8 +146,10 @@ class LiveSession:
 
     def start(self) -> None:
         """Open the device and start the worker. LiveAudioError if the device cannot be used."""
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             raise LiveAudioError("live session already running")
+        if self._thread is not None or (self.capture is not None and self.capture.running):
+            self.stop()  # ended by itself (device gone): release it before starting again
         self._reset()
         cap = AudioCapture(self.device_request, capture_rate_hz=self.capture_rate_request,
                            ring_s=self.ring_s, block_s=self.block_s, latency_s=self.latency_s,

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDia
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from clinaudio_gui.live import LiveAudioError, LiveSession, list_input_devices
-from clinaudio_gui.live.display import FLOOR_DB, LiveDisplay
+from clinaudio_gui.live.display import LiveDisplay
+from clinaudio_gui.live.session import RECORD_MODEL_WINDOW_S
 
 SETTINGS_DEVICE = "live/device"
 SETTINGS_MODEL = "live/model"
@@ -32,7 +33,6 @@ MONITOR_ONLY = "__monitor__"
 MODEL_CHOICES = (("Events, 7 classes (task 1-2)", "task:1-2"), ("Events, normal/adventitious (task 1-1)", "task:1-1"),
                  ("Record, 5 classes (task 2-2)", "task:2-2"), ("Record, 3 classes (task 2-1)", "task:2-1"),
                  ("No model (monitor only)", MONITOR_ONLY))
-RECORD_MODEL_WINDOW_S = 10.0
 SPEC_LEVELS_DB = (-90.0, -10.0)   # fixed levels: auto-levelling every frame makes the image pump
 TIMER_INTERVAL_MS = 25            # asks for 40 fps so that >= 30 are achieved on a loaded machine
 TIMELINE_S = 30.0
