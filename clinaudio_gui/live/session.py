@@ -92,7 +92,10 @@ class _AudioStore:
 
 
 class LiveSession:
-    """Capture from ``device`` and (if a classifier is given) classify sliding windows."""
+    """Capture from ``device`` and (if a classifier is given) classify sliding windows.
+
+    The whole session's audio is kept at the model's rate (32 kB/s at 8 kHz: ~115 MB an hour)
+    so that it can be saved as a recording with its predictions."""
 
     def __init__(self, classifier: WindowClassifier | None = None, *,
                  device: str | int | InputDevice | None = None, window_s: float | None = None,
