@@ -25,6 +25,7 @@ def test_bundle_screenshot(tmp_path):
     r = subprocess.run([str(exe), str(example), "--screenshot", str(out)], env=env,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "panel unavailable" not in r.stderr, r.stderr  # every side panel (classify, GAN, live...) loaded
     assert out.exists() and out.stat().st_size > 20_000
     from PySide6.QtGui import QImage
     img = QImage(str(out))
