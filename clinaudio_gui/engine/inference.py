@@ -48,6 +48,9 @@ class Classifier:
         merge = manifest.get("merge") or {k: [k] for k in self.labels}
         m = np.zeros((len(self.output_labels), len(self.labels)), np.float32)
         for j, lab in enumerate(self.output_labels):
+            if lab in self.labels:          # a network trained on the task's own classes
+                m[j, self.labels.index(lab)] = 1.0
+                continue
             for k, task_lab in enumerate(self.labels):
                 if lab in merge.get(task_lab, []):
                     m[j, k] = 1.0

@@ -153,7 +153,8 @@ def merge_probs(probs: np.ndarray, output_labels: list[str], task: str) -> np.nd
     labels = D.TASKS[task]["labels"]
     out = np.zeros((probs.shape[0], len(labels)), np.float64)
     for j, lab in enumerate(output_labels):
-        out[:, labels.index(D.to_task_label(lab, task))] += probs[:, j]
+        k = labels.index(lab) if lab in labels else labels.index(D.to_task_label(lab, task))
+        out[:, k] += probs[:, j]
     return out
 
 
@@ -272,7 +273,8 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
         metrics, state, best_epoch, fw = best
         manifest = {
             "kind": "classifier", "task": task, "level": level, "labels": list(spec["labels"]),
-            "output_labels": out_labels, "merge": spec["merge"],
+            "output_labels": out_labels,
+            "merge": spec["merge"] if output_level_labels == "fine" else {k: [k] for k in out_labels},
             "sample_rate_hz": s.sample_rate_hz,
             "window_s": EVENT_WINDOW_S if level == "event" else None,
             "record_crop_s": RECORD_CROP_S if level == "record" else None,

@@ -64,3 +64,12 @@ def test_torchrun_two_process_ddp(sprsound_dir, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     man = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert man["training"]["world_size"] == 2
+
+
+def test_merge_probs_fine_and_task_classes():
+    from clinaudio_gui.engine.train import merge_probs
+    p = np.array([[0.2, 0.1, 0.1, 0.3, 0.3]])
+    out = merge_probs(p, ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"], "2-1")
+    assert np.allclose(out, [[0.2, 0.5, 0.3]])
+    out = merge_probs(np.array([[0.2, 0.5, 0.3]]), ["Normal", "Adventitious", "Poor Quality"], "2-1")
+    assert np.allclose(out, [[0.2, 0.5, 0.3]])
