@@ -161,6 +161,20 @@ def test_live_classification_agrees_with_offline(pulse_server, live_recording, l
     assert len(doc["predictions"]) == len(preds) and doc["summary"]["overruns"] == 0
 
 
+def test_a_consumer_that_falls_behind_counts_overruns(pulse_server):
+    """A 0.3 s ring read only after ~1.5 s: the reader counts the loss and gets intact audio."""
+    cap = AudioCapture(DEVICE, ring_s=0.3)
+    reader = cap.reader(from_start=True)
+    with cap:
+        wait_for_audio(cap)
+        time.sleep(1.5)
+        start, data = reader.read()
+    assert reader.overruns == 1
+    assert reader.lost_frames >= int(0.8 * cap.capture_rate_hz)
+    assert start == reader.lost_frames and len(data) <= cap.ring.capacity
+    assert reader.index == start + len(data)
+
+
 def test_start_stop_20_times_leaks_nothing(pulse_server):
     proc = psutil.Process()
     s = LiveSession(None, device=DEVICE)

@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pytest
 
+from clinaudio_gui.io import read_audio, write_audio
+
 from .conftest import padded_copy, play_into_mic, second_server, wait_for_audio
 
 pytestmark = pytest.mark.audio
@@ -107,7 +109,8 @@ def test_live_panel_end_to_end(qtbot, qsettings_tmp, pulse_server, live_recordin
     panel.shutdown()
 
 
-def test_live_panel_monitor_only_and_bad_device(qtbot, qsettings_tmp, pulse_server):
+def test_live_panel_monitor_only_clip_lamp_and_bad_device(qtbot, qsettings_tmp, pulse_server, live_recording,
+                                                          tmp_path):
     """No model: the stream is still shown. A device that is not there: a message, no crash."""
     from clinaudio_gui.live import LiveAudioError
     from clinaudio_gui.ui.qt_live_panel import MONITOR_ONLY, QtLivePanel
@@ -124,6 +127,15 @@ def test_live_panel_monitor_only_and_bad_device(qtbot, qsettings_tmp, pulse_serv
     wait_for_audio(panel.session.capture)
     qtbot.wait(1000)
     assert panel.fps >= 30 and panel.label_now.text() == "monitor only"
+    assert not panel.clipping_shown
+    # a recording played far too loud: the clip lamp lights
+    y, sr = read_audio(live_recording, end_s=1.5)
+    loud = np.clip(y / np.abs(y).max() * 20.0, -1.0, 1.0)
+    write_audio(tmp_path / "loud.wav", np.concatenate([np.zeros(sr // 2, np.float32), loud]), sr)
+    player = play_into_mic(tmp_path / "loud.wav", pulse_server)
+    qtbot.waitUntil(lambda: panel.clipping_shown, timeout=5000)
+    player.wait(timeout=10)
+    assert panel.display.level.clipped_samples > 0
     panel.stop()
     # the device list now names a device that has gone away
     panel.device_box.addItem("unplugged stethoscope", "unplugged stethoscope")
