@@ -132,13 +132,9 @@ def _norm_db(db: np.ndarray, s: FeatureSettings) -> np.ndarray:
     return ((db - db.mean()) / (sd if sd > 1e-6 else 1.0)).astype(np.float32)
 
 
-def compute_features(y: np.ndarray, s: FeatureSettings) -> np.ndarray:
-    """(2, n_bands, n_frames) float32: [gammatone, cwt] from the dsp layer, standardised dB images.
-
-    gammatone: ``dsp.gammatone_spectrogram_db`` (window n_fft samples, centred frames, no filter
-    delay shift); cwt: ``dsp.cwt_scalogram_db`` (Morlet w0 = 6, log-spaced scales). Both on the
-    same hop, so the frames line up.
-    """
+def compute_db_images(y: np.ndarray, s: FeatureSettings) -> np.ndarray:
+    """(2, n_bands, n_frames) raw dB images [gammatone, cwt] (not yet floored / standardised):
+    computed once for a whole recording, then sliced into windows with ``normalize_images``."""
     from clinaudio_gui.dsp import cwt_scalogram_db, gammatone_spectrogram_db
     y = np.asarray(y, np.float32)
     if len(y) < s.n_fft:
@@ -150,7 +146,22 @@ def compute_features(y: np.ndarray, s: FeatureSettings) -> np.ndarray:
     c, _, _ = cwt_scalogram_db(y, sample_rate_hz=sr, n_scales=s.n_bands, f_min_hz=s.f_min_hz,
                                f_max_hz=s.f_max_hz, hop_s=s.hop_s, w0=6.0)
     t = min(g.shape[1], c.shape[1])
-    return np.stack([_norm_db(g[:, :t], s), _norm_db(c[:, :t], s)])
+    return np.stack([g[:, :t], c[:, :t]])
+
+
+def normalize_images(db: np.ndarray, s: FeatureSettings) -> np.ndarray:
+    """Floor at max - dynamic range and standardise each of the stacked images."""
+    return np.stack([_norm_db(im, s) for im in db])
+
+
+def compute_features(y: np.ndarray, s: FeatureSettings) -> np.ndarray:
+    """(2, n_bands, n_frames) float32: [gammatone, cwt] from the dsp layer, standardised dB images.
+
+    gammatone: ``dsp.gammatone_spectrogram_db`` (window n_fft samples, centred frames, no filter
+    delay shift); cwt: ``dsp.cwt_scalogram_db`` (Morlet w0 = 6, log-spaced scales). Both on the
+    same hop, so the frames line up.
+    """
+    return normalize_images(compute_db_images(y, s), s)
 
 
 def compute_features_numpy(y: np.ndarray, s: FeatureSettings) -> np.ndarray:

@@ -19,7 +19,8 @@ import torch
 
 from clinaudio_gui.core.errors import ModelPackageError
 from clinaudio_gui.engine import data as D
-from clinaudio_gui.engine.frontend import FeatureSettings, compute_features
+from clinaudio_gui.engine.frontend import (FeatureSettings, compute_db_images, compute_features,
+                                            normalize_images)
 from clinaudio_gui.engine.model import ArchConfig, DualBranchNet
 from clinaudio_gui.engine.package import load_model_package, models_root
 
@@ -160,8 +161,18 @@ class Classifier:
             starts = list(np.arange(0.0, dur_s - w + 1e-9, h))
             if dur_s - w - starts[-1] > 1e-3:
                 starts.append(dur_s - w)
-        clips = [y[int(round(t * self.sample_rate_hz)): int(round(t * self.sample_rate_hz)) + n_w] for t in starts]
-        imgs = np.stack([self._image(c) for c in clips])
+        if len(y) <= n_w:
+            imgs = self._image(y)[None]
+        else:
+            # features once for the whole recording, then each window's frames, standardised per
+            # window as in training (frame i is centred at i * hop, so window t starts at t / hop)
+            db = compute_db_images(y, self.features)
+            n_f = int(round(w / self.features.hop_s)) + 1
+            imgs = []
+            for t in starts:
+                a0 = min(int(round(t / self.features.hop_s)), max(0, db.shape[2] - n_f))
+                imgs.append(normalize_images(db[:, :, a0:a0 + n_f], self.features))
+            imgs = np.stack(imgs)
         probs = np.concatenate([self._forward(imgs[a:a + 32])[0] for a in range(0, len(imgs), 32)])
         events = []
         for i, (t, p) in enumerate(zip(starts, probs)):
