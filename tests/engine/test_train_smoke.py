@@ -73,3 +73,17 @@ def test_merge_probs_fine_and_task_classes():
     assert np.allclose(out, [[0.2, 0.5, 0.3]])
     out = merge_probs(np.array([[0.2, 0.5, 0.3]]), ["Normal", "Adventitious", "Poor Quality"], "2-1")
     assert np.allclose(out, [[0.2, 0.5, 0.3]])
+
+
+def test_augment_recipe_adds_minority_copies(sprsound_dir, tmp_path):
+    """--augment uses the augment layer's recipe to add copies of the rare classes."""
+    msgs = []
+    out = train_classifier(task="2-2", data_dir=sprsound_dir, out_dir=tmp_path / "m", epochs=1, max_items=40,
+                           max_batches=1, batch_size=4, cache_dir=tmp_path / "cache", threads=1,
+                           augment="naa", log=msgs.append)
+    assert any("augmented minority-class items" in m for m in msgs)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["training"]["augment"] == "naa" and man["training"]["n_train_items"] > 40
+    with pytest.raises(ValueError, match="audio recipe"):
+        train_classifier(task="2-2", data_dir=sprsound_dir, out_dir=tmp_path / "x", epochs=1, max_items=8,
+                         max_batches=1, cache_dir=tmp_path / "cache", augment="taa", log=msgs.append)
