@@ -220,6 +220,7 @@ def _fid(args) -> int:
             print(f"{c:<16} " + "  ".join(f"{k} {v:8.2f}" for k, v in r["fd"].items())
                   + (f"  real-heldout {r['fd_real_heldout']:8.2f}" if "fd_real_heldout" in r else ""))
         print("mean             " + "  ".join(f"{k} {v:8.2f}" for k, v in out["mean_fd"].items()))
+        print(f"embedder: {out['embedder_description']}")
     return 0
 
 
