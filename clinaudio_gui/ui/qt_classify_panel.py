@@ -163,9 +163,7 @@ class QtClassifyPanel(QWidget):
         text = f"{len(segs)} event suggestion(s), {n_adv} adventitious."
         if result.get("record_label"):
             text += f" Record: {result['record_label']} ({result['record_confidence']:.2f})."
-        self.result_label.setText(text)
-        if hasattr(self.main_window, "status"):
-            self.main_window.status("Classifier: " + text)
+        self.result_label.setText(text)  # the main window's status bar reports the suggestions itself
         self.classified.emit(result)
 
     def _on_failed(self, msg: str) -> None:

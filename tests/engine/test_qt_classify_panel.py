@@ -82,3 +82,17 @@ def test_training_dialog_tiny_run(qtbot, sprsound_dir, tmp_path):
     img = dlg.confusion_image.image
     assert img is not None and img.shape == (3, 3)
     assert len(dlg._confusion_texts) == 9 and (tmp_path / "m" / "manifest.json").is_file()
+
+
+def test_classify_in_the_real_main_window(qtbot, sprsound_dir):
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    mw = QtMainWindow(restore_layout=False)
+    qtbot.addWidget(mw)
+    panel = mw.findChild(QtClassifyPanel)
+    assert panel is not None, "the main window should dock the classify panel"
+    assert mw.open_path(sprsound_dir / "40138127_14.7_0_p1_137.flac")
+    qtbot.waitUntil(lambda: mw.current_recording() is not None, timeout=20_000)
+    with qtbot.waitSignal(panel.classified, timeout=120_000):
+        assert panel.classify()
+    msg = mw.statusBar().currentMessage()
+    assert "suggested segment(s)" in msg and "suggested record label" in msg
