@@ -41,6 +41,14 @@ def _sf_info(path: Path):
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioFileError(f"no audio frames (frames={info.frames}, sample rate={info.samplerate})",
                              path=path)
+    # A corrupt MP3 header can claim billions of frames; no MP3 holds more than ~1 kB per second
+    # even at its lowest bit rate (8 kbit/s), so a claim beyond that (x4 for safety) is corrupt.
+    if info.format.upper() == "MP3":
+        max_frames = 4 * info.samplerate * max(1.0, path.stat().st_size / 1000.0)
+        if info.frames > max_frames:
+            raise AudioFileError(f"corrupt MP3: the header claims {info.frames} frames, a file of "
+                                 f"{path.stat().st_size} bytes cannot hold more than {int(max_frames)}",
+                                 path=path)
     # libsndfile silently shortens a WAV whose data chunk was cut off; say so instead.
     m = _TRUNCATED.search(info.extra_info or "")
     if m and info.format.upper().startswith("WAV") and int(m.group(1)) < 0xFFFFFFF0:
@@ -108,6 +116,9 @@ def _read_frames(path: Path, start: int, stop: int | None) -> np.ndarray:
                 data = f.read(stop - start, dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
         raise AudioFileError(f"cannot read audio ({_short(e)})", path=path) from None
+    except MemoryError:
+        raise AudioFileError(f"cannot read audio: frames {start}-{stop} do not fit in memory "
+                             f"(corrupt header?)", path=path) from None
     if data.shape[0] < stop - start:
         raise AudioFileError(f"truncated: expected {stop - start} frames from {start}, got {data.shape[0]}",
                              path=path)
