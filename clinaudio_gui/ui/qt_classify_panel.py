@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
 from clinaudio_gui.core.segment import Segment
 
 NONE_CHOICE = "(none)"
+_RUNNING: set = set()  # worker threads kept alive until they finish
 
 
 def installed_classifiers(root=None) -> list[tuple[Path, dict]]:
@@ -147,13 +148,23 @@ class QtClassifyPanel(QWidget):
         samples = rec.read(0.0, None)
         self.classify_button.setEnabled(False)
         self.result_label.setText(f"Classifying {rec.name} ...")
-        self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, ev, rc, self.device_combo.currentText(), self)
+        # no Qt parent + a module-level reference: closing the panel mid-run never destroys a running thread
+        self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, ev, rc, self.device_combo.currentText())
+        _RUNNING.add(self._worker)
+        self._worker.finished.connect(lambda w=self._worker: _RUNNING.discard(w))
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._worker.start()
         return True
 
+    def _join_worker(self) -> None:
+        # the result signal is the worker's last act; wait for run() to return so the QThread
+        # is never destroyed while still running (Qt aborts the process if it is)
+        if self._worker is not None:
+            self._worker.wait(5000)
+
     def _on_done(self, result: dict) -> None:
+        self._join_worker()
         self.classify_button.setEnabled(True)
         self.last_result = result
         segs = result_segments(result)
@@ -167,6 +178,7 @@ class QtClassifyPanel(QWidget):
         self.classified.emit(result)
 
     def _on_failed(self, msg: str) -> None:
+        self._join_worker()
         self.classify_button.setEnabled(True)
         self.result_label.setText("Classification failed: " + msg)
 
@@ -302,6 +314,12 @@ class QtTrainDialog(QDialog):
             self.worker.stop()
             self.log_view.appendPlainText("stopping after this batch ...")
 
+    def closeEvent(self, event) -> None:
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.stop()
+            self.worker.wait()
+        super().closeEvent(event)
+
     def _on_progress(self, rec: dict) -> None:
         self.history.append(rec)
         self.last_progress = rec
@@ -330,6 +348,8 @@ class QtTrainDialog(QDialog):
         self.confusion_plot.getAxis("bottom").setTicks([ticks])
 
     def _on_done(self, out_dir: str) -> None:
+        if self.worker is not None:
+            self.worker.wait(5000)  # run() returns right after this signal; never destroy it running
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         try:
@@ -343,6 +363,8 @@ class QtTrainDialog(QDialog):
         self.finishedTraining.emit(out_dir)
 
     def _on_failed(self, msg: str) -> None:
+        if self.worker is not None:
+            self.worker.wait(5000)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.log_view.appendPlainText("training failed: " + msg)
