@@ -65,11 +65,22 @@ def item_features(y: np.ndarray, level: str, s: FeatureSettings) -> np.ndarray:
     return compute_features(y, s)
 
 
+def _feature_code_fingerprint() -> str:
+    """Hash of the feature code (dsp layer + frontend): a changed implementation never reuses a
+    stale cache (mixing old and new images in one training set is a silent, serious leak)."""
+    import clinaudio_gui.dsp as dsp_pkg
+    import clinaudio_gui.engine.frontend as fe
+    h = hashlib.sha256()
+    for p in sorted(Path(dsp_pkg.__file__).parent.glob("*.py")) + [Path(fe.__file__)]:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def build_cache(items: list[D.Item], level: str, s: FeatureSettings, *, cache_dir: Path | None = None,
                 augment=None, copies: int = 0, seed: int = 0, log: Callable[[str], None] = print):
     """Features of every item, (N, 2, bands, T) float16 + valid lengths, cached in an npz."""
     cache_dir = Path(cache_dir or default_cache_dir())
-    key_src = json.dumps([level, s.to_dict(), EVENT_WINDOW_S, [(i.audio, i.start_s, i.end_s) for i in items],
+    key_src = json.dumps([level, s.to_dict(), EVENT_WINDOW_S, _feature_code_fingerprint(), [(i.audio, i.start_s, i.end_s) for i in items],
                           None if augment is None else repr(augment), copies, seed])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     path = cache_dir / f"{level}-{key}.npz"
