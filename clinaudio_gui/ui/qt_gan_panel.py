@@ -100,6 +100,8 @@ class QtGanPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
+        scroll.setMinimumHeight(2 * (64 * TILE_SCALE + 40))
+        self.scroll = scroll
 
         lay = QVBoxLayout(self)
         lay.addLayout(form)
@@ -205,7 +207,8 @@ class QtGanPanel(QWidget):
             return
         stack = np.stack([s["mel_db"] for s in self.samples])
         lo, hi = float(np.percentile(stack, 1)), float(np.percentile(stack, 99.5))
-        cols = 4
+        tile_w = 64 * TILE_SCALE + 12
+        cols = max(2, min(6, (self.scroll.viewport().width() or 2 * tile_w) // tile_w))
         for i, s in enumerate(self.samples):
             tile = QWidget()
             v = QVBoxLayout(tile)
