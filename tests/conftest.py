@@ -46,6 +46,17 @@ def examples_dir() -> Path:
     return EXAMPLES
 
 
+@pytest.fixture
+def isolated_qsettings(tmp_path_factory, monkeypatch):
+    """Each Qt test gets its own QSettings store (recent files, theme, devices), never the user's."""
+    from PySide6.QtCore import QSettings
+    d = tmp_path_factory.mktemp("qsettings")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(d))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(d))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(d))
+    yield d
+
+
 @pytest.fixture(scope="session")
 def pulse_server():
     """A private PulseAudio daemon with a virtual speaker (vspk) and microphone (vmic).

@@ -18,12 +18,8 @@ NAME = "40638274_9.7_1_p2_1801"   # 9.2 s, 8 kHz, CAS & DAS, 4 events
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path_factory, monkeypatch):
-    from PySide6.QtCore import QSettings
-    d = tmp_path_factory.mktemp("qsettings")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(d))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(d))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(d))
+def _own_qsettings(isolated_qsettings):
+    yield isolated_qsettings
 
 
 @pytest.fixture

@@ -11,13 +11,8 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(autouse=True)
-def isolated_qsettings(tmp_path_factory, monkeypatch):
-    from PySide6.QtCore import QSettings
-    d = tmp_path_factory.mktemp("qsettings")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(d))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(d))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(d))
-    yield d
+def _own_qsettings(isolated_qsettings):
+    yield isolated_qsettings
 
 
 def test_panel_generates_grid_plays_and_exports(qtbot, tiny_gan, tmp_path, pulse_server):

@@ -10,14 +10,9 @@ SPRSOUND_NAME = "40638274_9.7_1_p2_1801"   # 9.2 s, 8 kHz, CAS & DAS, 4 events
 
 
 @pytest.fixture(autouse=True)
-def isolated_qsettings(tmp_path_factory, monkeypatch):
-    """Each test gets its own QSettings store (recent files, theme...), never the user's."""
-    from PySide6.QtCore import QSettings
-    d = tmp_path_factory.mktemp("qsettings")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(d))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(d))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(d))
-    yield d
+def _own_qsettings(isolated_qsettings):
+    """Every UI test runs with the isolated QSettings store of tests/conftest.py."""
+    yield isolated_qsettings
 
 
 @pytest.fixture
