@@ -23,3 +23,17 @@ def sprsound_copy(sprsound_dir, tmp_path) -> Path:
     for suf in (".flac", ".json"):
         shutil.copy(sprsound_dir / (SPRSOUND_NAME + suf), folder / (SPRSOUND_NAME + suf))
     return folder / (SPRSOUND_NAME + ".flac")
+
+
+@pytest.fixture
+def win(qtbot):
+    """A shown main window without side panels (the views, dataset and segment table only)."""
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    w = QtMainWindow(load_panels=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    yield w
+    w.close()

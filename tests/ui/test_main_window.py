@@ -13,19 +13,6 @@ from ui_helpers import drag, view_to_widget, wait_drawn
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def win(qtbot):
-    from clinaudio_gui.ui.qt_main_window import QtMainWindow
-    w = QtMainWindow(load_panels=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    yield w
-    w.close()
-
-
 def test_open_shows_recording_and_its_annotations(win, qtbot, sprsound_copy):
     with qtbot.waitSignal(win.recordingChanged, timeout=10000):
         assert win.open_path(sprsound_copy)

@@ -11,18 +11,6 @@ from ui_helpers import drag, view_to_widget, wait_drawn
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def win(qtbot):
-    from clinaudio_gui.ui.qt_main_window import QtMainWindow
-    w = QtMainWindow(load_panels=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
 def test_zoom_and_pan_by_keys_wheel_and_overview(win, qtbot, sprsound_copy):
     win.open_path(sprsound_copy)
     wait_drawn(qtbot, win)
