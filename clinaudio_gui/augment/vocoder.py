@@ -75,7 +75,10 @@ def time_stretch(y: np.ndarray, *, rate: float, sample_rate_hz: int) -> np.ndarr
     win = _window(n_fft)
     S = _stft(y, n_fft, hop, win)                      # (frames, bins)
     n_frames, n_bins = S.shape
-    steps = np.arange(0, n_frames - 1, rate)           # fractional input frame positions
+    # fractional input frame positions; np.arange with a float step can end exactly on
+    # n_frames - 1 through rounding (e.g. 84 / 0.7), which has no frame k + 1 to blend with
+    steps = np.arange(0, n_frames - 1, rate)
+    steps = steps[steps < n_frames - 1]
     k = steps.astype(np.int64)
     alpha = (steps - k).astype(np.float32)[:, None]
     mag = np.abs(S)

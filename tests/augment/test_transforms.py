@@ -179,6 +179,16 @@ def test_time_stretch_length_and_pitch(rate):
     assert abs(20 * np.log10(np.sqrt(np.mean(core ** 2)) / np.sqrt(np.mean(y ** 2)))) < 2.0
 
 
+@pytest.mark.parametrize("n,rate", [(10624, 0.7), (10600, 0.7), (7000, 1.2), (1, 0.7), (2, 1.2)])
+def test_time_stretch_float_step_end(n, rate):
+    # 10624 samples at 8 kHz give 85 STFT frames; np.arange(0, 84, 0.7) ends on 84.0 through
+    # rounding, which once indexed frame 85 (IndexError in the study's naa strategy)
+    y = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    out = A.TimeStretch(min_rate=rate, max_rate=rate).apply(y, 8000, {"rate": rate})
+    assert len(out) == round(n / rate)
+    assert np.all(np.isfinite(out))
+
+
 def test_time_stretch_presets_and_rate_sets():
     assert A.TimeStretch.preset("slow").randomize(np.random.default_rng(0)) == {"rate": 0.7}
     assert A.TimeStretch.preset("fast").randomize(np.random.default_rng(0)) == {"rate": 1.2}
