@@ -75,6 +75,9 @@ def register(subparsers) -> None:
                          "patients it never saw); otherwise a GAN is trained per fold")
     st.add_argument("--gan-minutes", type=float, default=3.0, help="per-fold GAN training budget")
     st.add_argument("--gan-steps", type=int, default=None, help="per-fold GAN generator steps (overrides minutes)")
+    st.add_argument("--gan-dir", default=None,
+                    help="keep each fold's GAN in DIR/fold-K and reuse it when trained on the same patients "
+                         "with the same budget (so other strategies or classifier budgets can be rerun cheaply)")
     st.add_argument("--synthetic-ratio", type=float, default=0.5,
                     help="synthetic examples per real training example (gan strategy)")
     st.add_argument("--seed", type=int, default=0)
@@ -231,7 +234,7 @@ def _study(args) -> int:
                     folds=args.folds, run_folds=[int(x) for x in args.run_folds.split(",")] if args.run_folds else None,
                     epochs=args.epochs, max_per_class=args.max_per_class, gan_model=args.gan_model,
                     gan_minutes=args.gan_minutes, gan_steps=args.gan_steps, synthetic_ratio=args.synthetic_ratio,
-                    seed=args.seed, cache_dir=args.cache or None, device=args.device,
+                    seed=args.seed, cache_dir=args.cache or None, gan_dir=args.gan_dir, device=args.device,
                     log=lambda m: print(m, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps(res, indent=1))

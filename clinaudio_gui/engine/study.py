@@ -227,12 +227,36 @@ def _cap(idx: list[int], y: list[int], max_per_class: int, seed: int) -> list[in
     return sorted(out)
 
 
+def _fold_gan_matches(fdir: Path, key: dict) -> bool:
+    """True when fdir holds a finished fold GAN trained exactly as key says."""
+    import json
+    try:
+        man = json.loads((fdir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return man.get("study_fold") == key and (fdir / "model.safetensors").exists()
+
+
+def _train_fold_gan(train_gan, train_src, raw_classes, feat, out_dir, gan_steps, gan_minutes, seed, dev,
+                    key, *, resume: bool) -> None:
+    train_gan([e for e, _ in train_src], raw_classes, feat, out_dir=out_dir, epochs=1,
+              steps_per_epoch=gan_steps or 10 ** 9, max_seconds=None if gan_steps else gan_minutes * 60,
+              seed=seed, device=str(dev), resume=resume, grid_every_epoch=False,
+              extra_manifest={"study_fold": key, "training_patients": key["training_patients"]})
+
+
 def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES, folds: int = 5,
               run_folds: list[int] | None = None, epochs: int = 8, max_per_class: int | None = None,
               gan_model: str | Path | None = None, gan_minutes: float = 3.0, gan_steps: int | None = None,
               synthetic_ratio: float = 0.5, seed: int = 0, cache_dir: str | Path | None = None,
+              gan_dir: str | Path | None = None,
               device: str | None = None, log: Callable[[str], None] | None = None) -> dict:
-    """Cross-validated comparison of augmentation strategies; returns a JSON-able dict."""
+    """Cross-validated comparison of augmentation strategies; returns a JSON-able dict.
+
+    gan_dir: keep each fold's GAN in gan_dir/fold-K and reuse it in a later call when it was
+    trained on exactly the same training patients and examples with the same budget and seed
+    (recorded in its manifest as study_fold); anything else there is replaced.
+    """
     from clinaudio_gui.engine.gan import GanSampler, pick_device, train_gan
     from clinaudio_gui.engine.gan_data import scan_dataset
     log = log or (lambda m: None)
@@ -304,16 +328,32 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
                         log(f"fold {f}: --gan-model saw validation patients or has other features; "
                             f"training a fold GAN instead")
                 if sampler is None:
-                    with tempfile.TemporaryDirectory(prefix="clinaudio-study-gan-") as tmp:
-                        raw_classes = sorted({e.label for e, _ in train_src},
-                                             key=lambda r: (task_labels.index(raw_to_task[r]), r))
-                        train_gan([e for e, _ in train_src], raw_classes, feat, out_dir=tmp, epochs=1,
-                                  steps_per_epoch=gan_steps or 10 ** 9,
-                                  max_seconds=None if gan_steps else gan_minutes * 60, seed=seed + f,
-                                  device=str(dev), resume=False, grid_every_epoch=False)
-                        sampler = GanSampler.load(tmp, device=str(dev))
-                    src_note = (f"fold GAN trained on the training fold ({gan_steps} steps)" if gan_steps
-                                else f"fold GAN trained on the training fold ({gan_minutes} min)")
+                    budget = f"{gan_steps} steps" if gan_steps else f"{gan_minutes} min"
+                    src_note = f"fold GAN trained on the training fold ({budget})"
+                    fold_key = {"fold": f, "folds": folds, "budget": budget, "seed": seed + f,
+                                "max_per_class": max_per_class,
+                                "training_patients": sorted({exs[i].patient for i in tr if exs[i].patient}),
+                                "training_examples": len(tr)}
+                    raw_classes = sorted({e.label for e, _ in train_src},
+                                         key=lambda r: (task_labels.index(raw_to_task[r]), r))
+                    if gan_dir is not None:
+                        fdir = Path(gan_dir) / f"fold-{f}"
+                        if _fold_gan_matches(fdir, fold_key):
+                            log(f"fold {f}: reusing the fold GAN in {fdir}")
+                            src_note += f", reused from {fdir}"
+                        else:
+                            if fdir.exists():
+                                log(f"fold {f}: {fdir} holds another fold's or budget's GAN; retraining")
+                                import shutil
+                                shutil.rmtree(fdir)
+                            _train_fold_gan(train_gan, train_src, raw_classes, feat, fdir, gan_steps,
+                                            gan_minutes, seed + f, dev, fold_key, resume=False)
+                        sampler = GanSampler.load(fdir, device=str(dev))
+                    else:
+                        with tempfile.TemporaryDirectory(prefix="clinaudio-study-gan-") as tmp:
+                            _train_fold_gan(train_gan, train_src, raw_classes, feat, tmp, gan_steps,
+                                            gan_minutes, seed + f, dev, fold_key, resume=False)
+                            sampler = GanSampler.load(tmp, device=str(dev))
                 pool += _gan_copies(sampler, plan, task_labels, raw_to_task, seed + f)
             model = train_classifier(pool, len(task_labels), mean, std, frames, steps=steps, seed=seed + f,
                                      device=dev)

@@ -100,3 +100,29 @@ def test_study_smoke_json_fields(tiny_sprsound, capsys):
     assert "gan_vs_none" in res["gains"]
     assert res["strategies"]["gan"]["folds"][0]["train_augmented"] > 0
     assert res["labels"][0] == "Normal"
+
+
+def test_study_gan_dir_reuses_matching_fold_gan_only(tiny_sprsound, tmp_path, capsys):
+    gdir = tmp_path / "fold_gans"
+    args = ["study", "--data", str(tiny_sprsound), "--task", "1-2", "--strategies", "gan", "--folds", "2",
+            "--run-folds", "1", "--epochs", "1", "--gan-steps", "1", "--cache", "", "--json", "--threads", "1",
+            "--gan-dir", str(gdir)]
+    assert cli_main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    weights = gdir / "fold-1" / "model.safetensors"
+    man = json.loads((gdir / "fold-1" / "manifest.json").read_text())
+    assert man["study_fold"]["fold"] == 1 and man["study_fold"]["budget"] == "1 steps"
+    assert man["training_patients"] and set(man["training_patients"]) == set(man["study_fold"]["training_patients"])
+    stamp = weights.stat().st_mtime_ns
+    # same fold, same budget: the GAN is reused (file untouched) and gives the same result
+    assert cli_main(args) == 0
+    out = capsys.readouterr()
+    again = json.loads(out.out)
+    assert "reusing the fold GAN" in out.err
+    assert weights.stat().st_mtime_ns == stamp
+    assert again["strategies"]["gan"]["macro_f1"] == first["strategies"]["gan"]["macro_f1"]
+    # another budget: retrained, not reused
+    assert cli_main([a if a != "1" or i != args.index("--gan-steps") + 1 else "2" for i, a in enumerate(args)]) == 0
+    out = capsys.readouterr()
+    assert "reusing" not in out.err and "retraining" in out.err
+    assert json.loads((gdir / "fold-1" / "manifest.json").read_text())["study_fold"]["budget"] == "2 steps"
