@@ -215,7 +215,10 @@ def _fid(args) -> int:
     out = {"embedder": embedder.name, "embedder_description": embedder.description,
            "models": {k: str(Path(m).resolve()) for k, m in zip(samplers, args.models)},
            "n_per_class": args.n_per_class, "per_class": res,
-           "mean_fd": {k: float(sum(r["fd"][k] for r in res.values()) / max(1, len(res))) for k in samplers}}
+           "mean_fd": {k: float(sum(r["fd"][k] for r in res.values()) / max(1, len(res))) for k in samplers},
+           "mean_agreement": {k: float(sum(r["agreement"][k] for r in res.values()) / max(1, len(res)))
+                              for k in samplers},
+           "mean_agreement_real": float(sum(r["agreement_real"] for r in res.values()) / max(1, len(res)))}
     if args.json:
         print(json.dumps(out, indent=1))
     else:
@@ -223,6 +226,8 @@ def _fid(args) -> int:
             print(f"{c:<16} " + "  ".join(f"{k} {v:8.2f}" for k, v in r["fd"].items())
                   + (f"  real-heldout {r['fd_real_heldout']:8.2f}" if "fd_real_heldout" in r else ""))
         print("mean             " + "  ".join(f"{k} {v:8.2f}" for k, v in out["mean_fd"].items()))
+        print("class agreement  " + "  ".join(f"{k} {v:8.2f}" for k, v in out["mean_agreement"].items())
+              + f"  real {out['mean_agreement_real']:.2f}")
         print(f"embedder: {out['embedder_description']}")
     return 0
 

@@ -14,6 +14,8 @@ that sampling noise alone produces at these sample sizes.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -27,7 +29,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"need >= 2 embeddings per set, got {len(a)} and {len(b)}")
     mu1, mu2 = a.mean(0), b.mean(0)
     c1, c2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(c1 @ c2, disp=False)
+    with warnings.catch_warnings():
+        # with fewer examples than dimensions the covariances are singular (rare classes); sqrtm
+        # still returns the right root of the PSD product, and non-finite results are handled below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(c1 @ c2)
     if not np.isfinite(covmean).all():
         eps = np.eye(c1.shape[0]) * 1e-6
         covmean = linalg.sqrtm((c1 + eps) @ (c2 + eps))
@@ -43,9 +49,16 @@ class ClassifierEmbedder:
         self.clf = Classifier.load(task=task, device="cpu")
         self.description = f"bundled classifier task {task}: {self.clf.model_dir}"
 
-    def embed_mels(self, mels: np.ndarray, features: dict) -> np.ndarray:
+    def embed_mels(self, mels: np.ndarray, features: dict, *, with_labels: bool = False):
+        """(n, d) embeddings; with_labels: also the classifier's predicted label per mel."""
         sr = int(features["sample_rate_hz"])
-        return np.stack([self.clf.embed(mel_db_to_audio(m, features, n_iter=32), sr) for m in mels])
+        embs, labels = [], []
+        for m in mels:
+            y = self.clf._prepare(mel_db_to_audio(m, features, n_iter=32), sr)
+            probs, emb = self.clf._forward(self.clf._image(y)[None])
+            embs.append(emb[0].astype(np.float32))
+            labels.append(self.clf.labels[int(probs[0].argmax())])
+        return (np.stack(embs), labels) if with_labels else np.stack(embs)
 
 
 class StudyCnnEmbedder:
@@ -62,13 +75,19 @@ class StudyCnnEmbedder:
         self.model = train_classifier(pool, len(classes), self.mean, self.std, features["frames"], steps=steps,
                                       seed=seed, device=torch.device("cpu"))
         self.description = f"StudyCNN trained {steps} steps on the real training patches (fallback)"
+        self.classes = list(classes)
 
-    def embed_mels(self, mels: np.ndarray, features: dict) -> np.ndarray:
+    def embed_mels(self, mels: np.ndarray, features: dict, *, with_labels: bool = False):
         import torch
         x = ((np.asarray(mels) - self.mean[None, :, None]) / self.std[None, :, None])[:, None].astype(np.float32)
         with torch.no_grad():
-            return np.concatenate([self.model.embed(torch.from_numpy(x[i:i + 64])).numpy()
-                                   for i in range(0, len(x), 64)])
+            emb = np.concatenate([self.model.embed(torch.from_numpy(x[i:i + 64])).numpy()
+                                  for i in range(0, len(x), 64)])
+            if not with_labels:
+                return emb
+            logits = np.concatenate([self.model(torch.from_numpy(x[i:i + 64])).numpy()
+                                     for i in range(0, len(x), 64)])
+        return emb, [self.classes[int(k)] for k in logits.argmax(1)]
 
 
 def real_patches(examples: list[Example], label: str, n: int, frames: int, *, seed: int = 0) -> np.ndarray:
@@ -82,7 +101,13 @@ def real_patches(examples: list[Example], label: str, n: int, frames: int, *, se
 
 def per_class_fd(samplers: dict, train_examples: list[Example], heldout_examples: list[Example], features: dict,
                  embedder, *, n_per_class: int = 100, seed: int = 0, log=None) -> dict:
-    """{class: {"n_real": .., "fd": {name: value}, "fd_real_heldout": ..}} for each sampler."""
+    """{class: {"n_real_events": .., "fd": {name: value}, "fd_real_heldout": .., "agreement": {name: ..},
+    "agreement_real": ..}} for each sampler.
+
+    agreement: the share of a class's patches that the embedder's classifier assigns to that
+    class (generated patches per sampler; real training patches, through the same path, as the
+    reference). It shows whether the class condition is followed, which FD alone does not.
+    """
     frames = features["frames"]
     classes = list(next(iter(samplers.values())).classes)
     out = {}
@@ -92,11 +117,14 @@ def per_class_fd(samplers: dict, train_examples: list[Example], heldout_examples
         real = real_patches(train_examples, c, n_take, frames, seed=seed)
         if len(real) < 2:
             continue
-        e_real = embedder.embed_mels(real, features)
-        row = {"n_real_events": n_real, "n_real_patches": len(real), "n_synthetic": n_take, "fd": {}}
+        e_real, lab_real = embedder.embed_mels(real, features, with_labels=True)
+        row = {"n_real_events": n_real, "n_real_patches": len(real), "n_synthetic": n_take, "fd": {},
+               "agreement": {}, "agreement_real": float(np.mean([lab == c for lab in lab_real]))}
         for name, s in samplers.items():
             syn = s.sample(c, n_take, seed=seed + 17)
-            row["fd"][name] = frechet_distance(e_real, embedder.embed_mels(syn, features))
+            e_syn, lab_syn = embedder.embed_mels(syn, features, with_labels=True)
+            row["fd"][name] = frechet_distance(e_real, e_syn)
+            row["agreement"][name] = float(np.mean([lab == c for lab in lab_syn]))
         held = real_patches(heldout_examples, c, n_take, frames, seed=seed + 1)
         n_held = sum(e.label == c for e in heldout_examples)
         if n_held >= 2:
@@ -104,6 +132,8 @@ def per_class_fd(samplers: dict, train_examples: list[Example], heldout_examples
             row["n_heldout_events"] = n_held
         out[c] = row
         if log:
-            log(f"{c}: " + ", ".join(f"{k} {v:.2f}" for k, v in row["fd"].items())
+            log(f"{c}: FD " + ", ".join(f"{k} {v:.2f}" for k, v in row["fd"].items())
+                + "; agreement " + ", ".join(f"{k} {v:.2f}" for k, v in row["agreement"].items())
+                + f", real {row['agreement_real']:.2f}"
                 + (f", real held-out {row['fd_real_heldout']:.2f}" if "fd_real_heldout" in row else ""))
     return out
