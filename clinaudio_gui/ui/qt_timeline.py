@@ -393,6 +393,10 @@ class QtTimeline(QWidget):
         if s.kind == "stft":
             self.freq_axis.set_freqs(None)
             self.spec.setYRange(s.f_min_hz, f_max, padding=0)
+        elif self.reader is None:
+            # no recording yet (sample rate unknown): the band axis is set when one is opened
+            self.freq_axis.set_freqs(None)
+            self.spec.setYRange(0, s.n_bands, padding=0)
         else:
             freqs = row_freqs_hz(s, self.sample_rate_hz)
             self.freq_axis.set_freqs(freqs)

@@ -64,6 +64,20 @@ def test_spectrogram_kind_from_settings_panel(win, qtbot, sprsound_copy, kind):
     assert tl.y_to_hz(tl.hz_to_y(1000.0)) == pytest.approx(1000.0, rel=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["mel", "gammatone", "cwt"])
+def test_spectrogram_kind_chosen_before_any_recording(win, qtbot, sprsound_copy, kind):
+    # a saved non-STFT kind is applied at start-up with no file open (sample rate unknown); this
+    # once raised "f_min_hz=20.0 must be below f_max_hz=0.5" in the settings slot
+    assert win.timeline.reader is None
+    panel = win.spectro_panel
+    panel.kind.setCurrentIndex(panel.kind.findData(kind))
+    assert win.timeline.settings.kind == kind and win.timeline.freq_axis.freqs is None
+    win.open_path(sprsound_copy)
+    wait_drawn(qtbot, win)
+    f = win.timeline.freq_axis.freqs
+    assert f is not None and len(f) == win.timeline.settings.n_bands and f[-1] <= 4000.0 + 1e-6
+
+
 def test_broken_panel_does_not_break_the_window(qtbot, monkeypatch, sprsound_copy):
     import clinaudio_gui.ui.qt_main_window as mw
     monkeypatch.setattr(mw, "PANEL_MODULES", (("qt_timeline", "NoSuchPanel", "Broken"),
