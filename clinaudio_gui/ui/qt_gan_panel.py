@@ -207,8 +207,7 @@ class QtGanPanel(QWidget):
             return
         stack = np.stack([s["mel_db"] for s in self.samples])
         lo, hi = float(np.percentile(stack, 1)), float(np.percentile(stack, 99.5))
-        tile_w = 64 * TILE_SCALE + 12
-        cols = max(2, min(6, (self.scroll.viewport().width() or 2 * tile_w) // tile_w))
+        tiles = []
         for i, s in enumerate(self.samples):
             tile = QWidget()
             v = QVBoxLayout(tile)
@@ -225,6 +224,12 @@ class QtGanPanel(QWidget):
             v.addWidget(pic)
             v.addLayout(row)
             self.keep_boxes.append(keep)
+            tiles.append(tile)
+        # as many columns as fit without a horizontal scroll bar (the tile's own width, buttons included)
+        tile_w = tiles[0].sizeHint().width() + max(0, self.grid.horizontalSpacing())
+        avail = self.scroll.viewport().width() - 24
+        cols = max(2, min(6, avail // tile_w if avail > tile_w else 2))
+        for i, tile in enumerate(tiles):
             self.grid.addWidget(tile, i // cols, i % cols)
 
     def play(self, index: int) -> None:
