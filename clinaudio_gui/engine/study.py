@@ -237,6 +237,14 @@ def _fold_gan_matches(fdir: Path, key: dict) -> bool:
     return man.get("study_fold") == key and (fdir / "model.safetensors").exists()
 
 
+def _is_fold_gan(fdir: Path) -> bool:
+    import json
+    try:
+        return "study_fold" in json.loads((fdir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
 def _train_fold_gan(train_gan, train_src, raw_classes, feat, out_dir, gan_steps, gan_minutes, seed, dev,
                     key, *, resume: bool) -> None:
     train_gan([e for e, _ in train_src], raw_classes, feat, out_dir=out_dir, epochs=1,
@@ -255,7 +263,8 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
 
     gan_dir: keep each fold's GAN in gan_dir/fold-K and reuse it in a later call when it was
     trained on exactly the same training patients and examples with the same budget and seed
-    (recorded in its manifest as study_fold); anything else there is replaced.
+    (recorded in its manifest as study_fold); another fold GAN there is replaced, and a folder
+    that is not a fold GAN is an error (never deleted).
     """
     from clinaudio_gui.engine.gan import GanSampler, pick_device, train_gan
     from clinaudio_gui.engine.gan_data import scan_dataset
@@ -342,7 +351,11 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
                             log(f"fold {f}: reusing the fold GAN in {fdir}")
                             src_note += f", reused from {fdir}"
                         else:
-                            if fdir.exists():
+                            if fdir.exists() and any(fdir.iterdir()):
+                                if not _is_fold_gan(fdir):
+                                    raise ValueError(f"{fdir} exists and is not a study fold GAN "
+                                                     f"(no study_fold in its manifest.json); it is left "
+                                                     f"untouched: choose another --gan-dir")
                                 log(f"fold {f}: {fdir} holds another fold's or budget's GAN; retraining")
                                 import shutil
                                 shutil.rmtree(fdir)

@@ -126,3 +126,12 @@ def test_study_gan_dir_reuses_matching_fold_gan_only(tiny_sprsound, tmp_path, ca
     out = capsys.readouterr()
     assert "reusing" not in out.err and "retraining" in out.err
     assert json.loads((gdir / "fold-1" / "manifest.json").read_text())["study_fold"]["budget"] == "2 steps"
+    # a folder that is not a fold GAN is never deleted: a clear error instead
+    other = tmp_path / "mine"
+    (other / "fold-1").mkdir(parents=True)
+    (other / "fold-1" / "notes.txt").write_text("keep me")
+    rc = cli_main([a if a != str(gdir) else str(other) for a in args])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "fold-1" in err and "not a study fold GAN" in err
+    assert (other / "fold-1" / "notes.txt").read_text() == "keep me"
