@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,7 +229,7 @@ def load_examples(data_dir: str | Path, *, labels: str = "events", features: dic
     exs = [e for e in out if e is not None]
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npz")  # unique per process: runs share caches
         arrays = {f"m{i}": e.mel_db for i, e in enumerate(exs)}
         if keep_audio:
             arrays.update({f"a{i}": e.audio for i, e in enumerate(exs)})
