@@ -227,22 +227,20 @@ def _cap(idx: list[int], y: list[int], max_per_class: int, seed: int) -> list[in
     return sorted(out)
 
 
-def _fold_gan_matches(fdir: Path, key: dict) -> bool:
-    """True when fdir holds a finished fold GAN trained exactly as key says."""
+def _fold_gan_manifest(fdir: Path) -> dict | None:
+    """The manifest of a study fold GAN in fdir (it has a study_fold entry), else None."""
     import json
     try:
         man = json.loads((fdir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return man.get("study_fold") == key and (fdir / "model.safetensors").exists()
+        return None
+    return man if isinstance(man, dict) and "study_fold" in man else None
 
 
-def _is_fold_gan(fdir: Path) -> bool:
-    import json
-    try:
-        return "study_fold" in json.loads((fdir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+def _fold_gan_matches(fdir: Path, key: dict) -> bool:
+    """True when fdir holds a finished fold GAN trained exactly as key says."""
+    man = _fold_gan_manifest(fdir)
+    return man is not None and man["study_fold"] == key and (fdir / "model.safetensors").exists()
 
 
 def _train_fold_gan(train_gan, train_src, raw_classes, feat, out_dir, gan_steps, gan_minutes, seed, dev,
@@ -352,7 +350,7 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
                             src_note += f", reused from {fdir}"
                         else:
                             if fdir.exists() and any(fdir.iterdir()):
-                                if not _is_fold_gan(fdir):
+                                if _fold_gan_manifest(fdir) is None:
                                     raise ValueError(f"{fdir} exists and is not a study fold GAN "
                                                      f"(no study_fold in its manifest.json); it is left "
                                                      f"untouched: choose another --gan-dir")
