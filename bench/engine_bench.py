@@ -39,10 +39,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     import librosa
     import soundfile as sf
-    from clinaudio_gui.engine.frontend import compute_features
-    from clinaudio_gui.engine.inference import Classifier
-    from clinaudio_gui.engine.model import ArchConfig, DualBranchNet, multi_objective_loss
-    from clinaudio_gui.engine.train import feature_settings_for
+    from clinaudio_gui.engine.common.frontend import compute_features
+    from clinaudio_gui.engine.classifier.inference import Classifier
+    from clinaudio_gui.engine.classifier.model import ArchConfig, DualBranchNet, multi_objective_loss
+    from clinaudio_gui.engine.classifier.train import feature_settings_for
 
     y, sr = sf.read(str(AUDIO), dtype="float32")
     y10 = np.resize(y, 10 * sr)

@@ -155,7 +155,7 @@ def start_pulse() -> tuple[dict, str]:
 def bench_end_to_end(f: Path, seconds: float, hop_s: float) -> dict | None:
     import torch
 
-    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
     from clinaudio_gui.io import read_audio, write_audio
     from clinaudio_gui.live import LiveSession, list_input_devices
     if "pulse" not in [d.name for d in list_input_devices(rescan=True)]:

@@ -23,9 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default="runs/gan_cache")
     args = ap.parse_args(argv)
 
-    from clinaudio_gui.engine.gan import GanSampler, default_model_dir, write_sample_grid
-    from clinaudio_gui.engine.gan_data import load_examples
-    from clinaudio_gui.engine.gan_quality import real_patches
+    from clinaudio_gui.engine.gan.sampler import GanSampler, default_model_dir
+    from clinaudio_gui.engine.gan.train import write_sample_grid
+    from clinaudio_gui.engine.gan.data import load_examples
+    from clinaudio_gui.engine.gan.quality import real_patches
 
     model_dir = Path(args.model) if args.model else default_model_dir()
     out = Path(args.out) if args.out else model_dir

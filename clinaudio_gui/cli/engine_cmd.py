@@ -75,7 +75,7 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args) -> int:
-    from clinaudio_gui.engine.train import train_classifier
+    from clinaudio_gui.engine.classifier.train import train_classifier
     if args.epochs < 1:
         raise ValueError(f"--epochs {args.epochs} must be >= 1")
     command = "clinaudio " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
@@ -84,7 +84,7 @@ def cmd_train(args) -> int:
         print(msg, flush=True)
 
     if args.derive_from:
-        from clinaudio_gui.engine.train import derive_package
+        from clinaudio_gui.engine.classifier.train import derive_package
         _set_threads(args.threads or 1)
         derive_package(args.derive_from, args.task, args.out, data_dir=args.data, command=command, log=log)
         return 0
@@ -127,8 +127,8 @@ def _set_threads(n) -> None:
 
 def cmd_evaluate(args) -> int:
     _set_threads(args.threads)
-    from clinaudio_gui.engine.evaluate import evaluate_classifier
-    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.classifier.evaluate import evaluate_classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
     clf = Classifier.load(args.model, task=args.task if not args.model else None, device=args.device)
     m = evaluate_classifier(clf, args.data, split=args.split)
     if args.json:
@@ -140,7 +140,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_classify(args) -> int:
     _set_threads(args.threads)
-    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
     from clinaudio_gui.io import read_audio
     clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device=args.device)
     y, sr = read_audio(args.audio)
@@ -157,7 +157,7 @@ def cmd_classify(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from clinaudio_gui.engine.baseline import run_baseline
+    from clinaudio_gui.engine.classifier.baseline import run_baseline
     m = run_baseline(task=args.task, data_dir=args.data, val_fraction=args.val_fraction, seed=args.seed)
     if args.json:
         print(json.dumps(m))

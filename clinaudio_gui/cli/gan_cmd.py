@@ -109,9 +109,9 @@ def _command_line(args) -> str:
 
 def _train(args) -> int:
     _threads(args.threads)
-    from clinaudio_gui.engine.gan import train_gan
-    from clinaudio_gui.engine.gan_data import class_list, load_examples
-    from clinaudio_gui.engine.study import patient_folds
+    from clinaudio_gui.engine.gan.train import train_gan
+    from clinaudio_gui.engine.gan.data import class_list, load_examples
+    from clinaudio_gui.engine.study.study import patient_folds
     t0 = time.monotonic()
     exs, feat, layout = load_examples(args.data, labels=args.labels, max_per_class=args.max_per_class,
                                       seed=args.seed, cache_dir=args.cache or None,
@@ -151,7 +151,7 @@ def _train(args) -> int:
 def _sample(args) -> int:
     import numpy as np
     from clinaudio_gui.core.atomic import atomic_write_text
-    from clinaudio_gui.engine.gan import GanSampler
+    from clinaudio_gui.engine.gan.sampler import GanSampler
     if args.n < 1:
         raise ValueError(f"-n {args.n} must be >= 1")
     s = GanSampler.load(args.model, device=args.device)
@@ -185,10 +185,11 @@ def _sample(args) -> int:
 
 def _fid(args) -> int:
     _threads(args.threads)
-    from clinaudio_gui.engine.gan import GanSampler
-    from clinaudio_gui.engine.gan_data import load_examples
-    from clinaudio_gui.engine.gan_quality import ClassifierEmbedder, StudyCnnEmbedder, per_class_fd
-    from clinaudio_gui.engine.study import patient_folds
+    from clinaudio_gui.engine.gan.sampler import GanSampler
+    from clinaudio_gui.engine.gan.data import load_examples
+    from clinaudio_gui.engine.gan.quality import per_class_fd
+    from clinaudio_gui.engine.study.embedders import ClassifierEmbedder, StudyCnnEmbedder
+    from clinaudio_gui.engine.study.study import patient_folds
     samplers = {Path(m).name: GanSampler.load(m) for m in args.models}
     first = next(iter(samplers.values()))
     exs, feat, _ = load_examples(args.data, labels=args.labels, features=first.features,
@@ -234,7 +235,7 @@ def _fid(args) -> int:
 
 def _study(args) -> int:
     _threads(args.threads)
-    from clinaudio_gui.engine.study import format_table, run_study
+    from clinaudio_gui.engine.study.study import format_table, run_study
     res = run_study(args.data, task=args.task, strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
                     folds=args.folds, run_folds=[int(x) for x in args.run_folds.split(",")] if args.run_folds else None,
                     epochs=args.epochs, max_per_class=args.max_per_class, gan_model=args.gan_model,

@@ -74,7 +74,7 @@ def cmd_live(args) -> int:
     import numpy as np
     import torch
 
-    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
     if args.threads < 1:
         raise ValueError(f"--threads {args.threads} must be >= 1")
     torch.set_num_threads(int(args.threads))

@@ -3,7 +3,7 @@ time range, plus a min/max waveform pyramid for long recordings.
 
 Every image function returns ``(image_db float32 (freq, time), times_s, freqs_hz)`` with
 keyword-only settings and rows in ascending frequency. Pure numpy/scipy (no torch: the batched
-torch forms live in :mod:`clinaudio_gui.engine.features`, the only layer allowed torch).
+torch forms live in :mod:`clinaudio_gui.engine.common.features`, the only layer allowed torch).
 """
 from ._common import power_to_db, valid_audio
 from .cwt import cwt_scalogram_db, cwt_spec

@@ -32,7 +32,7 @@ RECORD_MODEL_WINDOW_S = 10.0  # record-level models have no window of their own
 
 
 class WindowClassifier(Protocol):
-    """What the live loop needs from a classifier (engine.inference.Classifier has it)."""
+    """What the live loop needs from a classifier (engine.classifier.inference.Classifier has it)."""
     sample_rate_hz: int
     window_s: float
     labels: list[str]

@@ -27,7 +27,7 @@ _RUNNING: set = set()  # worker threads kept alive until they finish
 
 
 def installed_classifiers(root=None) -> list[tuple[Path, dict]]:
-    from clinaudio_gui.engine.package import list_packages
+    from clinaudio_gui.engine.common.package import list_packages
     return [(p, m) for p, m in list_packages(root) if m.get("kind") == "classifier"]
 
 
@@ -46,7 +46,7 @@ class QtClassifyWorker(QThread):
     def run(self) -> None:
         try:
             import torch
-            from clinaudio_gui.engine.inference import Classifier
+            from clinaudio_gui.engine.classifier.inference import Classifier
             torch.set_num_threads(1)  # one window at a time: extra threads only oversubscribe small machines
             out = {"events": [], "record_label": None, "record_confidence": None, "record_probabilities": {}}
             if self.event_model:
@@ -214,7 +214,7 @@ class QtTrainWorker(QThread):
     def run(self) -> None:
         try:
             import torch
-            from clinaudio_gui.engine.train import train_classifier
+            from clinaudio_gui.engine.classifier.train import train_classifier
             torch.set_num_threads(max(1, (torch.get_num_threads() or 2) - 1))
             out = train_classifier(**self.kwargs, progress=self.progress.emit, log=self.message.emit,
                                    should_stop=self._stop.is_set)
@@ -386,7 +386,7 @@ class QtModelManager(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        from clinaudio_gui.engine.package import list_packages
+        from clinaudio_gui.engine.common.package import list_packages
         self.list.clear()
         for path, man in list_packages(self.root):
             score = man.get("validation", {}).get("score")

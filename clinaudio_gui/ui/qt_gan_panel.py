@@ -19,7 +19,7 @@ TILE_SCALE = 2
 
 
 def installed_generators(root=None) -> list[tuple[Path, dict]]:
-    from clinaudio_gui.engine.package import list_packages
+    from clinaudio_gui.engine.common.package import list_packages
     return [(p, m) for p, m in list_packages(root) if m.get("kind") == "gan-generator"]
 
 
@@ -37,7 +37,7 @@ class QtGanWorker(QThread):
         try:
             import torch
             torch.set_num_threads(1)
-            from clinaudio_gui.engine.gan import GanSampler
+            from clinaudio_gui.engine.gan.sampler import GanSampler
             s = GanSampler.load(self.model_dir)
             imgs = s.sample(self.label, self.n, seed=self.seed)
             samples = [{"label": s.classes[s.class_index(self.label)], "seed": self.seed, "index": i,
@@ -48,7 +48,7 @@ class QtGanWorker(QThread):
 
 
 def mel_pixmap(img_db: np.ndarray, lo: float, hi: float, scale: int = TILE_SCALE) -> QPixmap:
-    from clinaudio_gui.engine.gan_png import colorize
+    from clinaudio_gui.engine.gan.png import colorize
     rgb = np.ascontiguousarray(colorize(img_db[::-1], lo, hi).repeat(scale, 0).repeat(scale, 1))
     h, w, _ = rgb.shape
     qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
@@ -148,7 +148,7 @@ class QtGanPanel(QWidget):
             self.generate_button.setEnabled(False)
             return
         try:
-            from clinaudio_gui.engine.package import read_manifest
+            from clinaudio_gui.engine.common.package import read_manifest
             m = read_manifest(path)
         except Exception as e:  # noqa: BLE001
             self.info.setText(f"Cannot read {path}: {e}")
@@ -251,7 +251,7 @@ class QtGanPanel(QWidget):
 
     def export_kept(self, folder) -> list[Path]:
         """Write the kept samples (audio, SPRSound JSON, mel) and update the folder's manifest."""
-        from clinaudio_gui.engine.gan import export_samples
+        from clinaudio_gui.engine.gan.export import export_samples
         kept = [self.samples[i] for i in self.kept_indices()]
         if not kept:
             self.info.setText("Nothing kept: tick 'Keep' under the samples to export")

@@ -48,7 +48,7 @@ def _load_classifier(choice: str):
     """Runs in a worker thread: torch import + model load take seconds."""
     import torch
 
-    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
     if choice.startswith("task:"):
         clf = Classifier.load(task=choice[5:], device="cpu")
     else:

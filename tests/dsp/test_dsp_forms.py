@@ -128,7 +128,7 @@ def test_pyramid_envelopes_equal_brute_force(icbhi_clip):
 
 def test_torch_forms_equal_numpy(spr_clips):
     torch = pytest.importorskip("torch")
-    from clinaudio_gui.engine.features import torch_feature
+    from clinaudio_gui.engine.common.features import torch_feature
     torch.set_num_threads(1)
     sr = 8000
     ys = [y[:3 * sr] for _, y, _ in spr_clips[:3]]

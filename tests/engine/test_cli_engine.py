@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from clinaudio_gui.engine.inference import Classifier
-from clinaudio_gui.engine.package import list_packages
+from clinaudio_gui.engine.classifier.inference import Classifier
+from clinaudio_gui.engine.common.package import list_packages
 
 import torch
 

@@ -1,5 +1,5 @@
 """The patient-wise split and the SPRSound items."""
-from clinaudio_gui.engine import data as D
+from clinaudio_gui.engine.common import data as D
 
 
 def test_split_has_no_patient_in_both_parts(sprsound_dir):

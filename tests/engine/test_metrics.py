@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from clinaudio_gui.engine.metrics import all_metrics, confusion_matrix, macro_f1, sprsound_scores
+from clinaudio_gui.engine.common.metrics import all_metrics, confusion_matrix, macro_f1, sprsound_scores
 
 
 def test_confusion_rows_are_truth():

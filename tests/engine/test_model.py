@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from clinaudio_gui.engine.frontend import FeatureSettings, compute_features
-from clinaudio_gui.engine.model import ArchConfig, DualBranchNet, multi_objective_loss
+from clinaudio_gui.engine.common.frontend import FeatureSettings, compute_features
+from clinaudio_gui.engine.classifier.model import ArchConfig, DualBranchNet, multi_objective_loss
 
 import torch
 
@@ -39,7 +39,7 @@ def test_features_are_two_standardised_images():
     assert f.shape == (2, 64, 126) and f.dtype == np.float32
     assert np.allclose(f.mean(axis=(1, 2)), 0, atol=1e-4) and np.allclose(f.std(axis=(1, 2)), 1, atol=1e-3)
     # the 400 Hz tone is the brightest band in both images
-    from clinaudio_gui.engine.frontend import erb_space
+    from clinaudio_gui.engine.common.frontend import erb_space
     gt_band = int(np.argmin(abs(erb_space(50, 3800, 64) - 400)))
     cwt_band = int(np.argmin(abs(np.geomspace(50, 3800, 64) - 400)))
     assert abs(int(f[0].mean(axis=1).argmax()) - gt_band) <= 1
@@ -48,7 +48,7 @@ def test_features_are_two_standardised_images():
 
 def test_dsp_images_agree_with_engine_numpy_version(sprsound_dir):
     import soundfile as sf
-    from clinaudio_gui.engine.frontend import compute_features_numpy
+    from clinaudio_gui.engine.common.frontend import compute_features_numpy
     y, sr = sf.read(str(sprsound_dir / "40138127_14.7_0_p1_137.flac"), dtype="float32")
     s = FeatureSettings(hop_s=0.032)
     a, b = compute_features(y[: 5 * sr], s), compute_features_numpy(y[: 5 * sr], s)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from clinaudio_gui.core.errors import ModelPackageError
-from clinaudio_gui.engine.package import load_model_package, save_model_package, list_packages
+from clinaudio_gui.engine.common.package import load_model_package, save_model_package, list_packages
 
 
 def test_roundtrip_and_hash_check(tmp_path):

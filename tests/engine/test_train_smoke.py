@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from clinaudio_gui.engine.inference import Classifier
-from clinaudio_gui.engine.package import load_model_package, sha256_of
-from clinaudio_gui.engine.train import train_classifier
+from clinaudio_gui.engine.classifier.inference import Classifier
+from clinaudio_gui.engine.common.package import load_model_package, sha256_of
+from clinaudio_gui.engine.classifier.train import train_classifier
 
 import torch
 
@@ -44,7 +44,7 @@ def test_tiny_training_run_gives_loadable_package(sprsound_dir, tmp_path):
 def test_bad_task_and_device_are_named(sprsound_dir, tmp_path):
     with pytest.raises(ValueError, match="3-1"):
         train_classifier(task="3-1", data_dir=sprsound_dir, out_dir=tmp_path / "x", epochs=1)
-    from clinaudio_gui.engine.train import resolve_device
+    from clinaudio_gui.engine.common.device import resolve_device
     with pytest.raises(ValueError, match="tpu"):
         resolve_device("tpu")
 
@@ -67,7 +67,7 @@ def test_torchrun_two_process_ddp(sprsound_dir, tmp_path):
 
 
 def test_merge_probs_fine_and_task_classes():
-    from clinaudio_gui.engine.train import merge_probs
+    from clinaudio_gui.engine.classifier.train import merge_probs
     p = np.array([[0.2, 0.1, 0.1, 0.3, 0.3]])
     out = merge_probs(p, ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"], "2-1")
     assert np.allclose(out, [[0.2, 0.5, 0.3]])

@@ -43,8 +43,8 @@ def tiny_gan(tiny_sprsound, tmp_path_factory) -> Path:
     """A generator package trained for 2 steps on the tiny subset (through the real training code)."""
     import torch
     torch.set_num_threads(1)
-    from clinaudio_gui.engine.gan import train_gan
-    from clinaudio_gui.engine.gan_data import class_list, load_examples
+    from clinaudio_gui.engine.gan.train import train_gan
+    from clinaudio_gui.engine.gan.data import class_list, load_examples
     exs, feat, layout = load_examples(tiny_sprsound, labels="events")
     classes = class_list(exs, layout=layout, labels="events")
     out = tmp_path_factory.mktemp("tiny_gan")

@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 
-from clinaudio_gui.engine.gan_data import load_examples
+from clinaudio_gui.engine.gan.data import load_examples
 
 _CHILD = """
 import sys, time
-from clinaudio_gui.engine.gan_data import load_examples
+from clinaudio_gui.engine.gan.data import load_examples
 start = float(sys.argv[3])
 while time.time() < start:
     time.sleep(0.001)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from clinaudio_gui.engine.gan import Critic, Generator, ResidualBlock, SEBlock, gradient_penalty
+from clinaudio_gui.engine.gan.model import Critic, Generator, ResidualBlock, SEBlock, gradient_penalty
 
 torch.set_num_threads(1)
 
@@ -90,7 +90,7 @@ def test_no_se_has_no_se_parameters_and_is_smaller():
 def test_png_writer_fallback_writes_valid_png(tmp_path):
     import struct
     import zlib
-    from clinaudio_gui.engine.gan_png import write_png_grid
+    from clinaudio_gui.engine.gan.png import write_png_grid
     imgs = np.random.default_rng(0).normal(size=(6, 16, 16)).astype(np.float32)
     p = write_png_grid(tmp_path / "g.png", imgs, 2, 3, -2, 2, scale=1, gap=1)
     data = p.read_bytes()
@@ -104,7 +104,7 @@ def test_png_writer_fallback_writes_valid_png(tmp_path):
 
 def test_mel_features_dsp_and_librosa_agree(sprsound_dir):
     """The bundled generator's features were computed by librosa; the dsp layer must give the same."""
-    from clinaudio_gui.engine.gan_data import SPRSOUND_FEATURES, mel_db
+    from clinaudio_gui.engine.gan.data import SPRSOUND_FEATURES, mel_db
     from clinaudio_gui.io import read_audio
     y, sr = read_audio(sprsound_dir / "40638274_9.7_1_p2_1801.flac")
     assert sr == SPRSOUND_FEATURES["sample_rate_hz"]

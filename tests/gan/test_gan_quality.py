@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from clinaudio_gui.cli import main as cli_main
-from clinaudio_gui.engine.gan_data import default_features, load_examples
-from clinaudio_gui.engine.gan_quality import ClassifierEmbedder, frechet_distance, per_class_fd, real_patches
+from clinaudio_gui.engine.gan.data import default_features, load_examples
+from clinaudio_gui.engine.gan.quality import frechet_distance, per_class_fd, real_patches
+from clinaudio_gui.engine.study.embedders import ClassifierEmbedder
 
 
 def test_frechet_distance_zero_for_same_set_and_squared_shift_for_translated_set():

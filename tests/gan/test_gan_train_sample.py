@@ -8,8 +8,9 @@ import pytest
 import soundfile as sf
 
 from clinaudio_gui.cli import main as cli_main
-from clinaudio_gui.engine.gan import KIND, GanSampler, default_model_dir
-from clinaudio_gui.engine.package import load_model_package
+from clinaudio_gui.engine.gan.model import KIND
+from clinaudio_gui.engine.gan.sampler import GanSampler, default_model_dir
+from clinaudio_gui.engine.common.package import load_model_package
 
 
 def test_smoke_train_writes_loadable_package_and_png_grid(tiny_gan):

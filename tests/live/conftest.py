@@ -97,7 +97,7 @@ def live_classifier():
     """The bundled event model (task 1-2), one torch thread (what the CLI and panel use)."""
     import torch
 
-    from clinaudio_gui.engine.inference import Classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
     torch.set_num_threads(1)
     model_dir = os.environ.get("CLINAUDIO_TEST_MODEL")  # only to test a candidate model
     clf = Classifier.load(model_dir, task=None if model_dir else "1-2", device="cpu")

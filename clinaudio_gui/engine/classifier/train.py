@@ -22,31 +22,18 @@ import torch
 import torch.nn.functional as F
 
 from clinaudio_gui.core.errors import ClinAudioError
-from clinaudio_gui.engine import data as D
-from clinaudio_gui.engine.frontend import FeatureSettings, compute_features, n_frames_for
-from clinaudio_gui.engine.metrics import all_metrics
-from clinaudio_gui.engine.model import ArchConfig, DualBranchNet, multi_objective_loss
-from clinaudio_gui.engine.package import save_model_package
+from clinaudio_gui.engine.common import data as D
+from clinaudio_gui.engine.common.cache import default_cache_dir
+from clinaudio_gui.engine.common.device import resolve_device
+from clinaudio_gui.engine.common.frontend import FeatureSettings, compute_features, n_frames_for
+from clinaudio_gui.engine.common.metrics import all_metrics
+from clinaudio_gui.engine.classifier.model import ArchConfig, DualBranchNet, multi_objective_loss
+from clinaudio_gui.engine.common.package import save_model_package
 
 EVENT_WINDOW_S = 2.0
 RECORD_CROP_S = 9.0
 EVENT_HOP_S = 0.016
 RECORD_HOP_S = 0.032
-
-
-def resolve_device(device: str | None) -> torch.device:
-    d = (device or "auto").lower()
-    if d == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if d.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but CUDA is not available here (use cpu or auto)")
-    if not (d == "cpu" or d.startswith("cuda")):
-        raise ValueError(f"device={device!r}: expected cpu, cuda, cuda:N or auto")
-    return torch.device(d)
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("CLINAUDIO_CACHE", Path.cwd() / "runs" / "cache"))
 
 
 def feature_settings_for(level: str) -> FeatureSettings:
@@ -69,7 +56,7 @@ def _feature_code_fingerprint() -> str:
     """Hash of the feature code (dsp layer + frontend): a changed implementation never reuses a
     stale cache (mixing old and new images in one training set is a silent, serious leak)."""
     import clinaudio_gui.dsp as dsp_pkg
-    import clinaudio_gui.engine.frontend as fe
+    import clinaudio_gui.engine.common.frontend as fe
     h = hashlib.sha256()
     for p in sorted(Path(dsp_pkg.__file__).parent.glob("*.py")) + [Path(fe.__file__)]:
         h.update(p.read_bytes())
@@ -230,7 +217,7 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     x_va, len_va, _ = build_cache(val_items, level, s, cache_dir=cache_dir, log=say)
     aug_fn = None
     if augment:
-        from clinaudio_gui.engine.augmenting import make_augment_fn
+        from clinaudio_gui.engine.common.augmenting import make_augment_fn
         aug_fn = make_augment_fn(augment)
         # extra augmented copies of the minority-class items (offline, cached like the originals)
         counts = np.bincount(y_tr, minlength=len(out_labels))
@@ -389,9 +376,9 @@ def derive_package(src_dir: str | Path, task: str, out_dir: str | Path, *, data_
     """A package for a coarser task (1-1 from a 7-class event model, 2-1 from a 5-class record
     model): the same weights, the fine classes summed into the task's, validation metrics
     recomputed on the source model's held-out patients."""
-    from clinaudio_gui.engine.evaluate import evaluate_classifier
-    from clinaudio_gui.engine.inference import Classifier
-    from clinaudio_gui.engine.package import load_model_package
+    from clinaudio_gui.engine.classifier.evaluate import evaluate_classifier
+    from clinaudio_gui.engine.classifier.inference import Classifier
+    from clinaudio_gui.engine.common.package import load_model_package
     spec = D.check_task(task)
     tensors, man = load_model_package(src_dir, kind="classifier")
     clf = Classifier.load(src_dir, task=task, device="cpu")

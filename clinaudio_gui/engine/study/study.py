@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clinaudio_gui.engine.gan_data import Example
+from clinaudio_gui.engine.gan.data import Example
 
 
 def patient_folds(examples: list[Example], k: int, *, seed: int = 0) -> list[int]:
@@ -60,7 +60,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from clinaudio_gui.engine.gan_data import crop, load_examples, mel_db  # noqa: E402
+from clinaudio_gui.engine.gan.data import crop, load_examples, mel_db  # noqa: E402
 
 STRATEGIES = ("none", "naa", "taa", "gan")
 CLASSIFIER_DOC = ("StudyCNN: log-mel patch (1 x 64 x 64, per-band standardized with training-fold statistics) -> "
@@ -93,7 +93,7 @@ def task_mapping(task: str, layout: str) -> tuple[str, list[str], dict[str, str]
     """(label level 'events'|'records', task labels, raw label -> task label)."""
     if layout == "folders" or task == "folders":
         return "records", [], {}
-    from clinaudio_gui.engine import data as D
+    from clinaudio_gui.engine.common import data as D
     if task not in D.TASKS:
         raise ValueError(f"task={task!r} is not one of {', '.join(D.TASKS)} (or 'folders')")
     spec = D.TASKS[task]
@@ -103,7 +103,7 @@ def task_mapping(task: str, layout: str) -> tuple[str, list[str], dict[str, str]
 
 def _metrics(y_true, y_pred, labels):
     try:
-        from clinaudio_gui.engine.metrics import all_metrics
+        from clinaudio_gui.engine.common.metrics import all_metrics
         return all_metrics(y_true, y_pred, labels)
     except ImportError:  # pragma: no cover - metrics module is part of the engine
         raise
@@ -264,14 +264,16 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     (recorded in its manifest as study_fold); another fold GAN there is replaced, and a folder
     that is not a fold GAN is an error (never deleted).
     """
-    from clinaudio_gui.engine.gan import GanSampler, pick_device, train_gan
-    from clinaudio_gui.engine.gan_data import scan_dataset
+    from clinaudio_gui.engine.common.device import resolve_device
+    from clinaudio_gui.engine.gan.sampler import GanSampler
+    from clinaudio_gui.engine.gan.train import train_gan
+    from clinaudio_gui.engine.gan.data import scan_dataset
     log = log or (lambda m: None)
     for s_ in strategies:
         if s_ not in STRATEGIES:
             raise ValueError(f"strategy {s_!r} is not one of {', '.join(STRATEGIES)}")
     t0 = time.monotonic()
-    dev = pick_device(device)
+    dev = resolve_device(device)
     layout, _ = scan_dataset(data_dir, labels="records")
     level, task_labels, raw_to_task = task_mapping(task, layout)
     # SPRSound: folds are made on the full list (so they match a generator's held-out fold), and
@@ -307,7 +309,7 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
         if max_per_class and layout != "folders":
             tr, va = _cap(tr, y_all, max_per_class, seed), _cap(va, y_all, max_per_class, seed + 1)
         train_src = [(exs[i], y_all[i]) for i in tr]
-        from clinaudio_gui.engine.gan import normalization_stats
+        from clinaudio_gui.engine.gan.train import normalization_stats
         mean, std = normalization_stats([exs[i] for i in tr])
         steps = max(1, epochs * math.ceil(len(tr) / 64))
         n_aug = int(round(synthetic_ratio * len(tr)))

@@ -40,7 +40,7 @@ def models_root() -> Path:
         return Path(env)
     if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
         return Path(sys._MEIPASS) / "models"
-    return Path(__file__).resolve().parents[2] / "models"
+    return Path(__file__).resolve().parents[3] / "models"
 
 
 def sha256_of(path: str | Path) -> str:

@@ -1,9 +1,11 @@
 """Frechet distance between synthetic and real examples, per class, on a classifier's embeddings.
 
-Like FID, but the embedding is a respiratory classifier's penultimate layer, not Inception:
+Like FID, but the embedding is a respiratory classifier's penultimate layer, not Inception. The
+embedders live in :mod:`clinaudio_gui.engine.study.embedders` (the GAN does not import the
+classifier; ``per_class_fd`` takes any :class:`Embedder`):
 
 * ``embedder="classifier"``: the bundled event classifier
-  (``Classifier.load(task="1-2").embed(y, sr)``) on audio. Generated mels reach it through
+  (``Classifier.load(task="1-2").embed_and_label(y, sr)``) on audio. Generated mels reach it through
   Griffin-Lim; so that the inversion's artefacts do not dominate, the real patches go through the
   same mel -> Griffin-Lim path ("real through the vocoder").
 * ``embedder="studycnn"`` (fallback when no classifier is bundled): the study's compact log-mel
@@ -15,11 +17,12 @@ that sampling noise alone produces at these sample sizes.
 from __future__ import annotations
 
 import warnings
+from typing import Protocol
 
 import numpy as np
 from scipy import linalg
 
-from clinaudio_gui.engine.gan_data import Example, crop, mel_db_to_audio
+from clinaudio_gui.engine.gan.data import Example, crop
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -41,53 +44,16 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * np.trace(covmean))
 
 
-class ClassifierEmbedder:
-    name = "classifier"
+class Embedder(Protocol):
+    """What ``per_class_fd`` needs: (n, d) embeddings of log-mel patches, optionally with the
+    embedder's predicted label per patch. The study package provides the classifier-based ones
+    (``engine.study.embedders``); the GAN itself never imports a classifier."""
 
-    def __init__(self, task: str = "1-2"):
-        from clinaudio_gui.engine.inference import Classifier
-        self.clf = Classifier.load(task=task, device="cpu")
-        self.description = f"bundled classifier task {task}: {self.clf.model_dir}"
-
-    def embed_mels(self, mels: np.ndarray, features: dict, *, with_labels: bool = False):
-        """(n, d) embeddings; with_labels: also the classifier's predicted label per mel."""
-        sr = int(features["sample_rate_hz"])
-        embs, labels = [], []
-        for m in mels:
-            y = self.clf._prepare(mel_db_to_audio(m, features, n_iter=32), sr)
-            probs, emb = self.clf._forward(self.clf._image(y)[None])
-            embs.append(emb[0].astype(np.float32))
-            labels.append(self.clf.labels[int(probs[0].argmax())])
-        return (np.stack(embs), labels) if with_labels else np.stack(embs)
-
-
-class StudyCnnEmbedder:
-    name = "studycnn"
-
-    def __init__(self, examples: list[Example], classes: list[str], features: dict, *, steps: int = 300,
-                 seed: int = 0):
-        import torch
-        from clinaudio_gui.engine.gan import normalization_stats
-        from clinaudio_gui.engine.study import train_classifier
-        self.mean, self.std = normalization_stats(examples)
-        li = {c: i for i, c in enumerate(classes)}
-        pool = [(e.mel_db, li[e.label]) for e in examples if e.label in li]
-        self.model = train_classifier(pool, len(classes), self.mean, self.std, features["frames"], steps=steps,
-                                      seed=seed, device=torch.device("cpu"))
-        self.description = f"StudyCNN trained {steps} steps on the real training patches (fallback)"
-        self.classes = list(classes)
+    name: str
+    description: str
 
     def embed_mels(self, mels: np.ndarray, features: dict, *, with_labels: bool = False):
-        import torch
-        x = ((np.asarray(mels) - self.mean[None, :, None]) / self.std[None, :, None])[:, None].astype(np.float32)
-        with torch.no_grad():
-            emb = np.concatenate([self.model.embed(torch.from_numpy(x[i:i + 64])).numpy()
-                                  for i in range(0, len(x), 64)])
-            if not with_labels:
-                return emb
-            logits = np.concatenate([self.model(torch.from_numpy(x[i:i + 64])).numpy()
-                                     for i in range(0, len(x), 64)])
-        return emb, [self.classes[int(k)] for k in logits.argmax(1)]
+        ...
 
 
 def real_patches(examples: list[Example], label: str, n: int, frames: int, *, seed: int = 0) -> np.ndarray:
@@ -100,7 +66,7 @@ def real_patches(examples: list[Example], label: str, n: int, frames: int, *, se
 
 
 def per_class_fd(samplers: dict, train_examples: list[Example], heldout_examples: list[Example], features: dict,
-                 embedder, *, n_per_class: int = 100, seed: int = 0, log=None) -> dict:
+                 embedder: Embedder, *, n_per_class: int = 100, seed: int = 0, log=None) -> dict:
     """{class: {"n_real_events": .., "fd": {name: value}, "fd_real_heldout": .., "agreement": {name: ..},
     "agreement_real": ..}} for each sampler.
 

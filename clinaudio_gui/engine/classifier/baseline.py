@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clinaudio_gui.engine import data as D
-from clinaudio_gui.engine.metrics import all_metrics
+from clinaudio_gui.engine.common import data as D
+from clinaudio_gui.engine.common.metrics import all_metrics
 
 SAMPLE_RATE_HZ = 8000
 
@@ -25,7 +25,7 @@ def _cached_mfcc(items, level: str, cache_dir) -> np.ndarray:
     import hashlib
     import json
     import os
-    from clinaudio_gui.engine.train import default_cache_dir
+    from clinaudio_gui.engine.common.cache import default_cache_dir
     from clinaudio_gui.io import read_audio
     cache_dir = Path(cache_dir or default_cache_dir())
     key = hashlib.sha256(json.dumps(["mfcc40", level, [(i.audio, i.start_s, i.end_s) for i in items]])

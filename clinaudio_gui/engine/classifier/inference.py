@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from clinaudio_gui.core.errors import ModelPackageError
-from clinaudio_gui.engine import data as D
-from clinaudio_gui.engine.frontend import (FeatureSettings, compute_db_images, compute_features,
+from clinaudio_gui.engine.common import data as D
+from clinaudio_gui.engine.common.device import resolve_device
+from clinaudio_gui.engine.common.frontend import (FeatureSettings, compute_db_images, compute_features,
                                             normalize_images)
-from clinaudio_gui.engine.model import ArchConfig, DualBranchNet
-from clinaudio_gui.engine.package import load_model_package, models_root
+from clinaudio_gui.engine.classifier.model import ArchConfig, DualBranchNet
+from clinaudio_gui.engine.common.package import load_model_package, models_root
 
 
 def bundled_model_dir(task: str) -> Path:
@@ -65,7 +66,6 @@ class Classifier:
     def load(cls, model_dir: str | Path | None = None, *, task: str | None = None,
              device: str | None = None) -> "Classifier":
         """A package folder, or (task alone) the bundled model for that task; device cpu/cuda/auto."""
-        from clinaudio_gui.engine.train import resolve_device
         if model_dir is None:
             if task is None:
                 raise ValueError("give a model folder or a task (1-1, 1-2, 2-1, 2-2)")
@@ -135,6 +135,11 @@ class Classifier:
         """The penultimate-layer embedding (both branches' embeddings concatenated), float32."""
         _, emb = self._forward(self._image(self._prepare(y, sr))[None])
         return emb[0].astype(np.float32)
+
+    def embed_and_label(self, y: np.ndarray, sr: int) -> tuple[np.ndarray, str]:
+        """(embedding, predicted label) of one clip from one forward pass (the GAN's FD embedder)."""
+        probs, emb = self._forward(self._image(self._prepare(y, sr))[None])
+        return emb[0].astype(np.float32), self.labels[int(probs[0].argmax())]
 
     def classify_recording(self, y: np.ndarray, sr: int, *, hop_s: float | None = None) -> dict:
         """Record label + probabilities, and for event models the sliding-window events.

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from clinaudio_gui.core.errors import ClinAudioError
-from clinaudio_gui.engine import data as D
-from clinaudio_gui.engine.metrics import all_metrics
+from clinaudio_gui.engine.common import data as D
+from clinaudio_gui.engine.common.metrics import all_metrics
 
 
 def evaluate_classifier(clf, data_dir: str | Path, *, split: str = "all", batch: int = 32) -> dict:
