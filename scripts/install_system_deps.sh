@@ -8,6 +8,7 @@ PKGS=(
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0   # Qt's xcb platform plugin
   libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core      # Qt runtime
+  postgresql                                                      # team projects: tests start a throwaway server
 )
 missing=()
 for p in "${PKGS[@]}"; do
