@@ -17,10 +17,6 @@ from clinaudio_gui.augment.base import (AUDIO, Param, Transform, as_float32, map
 from clinaudio_gui.core.segment import Segment
 
 
-def _uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
-    return float(lo) if lo == hi else float(rng.uniform(lo, hi))
-
-
 @register
 class TimeShift(Transform):
     """Move the sound later (right) or earlier (left) by up to ``max_shift_s``; the gap is
@@ -35,12 +31,10 @@ class TimeShift(Transform):
               choices=("left", "right", "both")),
     )
     slider_param = "shift_s"
-
-    def _validate(self):
-        self._check_range("min_shift_s", "max_shift_s")
+    RANGES = ("shift_s",)
 
     def _randomize(self, rng, context):
-        mag = _uniform(rng, self.min_shift_s, self.max_shift_s)
+        mag = self._draw(rng, "shift_s")
         if self.direction == "both":
             sign = 1.0 if rng.random() < 0.5 else -1.0
         else:
@@ -80,12 +74,10 @@ class PitchShift(Transform):
         Param("max_semitones", "semitones", 2.0, "highest shift", low=-24, high=24),
     )
     slider_param = "semitones"
-
-    def _validate(self):
-        self._check_range("min_semitones", "max_semitones")
+    RANGES = ("semitones",)
 
     def _randomize(self, rng, context):
-        return {"semitones": _uniform(rng, self.min_semitones, self.max_semitones)}
+        return {"semitones": self._draw(rng, "semitones")}
 
     def slider_range(self):
         return self.min_semitones, self.max_semitones
@@ -115,6 +107,7 @@ class TimeStretch(Transform):
               low=0.05, high=20),
     )
     slider_param = "rate"
+    RANGES = ("rate",)
 
     @classmethod
     def preset(cls, which: str, *, p: float = 1.0) -> "TimeStretch":
@@ -123,13 +116,10 @@ class TimeStretch(Transform):
         r = cls.PRESETS[which]
         return cls(min_rate=r, max_rate=r, p=p)
 
-    def _validate(self):
-        self._check_range("min_rate", "max_rate")
-
     def _randomize(self, rng, context):
         if self.rates:
             return {"rate": float(self.rates[int(rng.integers(len(self.rates)))])}
-        return {"rate": _uniform(rng, self.min_rate, self.max_rate)}
+        return {"rate": self._draw(rng, "rate")}
 
     def slider_range(self):
         if self.rates:
@@ -233,14 +223,14 @@ class AddNoise(Transform):
         Param("background_paths", "", None, "recorded noise files (color='background')", kind="paths"),
     )
     slider_param = "snr_db"
+    RANGES = ("snr_db",)
 
     def _validate(self):
-        self._check_range("min_snr_db", "max_snr_db")
         if self.color == "background" and not self.background_paths:
             raise ValueError("AddNoise: color='background' needs background_paths=[...] (got none)")
 
     def _randomize(self, rng, context):
-        d: dict[str, Any] = {"snr_db": _uniform(rng, self.min_snr_db, self.max_snr_db),
+        d: dict[str, Any] = {"snr_db": self._draw(rng, "snr_db"),
                              "noise_seed": int(rng.integers(2**63 - 1))}
         if self.color == "background":
             d["background_path"] = self.background_paths[int(rng.integers(len(self.background_paths)))]
@@ -284,12 +274,10 @@ class Gain(Transform):
         Param("max_gain_db", "dB", 6.0, "highest gain", low=-120, high=60),
     )
     slider_param = "gain_db"
-
-    def _validate(self):
-        self._check_range("min_gain_db", "max_gain_db")
+    RANGES = ("gain_db",)
 
     def _randomize(self, rng, context):
-        return {"gain_db": _uniform(rng, self.min_gain_db, self.max_gain_db)}
+        return {"gain_db": self._draw(rng, "gain_db")}
 
     def slider_range(self):
         return self.min_gain_db, self.max_gain_db
@@ -339,12 +327,10 @@ class LowPassFilter(_Filter):
               low=1, high=12),
     )
     slider_param = "cutoff_hz"
-
-    def _validate(self):
-        self._check_range("min_cutoff_hz", "max_cutoff_hz")
+    RANGES = ("cutoff_hz",)
 
     def _randomize(self, rng, context):
-        return {"cutoff_hz": _uniform(rng, self.min_cutoff_hz, self.max_cutoff_hz)}
+        return {"cutoff_hz": self._draw(rng, "cutoff_hz")}
 
     def slider_range(self):
         return self.min_cutoff_hz, self.max_cutoff_hz
@@ -376,17 +362,16 @@ class BandPassFilter(_Filter):
         Param("order", "", 4, "Butterworth order per edge", kind="int", low=1, high=12),
     )
     slider_param = "high_hz"
+    RANGES = ("low_hz", "high_hz")
 
     def _validate(self):
-        self._check_range("min_low_hz", "max_low_hz")
-        self._check_range("min_high_hz", "max_high_hz")
         if self.max_low_hz >= self.min_high_hz:
             raise ValueError(f"BandPassFilter: max_low_hz={self.max_low_hz!r} must be < "
                              f"min_high_hz={self.min_high_hz!r}")
 
     def _randomize(self, rng, context):
-        return {"low_hz": _uniform(rng, self.min_low_hz, self.max_low_hz),
-                "high_hz": _uniform(rng, self.min_high_hz, self.max_high_hz)}
+        return {"low_hz": self._draw(rng, "low_hz"),
+                "high_hz": self._draw(rng, "high_hz")}
 
     def slider_range(self):
         return self.min_high_hz, self.max_high_hz
@@ -427,15 +412,13 @@ class MixSameClass(Transform):
               kind="paths"),
     )
     slider_param = "weight"
-
-    def _validate(self):
-        self._check_range("min_weight", "max_weight")
+    RANGES = ("weight",)
 
     def _randomize(self, rng, context):
         pool = list(self.partner_paths) or list(context.get("same_class_paths") or [])
         own = context.get("source_path")
         pool = [q for q in pool if q != own]
-        d: dict[str, Any] = {"weight": _uniform(rng, self.min_weight, self.max_weight),
+        d: dict[str, Any] = {"weight": self._draw(rng, "weight"),
                              "offset_fraction": float(rng.random())}
         d["partner_path"] = pool[int(rng.integers(len(pool)))] if pool else None
         return d

@@ -80,6 +80,11 @@ def _check_number(cls_name: str, p: Param, v: Any) -> float:
     return v
 
 
+def uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """Uniform draw in [lo, hi]; lo itself, with nothing drawn from rng, when lo == hi."""
+    return float(lo) if lo == hi else float(rng.uniform(lo, hi))
+
+
 class Transform:
     """Base of every transform. Subclasses declare ``name``, ``domain``, ``PARAMS`` and
     implement ``_randomize`` and ``apply`` (and ``map_segments`` when they move time)."""
@@ -90,6 +95,9 @@ class Transform:
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     #: the param drawn by randomize that a GUI slider moves (None: nothing to slide)
     slider_param: ClassVar[str | None] = None
+    #: names X of paired settings ``min_X`` / ``max_X``: each pair is checked (min <= max) on
+    #: construction, before ``_validate``, and ``_draw(rng, X)`` draws uniformly between them
+    RANGES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, p: float = 1.0, **settings: Any):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
@@ -103,6 +111,8 @@ class Transform:
         for q in self.PARAMS:
             v = settings.get(q.name, q.default)
             setattr(self, q.name, self._coerce(q, v))
+        for r in self.RANGES:
+            self._check_range(f"min_{r}", f"max_{r}")
         self._validate()
 
     # ---- settings ----------------------------------------------------------
@@ -142,6 +152,10 @@ class Transform:
 
     def _validate(self) -> None:
         """Cross-setting checks (min <= max ...). Raise ValueError repeating the values."""
+
+    def _draw(self, rng: np.random.Generator, name: str) -> float:
+        """Uniform draw in [min_<name>, max_<name>] (no draw when they are equal)."""
+        return uniform(rng, getattr(self, f"min_{name}"), getattr(self, f"max_{name}"))
 
     def _check_range(self, lo_name: str, hi_name: str) -> None:
         lo, hi = getattr(self, lo_name), getattr(self, hi_name)

@@ -16,16 +16,12 @@ import math
 
 import numpy as np
 
-from clinaudio_gui.augment.base import SPECTROGRAM, Param, Transform, as_float32, register
+from clinaudio_gui.augment.base import SPECTROGRAM, Param, Transform, as_float32, register, uniform
 
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 #: our fill-mode names -> scipy.ndimage modes. "constant" fills with the image minimum
 #: (the floor of a dB spectrogram: silence), "wrap" is the true periodic wrap.
 _SCIPY_MODE = {"nearest": "nearest", "constant": "constant", "reflect": "reflect", "wrap": "grid-wrap"}
-
-
-def _uniform(rng, lo, hi):
-    return float(lo) if lo == hi else float(rng.uniform(lo, hi))
 
 
 def _as_image(x):
@@ -91,12 +87,12 @@ class SpecAffine(_Geometric):
 
     def _randomize(self, rng, context):
         z = self.max_zoom_fraction
-        return {"zoom_freq": _uniform(rng, 1 - z, 1 + z), "zoom_time": _uniform(rng, 1 - z, 1 + z),
-                "width_shift_fraction": _uniform(rng, -self.max_width_shift_fraction, self.max_width_shift_fraction),
-                "height_shift_fraction": _uniform(rng, -self.max_height_shift_fraction,
-                                                  self.max_height_shift_fraction),
-                "rotation_deg": _uniform(rng, -self.max_rotation_deg, self.max_rotation_deg),
-                "shear": _uniform(rng, -self.max_shear, self.max_shear)}
+        return {"zoom_freq": uniform(rng, 1 - z, 1 + z), "zoom_time": uniform(rng, 1 - z, 1 + z),
+                "width_shift_fraction": uniform(rng, -self.max_width_shift_fraction, self.max_width_shift_fraction),
+                "height_shift_fraction": uniform(rng, -self.max_height_shift_fraction,
+                                                 self.max_height_shift_fraction),
+                "rotation_deg": uniform(rng, -self.max_rotation_deg, self.max_rotation_deg),
+                "shear": uniform(rng, -self.max_shear, self.max_shear)}
 
     def _forward(self, p):
         fwd = affine_matrix(zoom_freq=p["zoom_freq"], zoom_time=p["zoom_time"],
@@ -116,7 +112,7 @@ class SpecZoom(_Geometric):
 
     def _randomize(self, rng, context):
         z = self.max_zoom_fraction
-        return {"zoom_freq": _uniform(rng, 1 - z, 1 + z), "zoom_time": _uniform(rng, 1 - z, 1 + z)}
+        return {"zoom_freq": uniform(rng, 1 - z, 1 + z), "zoom_time": uniform(rng, 1 - z, 1 + z)}
 
     def slider_range(self):
         return 1 - self.max_zoom_fraction, 1 + self.max_zoom_fraction
@@ -136,7 +132,7 @@ class WidthShift(_Geometric):
     slider_param = "shift_fraction"
 
     def _randomize(self, rng, context):
-        return {"shift_fraction": _uniform(rng, -self.max_shift_fraction, self.max_shift_fraction)}
+        return {"shift_fraction": uniform(rng, -self.max_shift_fraction, self.max_shift_fraction)}
 
     def slider_range(self):
         return -self.max_shift_fraction, self.max_shift_fraction
@@ -168,7 +164,7 @@ class Rotation(_Geometric):
     slider_param = "rotation_deg"
 
     def _randomize(self, rng, context):
-        return {"rotation_deg": _uniform(rng, -self.max_rotation_deg, self.max_rotation_deg)}
+        return {"rotation_deg": uniform(rng, -self.max_rotation_deg, self.max_rotation_deg)}
 
     def slider_range(self):
         return -self.max_rotation_deg, self.max_rotation_deg
@@ -187,7 +183,7 @@ class Shear(_Geometric):
     slider_param = "shear"
 
     def _randomize(self, rng, context):
-        return {"shear": _uniform(rng, -self.max_shear, self.max_shear)}
+        return {"shear": uniform(rng, -self.max_shear, self.max_shear)}
 
     def slider_range(self):
         return -self.max_shear, self.max_shear
@@ -208,12 +204,10 @@ class Brightness(Transform):
     PARAMS = (Param("min_factor", "x", 0.5, "lowest factor", low=0.0, high=10.0),
               Param("max_factor", "x", 1.5, "highest factor", low=0.0, high=10.0))
     slider_param = "factor"
-
-    def _validate(self):
-        self._check_range("min_factor", "max_factor")
+    RANGES = ("factor",)
 
     def _randomize(self, rng, context):
-        return {"factor": _uniform(rng, self.min_factor, self.max_factor)}
+        return {"factor": self._draw(rng, "factor")}
 
     def slider_range(self):
         return self.min_factor, self.max_factor

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QProgressBar, QTableView, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core import Project, sidecar_path
 from clinaudio_gui.ui.annotation_files import find_external_annotation, read_annotations_any
+from clinaudio_gui.ui.qt_table_model import QtRowTableModel
 
 COLUMNS = ("recording", "status", "record", "s", "events")
 STATUS_COLORS = {"unlabeled": "#9e9e9e", "in progress": "#f0a30a", "done": "#2e9e4f"}
@@ -65,7 +66,8 @@ def describe(project: Project, path: Path) -> Row:
     return row
 
 
-class QtDatasetModel(QAbstractTableModel):
+class QtDatasetModel(QtRowTableModel):
+    COLUMNS = COLUMNS
     rowsScanned = Signal(object)       # list[Row] from the scan thread
 
     def __init__(self):
@@ -109,42 +111,35 @@ class QtDatasetModel(QAbstractTableModel):
                 self.rows[i] = row
                 changed.append(i)
         if changed:   # one signal per batch: the proxy re-sorts once, not once per row
-            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
+            self.emit_row_changed(min(changed), max(changed))
 
     def update_row(self, row: Row) -> None:
         for i, r in enumerate(self.rows):
             if r.path == row.path:
                 self.rows[i] = row
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                self.emit_row_changed(i)
                 return
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.rows)
+    def items(self):
+        return self.rows
 
-    def columnCount(self, parent=QModelIndex()):
-        return len(COLUMNS)
+    def sort_key(self, r, c):
+        return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0][c]
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+    def display(self, r, c):
+        if c == 0:
+            return r.path.name
+        if c == 1:
+            return r.status
+        if c == 2:
+            return r.record_label
+        if c == 3:
+            return "" if r.duration_s is None else f"{r.duration_s:.1f}"
+        if c == 4:
+            return "" if r.events is None else str(r.events)
         return None
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        r = self.rows[index.row()]
-        c = index.column()
-        if role == Qt.ItemDataRole.UserRole:
-            return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0][c]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if c == 0:
-                return r.path.name
-            if c == 1:
-                return r.status
-            if c == 2:
-                return r.record_label
-            if c == 3:
-                return "" if r.duration_s is None else f"{r.duration_s:.1f}"
-            if c == 4:
-                return "" if r.events is None else str(r.events)
+    def role_data(self, r, c, role):
         if role == Qt.ItemDataRole.ForegroundRole and c == 1:
             return QColor(STATUS_COLORS.get(r.status, "#d32f2f"))
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -4,18 +4,22 @@ A view of the AnnotationSet (subscribes to it); edits made in the table go back 
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QStyledItemDelegate, QTableView,
                                QVBoxLayout, QWidget)
 
 from clinaudio_gui.core import AnnotationSet, LabelSchema
+from clinaudio_gui.ui.qt_table_model import QtRowTableModel
 
 COLUMNS = ("start (s)", "end (s)", "dur (s)", "label", "band (Hz)", "source", "note")
 LABEL_COL, NOTE_COL = 3, 6
 
 
-class QtSegmentModel(QAbstractTableModel):
+class QtSegmentModel(QtRowTableModel):
+    COLUMNS = COLUMNS
+    DISPLAY_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole)
+
     def __init__(self):
         super().__init__()
         self.annotations: AnnotationSet | None = None
@@ -45,7 +49,7 @@ class QtSegmentModel(QAbstractTableModel):
             for sid in ev.ids:
                 r = self.row_of(sid)
                 if r is not None:
-                    self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
+                    self.emit_row_changed(r)
 
     def row_of(self, sid: str) -> int | None:
         for i, s in enumerate(self._rows):
@@ -54,17 +58,34 @@ class QtSegmentModel(QAbstractTableModel):
         return None
 
     def segment_at(self, row: int):
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.item_at(row)
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
+    def items(self):
+        return self._rows
 
-    def columnCount(self, parent=QModelIndex()):
-        return len(COLUMNS)
+    def sort_key(self, s, c):
+        return [s.start_s, s.end_s, s.duration_s, s.label, s.low_hz or -1.0, s.source, s.note][c]
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+    def display(self, s, c):
+        if c == 0:
+            return f"{s.start_s:.3f}"
+        if c == 1:
+            return f"{s.end_s:.3f}"
+        if c == 2:
+            return f"{s.duration_s:.3f}"
+        if c == 3:
+            return s.label
+        if c == 4:
+            return f"{s.low_hz:.0f}-{s.high_hz:.0f}" if s.is_box else ""
+        if c == 5:
+            return s.source + (f" {s.confidence:.2f}" if s.confidence is not None else "")
+        if c == 6:
+            return s.note
+        return None
+
+    def role_data(self, s, c, role):
+        if role == Qt.ItemDataRole.DecorationRole and c == LABEL_COL and self.schema is not None:
+            return QColor(self.schema.color_of(s.label))
         return None
 
     def flags(self, index):
@@ -72,32 +93,6 @@ class QtSegmentModel(QAbstractTableModel):
         if index.column() in (LABEL_COL, NOTE_COL):
             f |= Qt.ItemFlag.ItemIsEditable
         return f
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        s = self.segment_at(index.row())
-        if s is None:
-            return None
-        c = index.column()
-        if role == Qt.ItemDataRole.UserRole:   # sort key
-            return [s.start_s, s.end_s, s.duration_s, s.label, s.low_hz or -1.0, s.source, s.note][c]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            if c == 0:
-                return f"{s.start_s:.3f}"
-            if c == 1:
-                return f"{s.end_s:.3f}"
-            if c == 2:
-                return f"{s.duration_s:.3f}"
-            if c == 3:
-                return s.label
-            if c == 4:
-                return f"{s.low_hz:.0f}-{s.high_hz:.0f}" if s.is_box else ""
-            if c == 5:
-                return s.source + (f" {s.confidence:.2f}" if s.confidence is not None else "")
-            if c == 6:
-                return s.note
-        if role == Qt.ItemDataRole.DecorationRole and c == LABEL_COL and self.schema is not None:
-            return QColor(self.schema.color_of(s.label))
-        return None
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
         s = self.segment_at(index.row())
