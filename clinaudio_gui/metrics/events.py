@@ -80,6 +80,7 @@ def event_metrics(reference: Mapping[str, Sequence[Event]], estimated: Mapping[s
     segment-based metric; without it, the last event's offset is used.
     """
     sed_eval = _sed_eval()
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="sed_eval")
     ids = sorted(set(reference) | set(estimated))
     ev = sed_eval.sound_event.EventBasedMetrics(
         event_label_list=list(EVENT_CLASSES), t_collar=T_COLLAR_S, percentage_of_length=PERCENTAGE_OF_LENGTH,
@@ -115,6 +116,9 @@ def event_metrics(reference: Mapping[str, Sequence[Event]], estimated: Mapping[s
     seg_overall = _prf(seg.results_overall_metrics())
     seg_macro = _prf(seg.results_class_wise_average_metrics())
     seg_macro["error_rate"] = float("nan")  # same eps division for absent classes; not reported
+    if n_ref + n_est > 0:  # events exist but none matched: F is 0, not undefined
+        for d in (overall, seg_overall):
+            d["f"] = 0.0 if d["f"] != d["f"] else d["f"]
     return {
         "protocol": protocol(),
         "n_recordings": len(ids), "n_reference_events": n_ref, "n_estimated_events": n_est,

@@ -1,0 +1,1 @@
+"""Frame-level sound event detector for whole lung recordings (SED), decoder, streaming."""

@@ -1,0 +1,108 @@
+"""Frame activity -> events: median smoothing, per-class hysteresis thresholds, gap merging and
+minimum durations (numpy only; the parameters are chosen on validation patients and stored in
+the model's manifest).
+
+``probs`` is (frames, 1 + n_classes): column 0 is "no event", columns 1.. the event classes
+(softmax output, rows sum to 1). A frame can belong to at most one event (SPRSound events do not
+overlap): the candidate class of a frame is the most probable event class; it is active when its
+smoothed probability reaches the class's high threshold, and an active run extends over
+neighbouring frames of the same candidate class whose probability stays above
+``hysteresis`` x the threshold. Runs of one class separated by at most ``max_gap_s`` merge;
+events shorter than ``min_duration_s`` are dropped. Confidence = the mean (calibrated) class
+probability over the event's frames.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+
+@dataclass
+class DecoderParams:
+    thresholds: dict[str, float] = field(default_factory=dict)   # class -> high threshold
+    default_threshold: float = 0.5
+    hysteresis: float = 0.7          # low threshold = hysteresis * high threshold
+    median_frames: int = 5           # odd; 1 = no smoothing
+    max_gap_s: float = 0.1
+    min_duration_s: float = 0.15
+
+    def threshold(self, label: str) -> float:
+        return float(self.thresholds.get(label, self.default_threshold))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DecoderParams":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+def smooth(probs: np.ndarray, median_frames: int) -> np.ndarray:
+    if median_frames <= 1 or len(probs) == 0:
+        return probs
+    k = int(median_frames) | 1
+    return median_filter(probs, size=(k, 1), mode="nearest")
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    if not mask.any():
+        return []
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderParams, *,
+           offset_s: float = 0.0) -> list[dict]:
+    """Events ``{"start_s", "end_s", "label", "confidence"}`` sorted by start.
+
+    ``classes`` names the event columns 1..K of ``probs`` (column 0 = no event); frame i spans
+    [i * hop_s, (i + 1) * hop_s) relative to ``offset_s``.
+    """
+    probs = np.asarray(probs, np.float64)
+    if probs.ndim != 2 or probs.shape[1] != len(classes) + 1:
+        raise ValueError(f"probs has shape {probs.shape}; expected (frames, {len(classes) + 1})")
+    if hop_s <= 0:
+        raise ValueError(f"hop_s={hop_s} must be > 0")
+    n = len(probs)
+    if n == 0:
+        return []
+    sm = smooth(probs, params.median_frames)
+    ev = sm[:, 1:]
+    cand = ev.argmax(axis=1)
+    pc = ev[np.arange(n), cand]
+    hi = np.array([params.threshold(c) for c in classes])
+    seed = pc >= hi[cand]
+    low = pc >= params.hysteresis * hi[cand]
+    label = np.full(n, -1, np.int64)
+    for a, b in _runs(low):
+        # split the low-run into same-candidate stretches; keep those holding a seed frame
+        i = a
+        while i < b:
+            j = i
+            while j < b and cand[j] == cand[i]:
+                j += 1
+            if seed[i:j].any():
+                label[i:j] = cand[i]
+            i = j
+    events: list[list] = []   # [start_frame, end_frame, class]
+    max_gap = int(round(params.max_gap_s / hop_s))
+    for c in range(len(classes)):
+        runs = _runs(label == c)
+        merged: list[list[int]] = []
+        for a, b in runs:
+            if merged and a - merged[-1][1] <= max_gap and not (label[merged[-1][1]:a] >= 0).any():
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        events += [[a, b, c] for a, b in merged]
+    out = []
+    min_frames = params.min_duration_s / hop_s
+    for a, b, c in sorted(events):
+        if b - a < min_frames:
+            continue
+        conf = float(ev[a:b, c].mean())
+        out.append({"start_s": round(offset_s + a * hop_s, 4), "end_s": round(offset_s + b * hop_s, 4),
+                    "label": classes[c], "confidence": round(conf, 4)})
+    return out

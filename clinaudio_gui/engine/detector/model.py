@@ -1,0 +1,175 @@
+"""The detector network: frame-level event activity and a record label from one encoder.
+
+Per input image (gammatone, CWT) one convolutional branch of Inception-residual blocks
+(parallel 1x1 / 3x3 / dilated 3x3 / pool paths, projected, added to the input) that pools
+frequency away but keeps time at 32 ms; the two branch sequences are fused with learned weights
+``softmax(alpha)`` (reported in the manifest); a bidirectional GRU and 4-head self-attention
+(residual + LayerNorm) model the breathing context; then
+
+* a frame head: 8 logits per frame (no event + the 7 SPRSound event classes; SPRSound events
+  never overlap, so one softmax per frame), upsampled to the 16 ms input grid;
+* a record head: attention pooling + max pooling over time -> 5 record classes (task 2-2);
+* per-branch auxiliary frame heads (training only) so each branch stays a working detector and
+  the fusion weighs two experts (the multi-objective loss of the classifier, applied to frames).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    n_frame_classes: int = 8
+    n_record_classes: int = 5
+    n_branches: int = 2
+    n_bands: int = 64
+    widths: tuple = (16, 32, 48)
+    d_model: int = 64
+    rnn_hidden: int = 48
+    n_heads: int = 4
+    dropout: float = 0.2
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DetectorConfig":
+        d = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        if "widths" in d:
+            d["widths"] = tuple(d["widths"])
+        return cls(**d)
+
+
+def _cbr(cin, cout, k=3, stride=1, dilation=1):
+    pad = dilation * (k // 2)
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class InceptionResidual(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        c = max(4, cout // 4)
+        self.b1 = _cbr(cin, c, 1)
+        self.b3 = nn.Sequential(_cbr(cin, c, 1), _cbr(c, c, 3))
+        self.b5 = nn.Sequential(_cbr(cin, c, 1), _cbr(c, c, 3, dilation=2))
+        self.bp = nn.Sequential(nn.MaxPool2d(3, 1, 1), _cbr(cin, c, 1))
+        self.proj = nn.Sequential(nn.Conv2d(4 * c, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = nn.Identity() if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
+                                                                    nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.cat([self.b1(x), self.b3(x), self.b5(x), self.bp(x)], dim=1)
+        return F.relu(self.proj(y) + self.skip(x))
+
+
+class FrameBranch(nn.Module):
+    """(B, 1, F, T) -> (B, T/2, d_model): stem with stride 2 in both axes, then blocks that pool
+    frequency only."""
+
+    def __init__(self, cfg: DetectorConfig):
+        super().__init__()
+        w = cfg.widths
+        layers: list[nn.Module] = [_cbr(1, w[0], 3, stride=2)]
+        cin = w[0]
+        for c in w:
+            layers += [InceptionResidual(cin, c), nn.MaxPool2d((2, 1))]
+            cin = c
+        self.cnn = nn.Sequential(*layers)
+        f_out = cfg.n_bands // 2 // (2 ** len(w))
+        self.proj = nn.Sequential(nn.Linear(cin * f_out, cfg.d_model), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        h = self.cnn(x)                                  # (B, C, F', T')
+        b, c, f, t = h.shape
+        return self.proj(h.reshape(b, c * f, t).transpose(1, 2))   # (B, T', d)
+
+
+class DetectorNet(nn.Module):
+    def __init__(self, cfg: DetectorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.branches = nn.ModuleList([FrameBranch(cfg) for _ in range(cfg.n_branches)])
+        self.fusion_logits = nn.Parameter(torch.zeros(cfg.n_branches))
+        self.aux_heads = nn.ModuleList([nn.Linear(cfg.d_model, cfg.n_frame_classes)
+                                        for _ in range(cfg.n_branches)])
+        self.rnn = nn.GRU(cfg.d_model, cfg.rnn_hidden, batch_first=True, bidirectional=True)
+        d = 2 * cfg.rnn_hidden
+        self.att = nn.MultiheadAttention(d, cfg.n_heads, dropout=0.1, batch_first=True)
+        self.norm = nn.LayerNorm(d)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.frame_head = nn.Linear(d, cfg.n_frame_classes)
+        self.pool_score = nn.Linear(d, 1)
+        self.record_head = nn.Sequential(nn.Linear(2 * d, 64), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
+                                         nn.Linear(64, cfg.n_record_classes))
+
+    def fusion_weights(self) -> torch.Tensor:
+        return torch.softmax(self.fusion_logits, dim=0)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """x (B, branches, F, T) -> (sequence (B, T', 2H), branch sequences list, T' mask)."""
+        hs = [br(x[:, i:i + 1]) for i, br in enumerate(self.branches)]
+        w = self.fusion_weights()
+        h = sum(w[i] * hs[i] for i in range(len(hs)))
+        h, _ = self.rnn(h)
+        kpm = None
+        if mask is not None:
+            m2 = mask[:, ::2][:, :h.shape[1]]
+            if m2.shape[1] < h.shape[1]:
+                m2 = F.pad(m2, (0, h.shape[1] - m2.shape[1]), value=False)
+            kpm = ~m2
+        a, _ = self.att(h, h, h, key_padding_mask=kpm, need_weights=False)
+        h = self.norm(h + a)
+        return h, hs, (None if kpm is None else ~kpm)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """x: (B, branches, F, T); mask: (B, T) bool of valid frames (None: all valid).
+
+        Returns frame logits (B, T, K), record logits (B, R), aux frame logits per branch
+        (list of (B, T, K)), the pooled embedding (B, 4H)."""
+        T = x.shape[-1]
+        h, hs, m2 = self.encode(x, mask)
+        hd = self.drop(h)
+        frame = self._up(self.frame_head(hd), T)
+        aux = [self._up(head(b), T) for head, b in zip(self.aux_heads, hs)]
+        s = self.pool_score(h).squeeze(-1)
+        if m2 is not None:
+            s = s.masked_fill(~m2, -1e4)
+        a = torch.softmax(s, dim=1)
+        att_pool = (a.unsqueeze(-1) * h).sum(dim=1)
+        hm = h if m2 is None else h.masked_fill(~m2.unsqueeze(-1), -1e4)
+        emb = torch.cat([att_pool, hm.amax(dim=1)], dim=1)
+        record = self.record_head(emb)
+        return frame, record, aux, emb
+
+    @staticmethod
+    def _up(logits: torch.Tensor, T: int) -> torch.Tensor:
+        """(B, T', K) at 32 ms -> (B, T, K) at the 16 ms input grid (linear interpolation)."""
+        y = F.interpolate(logits.transpose(1, 2), scale_factor=2, mode="linear", align_corners=False)
+        y = y[..., :T]
+        if y.shape[-1] < T:
+            y = F.pad(y, (0, T - y.shape[-1]), mode="replicate")
+        return y.transpose(1, 2)
+
+
+def detector_loss(frame, record, aux, frame_target, record_target, mask, *, frame_weights=None,
+                  record_weights=None, aux_weight: float = 0.3, record_weight: float = 0.5):
+    """Frame CE (class weighted, masked) + aux_weight * mean branch frame CE + record_weight * record CE."""
+    K = frame.shape[-1]
+    m = mask.reshape(-1)
+    ft = frame_target.reshape(-1)[m]
+
+    def fce(lg):
+        return F.cross_entropy(lg.reshape(-1, K)[m], ft, weight=frame_weights)
+
+    main = fce(frame)
+    aux_l = torch.stack([fce(a) for a in aux]).mean()
+    rec = F.cross_entropy(record, record_target, weight=record_weights, label_smoothing=0.05)
+    total = main + aux_weight * aux_l + record_weight * rec
+    return total, {"frame": float(main.detach()), "aux": float(aux_l.detach()), "record": float(rec.detach())}

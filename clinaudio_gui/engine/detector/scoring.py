@@ -1,0 +1,146 @@
+"""From the detector's outputs to the four SPRSound tasks and to calibration figures (numpy only).
+
+* Event tasks 1-1 / 1-2 (classify a given event): the mean calibrated frame probability of each
+  event class over the event's frames (renormalised over the 7 event classes), plus per-class
+  log-prior offsets chosen on validation patients to maximise the SPRSound Score.
+* Record tasks 2-1 / 2-2: the record head's calibrated probabilities (+ offsets), or the record
+  label implied by the decoded events (CAS if a continuous event, DAS if a discontinuous one,
+  both: CAS & DAS); which one is used is chosen on validation patients.
+* Calibration: temperature scaling (one scalar per head, fitted by NLL on validation) and the
+  expected calibration error (15 equal-width bins of the top probability).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS, TASKS
+from clinaudio_gui.engine.common.metrics import all_metrics, confusion_matrix, sprsound_scores
+
+CAS_EVENTS = {"Wheeze", "Rhonchi", "Stridor", "Wheeze+Crackle"}
+DAS_EVENTS = {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"}
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The T > 0 minimising the NLL of softmax(logits / T) (a 1-D search on log T)."""
+    logits = np.asarray(logits, np.float64)
+    targets = np.asarray(targets, np.int64)
+    if len(targets) == 0:
+        return 1.0
+
+    def nll(t):
+        p = softmax(logits / t)
+        return -np.mean(np.log(np.clip(p[np.arange(len(targets)), targets], 1e-12, 1)))
+
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))
+    vals = [nll(t) for t in grid]
+    i = int(np.argmin(vals))
+    lo, hi = grid[max(0, i - 1)], grid[min(len(grid) - 1, i + 1)]
+    fine = np.exp(np.linspace(np.log(lo), np.log(hi), 41))
+    return float(fine[int(np.argmin([nll(t) for t in fine]))])
+
+
+def ece(probs: np.ndarray, targets: np.ndarray, n_bins: int = 15) -> float:
+    """Expected calibration error of the top-1 probability."""
+    probs = np.asarray(probs, np.float64)
+    if len(probs) == 0:
+        return float("nan")
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == np.asarray(targets)).astype(np.float64)
+    edges = np.linspace(0, 1, n_bins + 1)
+    e = 0.0
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = (conf > a) & (conf <= b)
+        if m.any():
+            e += m.mean() * abs(conf[m].mean() - correct[m].mean())
+    return float(e)
+
+
+def event_class_probs(frame_probs: np.ndarray, events, hop_s: float) -> np.ndarray:
+    """(n_events, 7): mean probability of each event class over each event's frames."""
+    out = np.zeros((len(events), len(EVENT_LABELS)))
+    n = len(frame_probs)
+    for k, (s, e, *_rest) in enumerate(events):
+        a = min(n - 1, max(0, int(np.ceil(s / hop_s))))
+        b = min(n, max(a + 1, int(np.ceil(e / hop_s))))
+        p = frame_probs[a:b, 1:].mean(axis=0)
+        out[k] = p / max(p.sum(), 1e-12)
+    return out
+
+
+def task_labels(task: str) -> list[str]:
+    return list(TASKS[task]["labels"])
+
+
+def merge_to_task(probs: np.ndarray, task: str) -> np.ndarray:
+    """Fine-class probabilities (7 events or 5 records) -> the task's classes (summed)."""
+    spec = TASKS[task]
+    fine = EVENT_LABELS if spec["level"] == "event" else RECORD_LABELS
+    out = np.zeros((len(probs), len(spec["labels"])))
+    for j, lab in enumerate(spec["labels"]):
+        for f in spec["merge"][lab]:
+            out[:, j] += probs[:, fine.index(f)]
+    return out
+
+
+def predict_with_offsets(probs: np.ndarray, offsets: np.ndarray | None) -> np.ndarray:
+    lp = np.log(np.clip(probs, 1e-9, 1))
+    if offsets is not None:
+        lp = lp + offsets
+    return lp.argmax(axis=1)
+
+
+def fit_offsets(probs: np.ndarray, y: np.ndarray, labels: list[str], *, rounds: int = 3) -> np.ndarray:
+    """Per-class additive log-probability offsets maximising the SPRSound Score on (probs, y):
+    coordinate ascent over a grid, Normal's offset fixed at 0. Chosen on validation patients."""
+    k = probs.shape[1]
+    off = np.zeros(k)
+    if len(y) == 0:
+        return off
+    normal = labels.index("Normal") if "Normal" in labels else 0
+
+    def score(o):
+        cm = confusion_matrix(y, predict_with_offsets(probs, o), k)
+        s = sprsound_scores(cm, normal_index=normal)["score"]
+        return s
+
+    best = score(off)
+    grid = np.linspace(-2.0, 3.0, 21)
+    for _ in range(rounds):
+        changed = False
+        for j in range(k):
+            if j == normal:
+                continue
+            for g in grid:
+                o = off.copy()
+                o[j] = g
+                s = score(o)
+                if s > best + 1e-9:
+                    best, off, changed = s, o, True
+        if not changed:
+            break
+    return off
+
+
+def record_from_events(events: list[dict], poor_quality: bool) -> str:
+    if poor_quality:
+        return "Poor Quality"
+    labels = {e["label"] for e in events}
+    cas, das = bool(labels & CAS_EVENTS), bool(labels & DAS_EVENTS)
+    return "CAS & DAS" if cas and das else "CAS" if cas else "DAS" if das else "Normal"
+
+
+def task_metrics(y_true_fine: list[str], pred_probs_fine: np.ndarray, task: str,
+                 offsets: np.ndarray | None = None) -> dict:
+    """SPRSound metrics of a task from fine-class probabilities (merged into the task's classes)."""
+    labels = task_labels(task)
+    spec = TASKS[task]
+    p = merge_to_task(pred_probs_fine, task)
+    y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in y_true_fine])
+    pred = predict_with_offsets(p, offsets)
+    return all_metrics(y, pred, labels)

@@ -1,0 +1,374 @@
+"""Training the detector with patient-wise k-fold cross-validation.
+
+For every outer fold k: the other folds' patients are split (by patient) into training and an
+inner validation part; the network trains on the first; the inner part picks the epoch, fits
+the temperatures, the decoder parameters and the Score offsets; the outer fold's patients are
+only ever used to report. Each fold's model is a complete package (``fold{k}/``) whose manifest
+holds its test figures; ``cv.json`` has every fold and the mean +- std. The bundled model is
+the package of one fold fixed in advance (``--bundle-fold``), so its reported figures come from
+patients it never saw and were never used to choose anything.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clinaudio_gui.core.atomic import atomic_write_text
+from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS
+from clinaudio_gui.engine.common.package import save_model_package
+from clinaudio_gui.engine.detector import data as D
+from clinaudio_gui.engine.detector import scoring as S
+from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
+from clinaudio_gui.metrics.events import event_metrics
+
+KIND = "detector"
+RARE = {"Stridor": 4.0, "Rhonchi": 4.0, "Wheeze+Crackle": 4.0, "Coarse Crackle": 3.0, "Wheeze": 1.5,
+        "Fine Crackle": 1.2}
+
+
+def _weights_from_counts(counts: np.ndarray) -> torch.Tensor:
+    w = 1.0 / np.sqrt(np.maximum(counts, 1))
+    w = w / (w * counts).sum() * counts.sum()
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def _spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    B, C, F, T = x.shape
+    for b in range(B):
+        for c in range(C):
+            f = int(rng.integers(0, 9))
+            f0 = int(rng.integers(0, F - f + 1))
+            x[b, c, f0:f0 + f] = 0
+        t = int(rng.integers(0, max(1, T // 20)))
+        t0 = int(rng.integers(0, T - t + 1))
+        x[b, :, :, t0:t0 + t] = 0
+    return x
+
+
+def _batch(recs, idx, crop: int, rng: np.random.Generator | None):
+    B = len(idx)
+    lens = [recs[i].features.shape[-1] for i in idx]
+    L = crop if crop else max(lens)
+    x = np.zeros((B, 2, recs[idx[0]].features.shape[1], L), np.float32)
+    yt = np.zeros((B, L), np.int64)
+    m = np.zeros((B, L), bool)
+    for b, i in enumerate(idx):
+        f, t = recs[i].features, recs[i].target
+        n = f.shape[-1]
+        a = int(rng.integers(0, n - L + 1)) if (rng is not None and n > L) else 0
+        k = min(L, n - a)
+        x[b, :, :, :k] = f[:, :, a:a + k]
+        yt[b, :k] = t[a:a + k]
+        m[b, :k] = True
+    r = np.array([recs[i].record_index for i in idx], np.int64)
+    return torch.from_numpy(x), torch.from_numpy(yt), torch.from_numpy(m), torch.from_numpy(r)
+
+
+@torch.inference_mode()
+def predict(net: DetectorNet, recs, idx) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frame logits (T, 8), record logits (5,)) per recording, whole recording at once."""
+    net.eval()
+    out = []
+    for i in idx:
+        x = torch.from_numpy(recs[i].features.astype(np.float32))[None]
+        f, r, _, _ = net(x)
+        out.append((f[0].numpy(), r[0].numpy()))
+    return out
+
+
+def _ref_events(recs, idx):
+    return {recs[i].audio: [(s, e, lab) for s, e, lab in recs[i].events] for i in idx}
+
+
+def _decode_all(outs, idx, recs, params: DecoderParams, t_frame: float, hop_s: float):
+    est = {}
+    for (fl, _), i in zip(outs, idx):
+        est[recs[i].audio] = [(e["start_s"], e["end_s"], e["label"])
+                              for e in decode(S.softmax(fl / t_frame), EVENT_LABELS, hop_s, params)]
+    return est
+
+
+def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tuple[DecoderParams, float]:
+    """Grid + coordinate search of the decoder on validation recordings (event micro F, sed_eval)."""
+    ref = _ref_events(recs, idx)
+    dur = {recs[i].audio: recs[i].duration_s for i in idx}
+
+    def f_of(p):
+        return event_metrics(ref, _decode_all(outs, idx, recs, p, t_frame, hop_s),
+                             durations_s=dur)["event_based"]["micro"]["f"] or 0.0
+
+    best, best_f = DecoderParams(), -1.0
+    for thr in (0.3, 0.4, 0.5, 0.6):
+        for med in (1, 5, 9):
+            for mind in (0.1, 0.25):
+                p = DecoderParams(default_threshold=thr, median_frames=med, min_duration_s=mind, max_gap_s=0.1)
+                f = f_of(p)
+                if f > best_f:
+                    best, best_f = p, f
+    for hyst in (0.5, 0.85, 1.0):
+        p = DecoderParams(**{**best.to_dict(), "hysteresis": hyst})
+        f = f_of(p)
+        if f > best_f:
+            best, best_f = p, f
+    for gap in (0.0, 0.25):
+        p = DecoderParams(**{**best.to_dict(), "max_gap_s": gap})
+        f = f_of(p)
+        if f > best_f:
+            best, best_f = p, f
+    for lab in EVENT_LABELS[1:]:
+        for thr in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+            th = dict(best.thresholds)
+            th[lab] = thr
+            p = DecoderParams(**{**best.to_dict(), "thresholds": th})
+            f = f_of(p)
+            if f > best_f + 1e-9:
+                best, best_f = p, f
+    log(f"  decoder tuned on validation: F={best_f:.3f} {best.to_dict()}")
+    return best, best_f
+
+
+def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s: float) -> dict:
+    """Every figure of a set of recordings from the network's outputs and the fitted settings."""
+    t_f, t_r = calib["t_frame"], calib["t_record"]
+    ref = _ref_events(recs, idx)
+    dur = {recs[i].audio: recs[i].duration_s for i in idx}
+    est = {}
+    ev_true, ev_probs, rec_true, rec_probs, rec_from_ev = [], [], [], [], []
+    frame_logits, frame_true = [], []
+    for (fl, rl), i in zip(outs, idx):
+        r = recs[i]
+        fp = S.softmax(fl / t_f)
+        evs = decode(fp, EVENT_LABELS, hop_s, params)
+        est[r.audio] = [(e["start_s"], e["end_s"], e["label"]) for e in evs]
+        if r.events:
+            ev_true += [e[2] for e in r.events]
+            ev_probs.append(S.event_class_probs(fp, r.events, hop_s))
+        rp = S.softmax(rl / t_r)
+        rec_true.append(r.record_label)
+        rec_probs.append(rp)
+        rec_from_ev.append(S.record_from_events(evs, rp.argmax() == RECORD_LABELS.index("Poor Quality")))
+        step = max(1, len(fl) // 64)  # a subsample of frames for the frame ECE
+        frame_logits.append(fl[::step])
+        frame_true.append(r.target[::step])
+    res = {"events": event_metrics(ref, est, durations_s=dur)}
+    evp = np.concatenate(ev_probs) if ev_probs else np.zeros((0, len(EVENT_LABELS)))
+    rpp = np.array(rec_probs)
+    off = calib.get("offsets", {})
+    res["tasks"] = {
+        "1-1": S.task_metrics(ev_true, evp, "1-1", _arr(off.get("1-1"))),
+        "1-2": S.task_metrics(ev_true, evp, "1-2", _arr(off.get("1-2"))),
+        "2-1": S.task_metrics(rec_true, rpp, "2-1", _arr(off.get("2-1"))),
+        "2-2": S.task_metrics(rec_true, rpp, "2-2", _arr(off.get("2-2"))),
+    }
+    onehot = np.eye(len(RECORD_LABELS))[[RECORD_LABELS.index(x) for x in rec_from_ev]]
+    res["tasks_record_from_events"] = {"2-1": S.task_metrics(rec_true, onehot, "2-1"),
+                                       "2-2": S.task_metrics(rec_true, onehot, "2-2")}
+    fl_all, ft_all = np.concatenate(frame_logits), np.concatenate(frame_true)
+    res["calibration"] = {
+        "record_ece_raw": S.ece(S.softmax(np.array([o[1] for o in outs])),
+                                [RECORD_LABELS.index(x) for x in rec_true]),
+        "record_ece": S.ece(rpp, [RECORD_LABELS.index(x) for x in rec_true]),
+        "frame_ece_raw": S.ece(S.softmax(fl_all), ft_all),
+        "frame_ece": S.ece(S.softmax(fl_all / t_f), ft_all),
+        "event_1_2_ece": S.ece(evp, [EVENT_LABELS.index(x) for x in ev_true]) if len(ev_true) else None,
+    }
+    return res
+
+
+def _arr(x):
+    return None if x is None else np.asarray(x, np.float64)
+
+
+def fit_calibration(outs, idx, recs, hop_s: float, log=print) -> tuple[dict, DecoderParams]:
+    fl = np.concatenate([o[0] for o in outs])
+    ft = np.concatenate([recs[i].target for i in idx])
+    t_frame = S.fit_temperature(fl, ft)
+    rl = np.array([o[1] for o in outs])
+    rt = np.array([recs[i].record_index for i in idx])
+    t_record = S.fit_temperature(rl, rt)
+    calib = {"t_frame": t_frame, "t_record": t_record, "offsets": {}}
+    ev_true, ev_probs = [], []
+    for (f, _), i in zip(outs, idx):
+        if recs[i].events:
+            ev_true += [e[2] for e in recs[i].events]
+            ev_probs.append(S.event_class_probs(S.softmax(f / t_frame), recs[i].events, hop_s))
+    evp = np.concatenate(ev_probs)
+    rpp = S.softmax(rl / t_record)
+    rec_true = [recs[i].record_label for i in idx]
+    for task, (yt, pp) in {"1-1": (ev_true, evp), "1-2": (ev_true, evp),
+                           "2-1": (rec_true, rpp), "2-2": (rec_true, rpp)}.items():
+        labels = S.task_labels(task)
+        spec = S.TASKS[task]
+        y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in yt])
+        calib["offsets"][task] = S.fit_offsets(S.merge_to_task(pp, task), y, labels).round(3).tolist()
+    params, _ = tune_decoder(outs, idx, recs, t_frame, hop_s, log=log)
+    log(f"  temperatures: frame {t_frame:.3f} record {t_record:.3f}; offsets {calib['offsets']}")
+    return calib, params
+
+
+def _val_criterion(outs, idx, recs, hop_s):
+    """Epoch choice: mean of event micro F (default decoder) and the 2-2 Score (no offsets)."""
+    calib = {"t_frame": 1.0, "t_record": 1.0, "offsets": {}}
+    r = evaluate_outputs(outs, idx, recs, calib, DecoderParams(), hop_s)
+    f = r["events"]["event_based"]["micro"]["f"] or 0.0
+    s = r["tasks"]["2-2"]["score"]
+    return 0.5 * (f + s), f, s
+
+
+def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, seed: int, crop: int = 448,
+                  batch: int = 16, lr: float = 3e-3, log=print, device="cpu", eval_from: int = 4,
+                  ckpt: Path | None = None) -> tuple[DetectorNet, list[dict]]:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    hop_s = D.detector_settings().hop_s
+    net = DetectorNet(cfg).to(device)
+    fc = np.bincount(np.concatenate([recs[i].target for i in tr_idx]), minlength=cfg.n_frame_classes)
+    rc = np.bincount([recs[i].record_index for i in tr_idx], minlength=cfg.n_record_classes)
+    fw, rw = _weights_from_counts(fc).to(device), _weights_from_counts(rc).to(device)
+    sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
+    sw = sw / sw.sum()
+    steps_per_epoch = int(math.ceil(len(tr_idx) / batch))
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                pct_start=0.2)
+    history, best, best_state = [], -1.0, None
+    for ep in range(1, epochs + 1):
+        net.train()
+        t0 = time.time()
+        losses = []
+        order = rng.choice(tr_idx, size=len(tr_idx), replace=True, p=sw)
+        for s in range(steps_per_epoch):
+            bidx = order[s * batch:(s + 1) * batch]
+            if len(bidx) == 0:
+                continue
+            x, yt, m, r = _batch(recs, bidx, crop, rng)
+            x = _spec_augment(x, rng)
+            x, yt, m, r = x.to(device), yt.to(device), m.to(device), r.to(device)
+            f, rl, aux, _ = net(x, m)
+            loss, parts = detector_loss(f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+        row = {"epoch": ep, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - t0, 1)}
+        if ep >= eval_from or ep == epochs:
+            net_cpu = net if device == "cpu" else net
+            crit, f, sc = _val_criterion(predict(net_cpu, recs, va_idx), va_idx, recs, hop_s)
+            row.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4), "val_criterion": round(crit, 4)})
+            if crit > best:
+                best = crit
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                row["best"] = True
+        history.append(row)
+        log(f"  epoch {ep}/{epochs} {json.dumps(row)}")
+        if ckpt is not None and best_state is not None:
+            from safetensors.torch import save_file  # a checkpoint is tensors too: no pickle
+            save_file({k: v.contiguous() for k, v in best_state.items()}, str(ckpt))
+            atomic_write_text(ckpt.with_suffix(".json"), json.dumps(history) + "\n")
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return net.eval(), history
+
+
+def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in net.state_dict().items()}
+
+
+def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
+           threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
+           widths=(12, 24, 32), crop: int = 448, log=print) -> dict:
+    torch.set_num_threads(threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    recs = D.scan_recordings(data_dir)
+    D.load_features(recs, cache_dir=cache_dir)
+    fold = D.patient_kfold(recs, folds, seed=seed)
+    hop_s = D.detector_settings().hop_s
+    cfg = DetectorConfig(widths=tuple(widths))
+    command = "clinaudio detect-train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+        if len(sys.argv) > 1 and sys.argv[1] == "detect-train" else " ".join(shlex.quote(a) for a in sys.argv)
+    results = {}
+    for k in range(folds):
+        if only_folds is not None and k not in only_folds:
+            continue
+        fdir = out / f"fold{k}"
+        if (fdir / "manifest.json").is_file():
+            log(f"fold {k}: already trained, reading {fdir}")
+            results[k] = json.loads((fdir / "manifest.json").read_text())["metrics"]
+            continue
+        test_idx = np.flatnonzero(fold == k)
+        rest = np.flatnonzero(fold != k)
+        tr_idx, va_idx = D.inner_split(recs, rest, seed=seed + k)
+        log(f"fold {k}: train {len(tr_idx)} rec / val {len(va_idx)} / test {len(test_idx)} "
+            f"({len({recs[i].patient for i in test_idx})} test patients)")
+        t0 = time.time()
+        net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
+                                     ckpt=out / f"fold{k}.ckpt.safetensors")
+        va_out = predict(net, recs, va_idx)
+        calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
+        te_out = predict(net, recs, test_idx)
+        metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s)
+        val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s)
+        # record labels: head or decoded events, whichever scores higher on validation
+        head = val_metrics["tasks"]["2-2"]["score"]
+        from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
+        record_source = "head" if head >= from_ev else "events"
+        metrics["record_source"] = record_source
+        summary = summarize(metrics)
+        log(f"fold {k} test: {json.dumps(summary)} ({(time.time() - t0) / 60:.1f} min)")
+        manifest = {
+            "kind": KIND, "name": f"detector-fold{k}",
+            "frame_classes": D.FRAME_CLASSES, "event_classes": list(EVENT_LABELS),
+            "record_classes": list(RECORD_LABELS),
+            "features": D.detector_settings().to_dict(), "architecture": cfg.to_dict(),
+            "fusion_weights": net.fusion_weights().detach().tolist(),
+            "calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
+            "window": {"max_frames": 1024, "hop_frames": 512},
+            "split": {"kind": "patient-wise k-fold (StratifiedGroupKFold)", "folds": folds, "fold": k,
+                      "seed": seed, "test_patients": sorted({recs[i].patient for i in test_idx}),
+                      "inner_val_patients": sorted({recs[i].patient for i in va_idx})},
+            "training": {"data": str(data_dir), "epochs": epochs, "crop_frames": crop, "history": history,
+                         "minutes": round((time.time() - t0) / 60, 1), "command": command},
+            "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics),
+        }
+        save_model_package(fdir, package_tensors(net), manifest)
+        results[k] = summary
+    cv = aggregate(results)
+    atomic_write_text(out / "cv.json", json.dumps({"folds": results, "mean_std": cv}, indent=2) + "\n")
+    return {"folds": results, "mean_std": cv}
+
+
+def summarize(m: dict) -> dict:
+    ev = m["events"]
+    return {
+        "event_f_micro": ev["event_based"]["micro"]["f"], "event_f_macro": ev["event_based"]["macro"]["f"],
+        "event_error_rate": ev["event_based"]["micro"]["error_rate"],
+        "segment_f1_1s": ev["segment_based"]["micro"]["f"],
+        "per_class_event_f": {k: v["f"] for k, v in ev["event_based"]["per_class"].items()},
+        **{f"score_{t.replace('-', '_')}": round(m["tasks"][t]["score"], 4) for t in m["tasks"]},
+        **{f"macro_f1_{t.replace('-', '_')}": round(m["tasks"][t]["macro_f1"], 4) for t in m["tasks"]},
+        "score_2_2_from_events": round(m["tasks_record_from_events"]["2-2"]["score"], 4),
+        "score_2_1_from_events": round(m["tasks_record_from_events"]["2-1"]["score"], 4),
+        "calibration": {k: (None if v is None else round(float(v), 4)) for k, v in m["calibration"].items()},
+        "n_recordings": ev["n_recordings"], "n_reference_events": ev["n_reference_events"],
+    }
+
+
+def aggregate(results: dict) -> dict:
+    keys = [k for k, v in next(iter(results.values())).items() if isinstance(v, (int, float))] if results else []
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in results.values() if r.get(k) is not None]
+        if vals:
+            out[k] = {"mean": round(float(np.mean(vals)), 4), "std": round(float(np.std(vals)), 4), "n": len(vals)}
+    return out
