@@ -101,6 +101,10 @@ def _events(ls) -> list[tuple[float, float, str]]:
 
 def project_agreement(store, annotators: list[str] | None = None, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """The agreement report of ``clinaudio project agreement``."""
+    if store.my_role not in ("reviewer", "admin"):
+        raise StoreError(f"permission denied: agreement compares everyone's labels; {store.me or store.login!r} "
+                         f"is {'an ' + store.my_role if store.my_role else 'not a member'} (blind labeling)",
+                         path=store.url.display)
     recs = {r.id: r for r in store.recordings()}
     if annotators:
         for a in annotators:
