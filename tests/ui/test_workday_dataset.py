@@ -33,14 +33,14 @@ def _cell(panel, path, name):
 def test_broken_file_is_listed_as_broken_and_the_scan_finishes(win, qtbot, sprsound_dir, tmp_path):
     folder = tmp_path / "data"
     copy_recordings(sprsound_dir, folder, (SHORT, LONG))
-    (folder / "aaa_broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt junk")
+    (folder / "0000_broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt junk")
     (folder / "zzz_empty.flac").write_bytes(b"")
     win.open_path(folder)
     panel = win.dataset
     qtbot.waitUntil(lambda: _scanned(panel), timeout=10000)
     text = panel.progress_label.text()
     assert "2 broken" in text and "0 unlabeled" in text and "of 4" in text, text
-    assert _cell(panel, folder / "aaa_broken.wav", "status") == "broken"
+    assert _cell(panel, folder / "0000_broken.wav", "status") == "broken"
     # opening the folder skipped the broken file and opened a readable one
     assert win.current_path() is not None and win.current_path().name == SHORT + ".flac"
 

@@ -179,10 +179,11 @@ def test_overlapping_segment_captions_do_not_overlap(win, qtbot, sprsound_dir, i
 
 
 def test_lung_band_by_default_and_full_band_in_one_click(win, qtbot, icbhi_dir, tmp_path):
-    shutil.copy(icbhi_dir / "104_1b1_Al_sc_Litt3200.wav", tmp_path)
-    win.open_path(tmp_path / "104_1b1_Al_sc_Litt3200.wav")
+    shutil.copy(icbhi_dir / "101_1b1_Pr_sc_Meditron.wav", tmp_path)
+    win.open_path(tmp_path / "101_1b1_Pr_sc_Meditron.wav")
     wait_drawn(qtbot, win)
     sr = win.current_recording().sample_rate_hz
+    assert sr == 44100
     s = win.timeline.settings
     assert (s.f_min_hz, s.f_max_hz) == (50.0, 2000.0)
     assert win.timeline.spec.viewRange()[1] == pytest.approx((50.0, 2000.0), abs=1)
