@@ -365,9 +365,6 @@ class ProjectStore:
         after = annotations.to_dict()
         now = time.time()
         with self.engine.begin() as c:
-            done = c.execute(sa.select(h.c.version).where(h.c.op_id == op_id)).first()
-            if done is not None:
-                return done.version
             q = sa.select(s).where(s.c.recording_id == recording_id, s.c.owner == owner)
             if self.url.backend == "postgresql":
                 q = q.with_for_update()
@@ -377,6 +374,11 @@ class ProjectStore:
                 raise self._fail(f"unknown recording id {recording_id}")
             current = 0 if row is None else row.version
             if current != base_version:
+                # the version moved on: by this very operation (a replayed save whose answer was
+                # lost) - then it is done - or by someone else - a conflict
+                done = c.execute(sa.select(h.c.version).where(h.c.op_id == op_id)).first()
+                if done is not None:
+                    return done.version
                 server = None
                 if row is not None:
                     segs = c.execute(sa.select(m.segment).where(m.segment.c.set_id == row.id)).all()
@@ -397,15 +399,15 @@ class ProjectStore:
                 before, version = None, 1
             else:
                 set_id, version = row.id, row.version + 1
-                old = c.execute(sa.select(m.segment).where(m.segment.c.set_id == set_id)
-                                .order_by(m.segment.c.id)).all()
-                before = json.dumps(self._assemble(row, old).to_dict(), ensure_ascii=False)
                 n = c.execute(s.update().where(s.c.id == set_id, s.c.version == row.version)
                               .values(version=version, **values)).rowcount
                 if n != 1:
                     raise ConflictError("changed elsewhere during this save; nothing was overwritten",
                                         path=self.url.display, server_version=row.version + 1)
-                c.execute(m.segment.delete().where(m.segment.c.set_id == set_id))
+                old = c.execute(m.segment.delete().where(m.segment.c.set_id == set_id)
+                                .returning(*m.segment.c)).all()   # the 'before' of the history, in one trip
+                old.sort(key=lambda r: r.id)
+                before = json.dumps(self._assemble(row, old).to_dict(), ensure_ascii=False)
             rows = _seg_rows(set_id, owner, annotations)
             if rows:
                 c.execute(m.segment.insert(), rows)

@@ -15,8 +15,9 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-ME = "{s}.clinaudio_person_of(current_user::text)"
-ROLE = "{s}.clinaudio_role_of(current_user::text)"
+# wrapped in a scalar sub-select: evaluated once per statement (an InitPlan), not once per row
+ME = "(SELECT {s}.clinaudio_person_of(current_user::text))"
+ROLE = "(SELECT {s}.clinaudio_role_of(current_user::text))"
 
 
 def upgrade() -> None:
