@@ -179,3 +179,23 @@ def test_model_segments_keep_source_and_confidence_in_exports(win, qtbot, two, t
     assert win.export_annotations(tmp_path / "x.TextGrid", "textgrid")
     msg = win.statusBar().currentMessage()
     assert "model" in msg and "source" in msg and "confidence" in msg
+
+
+def test_batch_augmentation_keeps_model_provenance(two, tmp_path):
+    """The augmentation batch export writes the source's own format: the native sidecar keeps them."""
+    from clinaudio_gui.augment.batch import run_batch
+    from clinaudio_gui.augment.recipes import load_recipe
+    from clinaudio_gui.io import read_sprsound
+    a_path, b_path = two
+    b_path.unlink()
+    b_path.with_suffix(".json").unlink()
+    ann = read_sprsound(a_path.with_suffix(".json"))
+    ann.add(Segment(1.0, 8.0, "Wheeze", source="model", confidence=0.83))
+    Project(a_path.parent).save(a_path, ann)
+    out = tmp_path / "aug"
+    run_batch(load_recipe("naa"), a_path.parent, out, per_file=2, seed=3, workers=1)
+    sides = sorted(out.rglob("*.clinaudio.json"))
+    assert len(sides) == 2
+    for side in sides:
+        m = [s for s in read_annotations(side).segments if s.source == "model"]
+        assert len(m) == 1 and m[0].confidence == pytest.approx(0.83), side
