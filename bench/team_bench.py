@@ -57,7 +57,8 @@ def start_server(root: Path) -> tuple[str, int, callable]:
     return "127.0.0.1", port, lambda: pg("pg_ctl", "-D", str(root / "pg"), "-m", "fast", "-w", "stop")
 
 
-def annotator(url: str, name: str, seconds: float, seed: int, out_path: str, start_at: float) -> None:
+def annotator(url: str, name: str, seconds: float, seed: int, out_path: str, start_at: float,
+              pause_s: float = 0.0) -> None:
     from clinaudio_gui.core.annotations import AnnotationSet
     from clinaudio_gui.core.segment import Segment
     from clinaudio_gui.store import ProjectStore
@@ -83,6 +84,8 @@ def annotator(url: str, name: str, seconds: float, seed: int, out_path: str, sta
         dt = time.perf_counter() - t0
         versions[rec.id] = v
         acks.append({"op": op, "rec": rec.id, "version": v, "ms": dt * 1000.0, "content": a.to_dict()})
+        if pause_s:
+            time.sleep(rng.uniform(0, 2 * pause_s))   # an annotator's think time between saves
     Path(out_path).write_text(json.dumps(acks))
     st.close()
 
@@ -92,6 +95,8 @@ def main() -> int:
     ap.add_argument("--annotators", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--recordings", type=int, default=40)
+    ap.add_argument("--pause-ms", type=float, default=0.0,
+                    help="mean pause between one annotator's saves (0: save back to back, a saturation test)")
     ap.add_argument("--url", help="an existing server (admin URL); default: a throwaway one")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="team-bench-"))
@@ -138,7 +143,8 @@ def main() -> int:
         procs = []
         for i, n in enumerate(names):
             u = url.replace("lead@", f"{n}@")
-            p = ctx.Process(target=annotator, args=(u, n, args.seconds, i, str(tmp / f"{n}.json"), start_at))
+            p = ctx.Process(target=annotator, args=(u, n, args.seconds, i, str(tmp / f"{n}.json"), start_at,
+                                                           args.pause_ms / 1000.0))
             p.start()
             procs.append(p)
         for p in procs:
@@ -170,7 +176,7 @@ def main() -> int:
                 if ls.version != a["version"] or canonical(ls.annotations) != canonical(a["content"]):
                     wrong_final += 1
         ms = np.array([a["ms"] for v in acks.values() for a in v])
-        res = {"annotators": args.annotators, "seconds": args.seconds, "saves": int(len(ms)),
+        res = {"annotators": args.annotators, "seconds": args.seconds, "pause_ms": args.pause_ms, "saves": int(len(ms)),
                "saves_per_s": round(len(ms) / args.seconds, 1),
                "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
                "p99_ms": round(float(np.percentile(ms, 99)), 1), "lost": len(lost), "doubled": doubled,
