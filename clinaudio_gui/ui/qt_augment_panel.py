@@ -17,28 +17,29 @@
 * "Add to project": write the augmented audio into the project folder with its moved
   annotations (native sidecar, with the draw as provenance) and open it.
 * "Batch export...": ``run_batch`` in a worker thread with a progress dialog and cancel.
+
+Split by job: this module holds the layout, the pipeline, the draw and slider and the recipes;
+``qt_augment_preview`` the live preview and A/B playback, ``qt_augment_export`` "Add to project"
+and the batch export.
 """
 from __future__ import annotations
 
-import json
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QElapsedTimer, QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMessageBox, QProgressDialog, QPushButton, QRadioButton,
-                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QElapsedTimer, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+                               QProgressDialog, QPushButton, QRadioButton, QSlider, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from clinaudio_gui.augment import (AUDIO, REGISTRY, SPECTROGRAM, BUILTIN_RECIPES, Compose, OneOf, Recipe,
                                    load_recipe, rng_for, save_recipe)
-from clinaudio_gui.augment.compose import applied_names
 from clinaudio_gui.augment.recipes import DEFAULT_FEATURES
+from clinaudio_gui.ui.qt_augment_export import QtAugmentExportMixin, QtBatchWorker
+from clinaudio_gui.ui.qt_augment_preview import QtAugmentPreviewMixin, QtPreviewRelay, warm_preview_thread
 
-PREVIEW_MAX_S = 30.0          # the whole-recording preview shows at most this much
 SLIDER_STEPS = 1000
 
 
@@ -46,118 +47,7 @@ def _leaf_names(domain: str) -> list[str]:
     return sorted(n for n, c in REGISTRY.items() if n not in ("Compose", "OneOf") and c.domain == domain)
 
 
-def _preview_image(y: np.ndarray, sr: int) -> tuple[np.ndarray, float, float]:
-    """(image_db, seconds per column, Hz per row) for the preview of audio ``y``."""
-    from clinaudio_gui.augment.vocoder import fft_size_for
-    from clinaudio_gui.dsp import stft_db
-    n_fft = max(64, fft_size_for(sr) // 2)
-    hop = n_fft // 4
-    img, _, _ = stft_db(y, sample_rate_hz=sr, n_fft=n_fft, hop=hop)
-    return np.asarray(img, np.float32), hop / sr, sr / n_fft
-
-
-def compute_preview(job: dict) -> dict:
-    """The preview of one draw: pure numpy work, run in the preview thread (no Qt here)."""
-    pipe, params, y, sr = job["pipeline"], job["params"], job["original"], job["sample_rate_hz"]
-    res = {"token": job["token"], "pipeline": pipe, "params": params}
-    if job["domain"] == AUDIO:
-        out = pipe.apply(y, sr, params)
-        res["augmented"] = out
-        res["image"], res["dt_s"], res["df_hz"] = _preview_image(out, sr)
-        res["orig_image"] = job["orig_image"] if job["orig_image"] is not None else _preview_image(y, sr)[0]
-    else:
-        from clinaudio_gui.augment.features import features_image
-        orig = job["orig_image"] if job["orig_image"] is not None else features_image(y, sr, DEFAULT_FEATURES)
-        res["orig_image"] = orig
-        res["augmented"] = pipe.apply(orig, sr, params)
-        res["dt_s"] = DEFAULT_FEATURES["hop"] / sr
-    return res
-
-
-def _warm_preview_thread() -> None:
-    """First FFTs in a new thread build their plans: do it before the first slider move."""
-    from clinaudio_gui.augment.vocoder import pitch_shift
-    y = np.zeros(8000, np.float32)
-    y[::97] = 0.1
-    for sr in (8000, 16000, 44100):
-        _preview_image(pitch_shift(y, semitones=1.0, sample_rate_hz=sr), sr)
-
-
-class _Relay(QObject):
-    """Carries a finished preview from the worker thread to the GUI thread (queued signal)."""
-
-    done = Signal(object)
-
-
-class QtBatchWorker(QObject):
-    """Runs ``run_batch`` off the GUI thread; ``cancel()`` stops after the current file."""
-
-    progress = Signal(int, int, str)
-    finished = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, recipe: Recipe, in_dir: Path, out_dir: Path, *, per_file: int, seed: int, workers: int):
-        super().__init__()
-        self.recipe, self.in_dir, self.out_dir = recipe, in_dir, out_dir
-        self.per_file, self.seed, self.workers = per_file, seed, workers
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> None:
-        from clinaudio_gui.augment.batch import run_batch
-
-        def cb(done, total, name):
-            self.progress.emit(done, total, name)
-            return not self._cancel.is_set()
-        try:
-            res = run_batch(self.recipe, self.in_dir, self.out_dir, per_file=self.per_file, seed=self.seed,
-                            workers=self.workers, progress=cb)
-        except Exception as e:  # noqa: BLE001 - shown to the user, never crashes the window
-            self.failed.emit(f"{type(e).__name__}: {e}")
-            return
-        self.finished.emit(res)
-
-
-class QtBatchDialog(QDialog):
-    """Folder in, folder out, copies per file, seed, workers."""
-
-    def __init__(self, parent, in_dir: str = "", out_dir: str = ""):
-        super().__init__(parent)
-        self.setWindowTitle("Batch export augmented dataset")
-        form = QFormLayout(self)
-        self.in_edit = QLineEdit(in_dir)
-        self.out_edit = QLineEdit(out_dir)
-        for edit, title in ((self.in_edit, "Input folder"), (self.out_edit, "Output folder")):
-            row = QHBoxLayout()
-            row.addWidget(edit)
-            b = QPushButton("...")
-            b.clicked.connect(lambda _=False, e=edit, t=title: self._browse(e, t))
-            row.addWidget(b)
-            form.addRow(title, row)
-        self.per_file = QSpinBox()
-        self.per_file.setRange(1, 100)
-        self.per_file.setValue(1)
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.workers = QSpinBox()
-        self.workers.setRange(1, 64)
-        form.addRow("Copies per file", self.per_file)
-        form.addRow("Seed", self.seed)
-        form.addRow("Worker processes", self.workers)
-        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
-
-    def _browse(self, edit: QLineEdit, title: str) -> None:
-        d = QFileDialog.getExistingDirectory(self, title, edit.text())
-        if d:
-            edit.setText(d)
-
-
-class QtAugmentPanel(QWidget):
+class QtAugmentPanel(QtAugmentPreviewMixin, QtAugmentExportMixin, QWidget):
     previewUpdated = Signal(float)       # milliseconds the last preview took
     batchFinished = Signal(object)       # BatchResult
 
@@ -191,9 +81,9 @@ class QtAugmentPanel(QWidget):
         self._redraw_timer.timeout.connect(self._recompute)
         from concurrent.futures import ThreadPoolExecutor
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinaudio-augment-preview")
-        self._relay = _Relay(self)
+        self._relay = QtPreviewRelay(self)
         self._relay.done.connect(self._on_computed)
-        self._pool.submit(_warm_preview_thread)
+        self._pool.submit(warm_preview_thread)
         self._busy = self._pending = False
         self._token = 0
         self._t_request = 0.0
@@ -574,165 +464,6 @@ class QtAugmentPanel(QWidget):
         self.slider_value.setText(f"{value:.3g}")
         self._redraw()
 
-    # ------------------------------------------------------------------ the clip and the preview
-    def reload_clip(self) -> None:
-        rec = self.mw.current_recording() if hasattr(self.mw, "current_recording") else None
-        self.original = None
-        if rec is None:
-            self._clear_plots()
-            return
-        sr = int(rec.sample_rate_hz)
-        start, end = 0.0, min(rec.duration_s, PREVIEW_MAX_S)
-        if self.scope_sel.isChecked():
-            sel = self.mw.selection_range_s()
-            if sel is None:
-                self.info.setText("no segment selected: previewing the whole recording")
-            else:
-                start, end = float(sel[0]), float(sel[1])
-        y = rec.read(start, end)
-        if len(y) < 16:
-            self.info.setText(f"the clip {start:.2f}-{end:.2f} s is too short to augment")
-            self._clear_plots()
-            return
-        self.original, self.sample_rate_hz, self.clip_start_s = np.ascontiguousarray(y, np.float32), sr, start
-        self._orig_image = None
-        self._redraw()
-
-    def _clear_plots(self) -> None:
-        self.wave_a.setData([], [])
-        self.wave_b.setData([], [])
-        self.spec_img.clear()
-
-    def _redraw(self) -> None:
-        self._redraw_timer.start()      # coalesce: several slider moves in one event-loop pass = one frame
-
-    def _make_job(self) -> dict:
-        if self.params is None:
-            self.params = self._draw()
-            self._sync_slider()
-        self._token += 1
-        return {"token": self._token, "pipeline": self.pipeline(), "params": json.loads(json.dumps(self.params)),
-                "original": self.original, "sample_rate_hz": self.sample_rate_hz, "domain": self.domain,
-                "orig_image": self._orig_image}
-
-    def _request_preview(self) -> None:
-        """Compute the preview in the worker thread; while one runs, only the latest request
-        waits (stale intermediate states are never computed)."""
-        if self.original is None:
-            return
-        if self._busy:
-            self._pending = True
-            return
-        job = self._make_job()
-        self._busy = True
-        self._t_request = time.perf_counter()
-        fut = self._pool.submit(compute_preview, job)
-        fut.add_done_callback(self._relay_result)
-
-    def _relay_result(self, fut) -> None:      # worker thread
-        try:
-            self._relay.done.emit(fut)
-        except RuntimeError:                     # the panel is gone
-            pass
-
-    def _on_computed(self, fut) -> None:
-        self._busy = False
-        try:
-            res = fut.result()
-        except ValueError as e:
-            self.info.setText(str(e))
-            res = None
-        if res is not None and res["token"] == self._token:
-            self._show(res, (time.perf_counter() - self._t_request) * 1000.0)
-        if self._pending:
-            self._pending = False
-            self._request_preview()
-
-    def _show(self, res: dict, elapsed_ms: float) -> None:
-        sr = self.sample_rate_hz
-        self._orig_image = res["orig_image"]
-        out = res["augmented"]
-        self.augmented = out
-        hi = float(self._orig_image.max())
-        self.wave_a.setData(np.arange(len(self.original)) / sr, self.original)
-        if self.domain == AUDIO:
-            self.wave_b.setData(np.arange(len(out)) / sr, out)
-            img, dt, df = res["image"], res["dt_s"], res["df_hz"]
-            self.spec_plot.setLabel("left", "frequency", units="Hz")
-        else:
-            self.wave_b.setData([], [])
-            img, dt, df = out, res["dt_s"], 1.0
-            self.spec_plot.setLabel("left", "mel band")
-        self.spec_img.setImage(img, autoLevels=False, levels=(hi - 80.0, hi))
-        self.spec_img.setRect(0.0, 0.0, img.shape[1] * dt, img.shape[0] * df)
-        self.last_preview_ms = elapsed_ms
-        names = applied_names(res["pipeline"], res["params"])
-        self.timing_label.setText(f"preview {self.last_preview_ms:.0f} ms")
-        self.info.setText("applied: " + (", ".join(names) if names else "nothing (all skipped by p)"))
-        self.previewUpdated.emit(self.last_preview_ms)
-
-    def _recompute(self) -> None:
-        self._request_preview()
-
-    def recompute_now(self) -> None:
-        """Compute and show the preview synchronously (tests, and before saving); any result
-        still on its way from the worker is then stale and dropped."""
-        self._redraw_timer.stop()
-        self._pending = False
-        if self.original is None:
-            return
-        t0 = time.perf_counter()
-        job = self._make_job()
-        try:
-            res = compute_preview(job)
-        except ValueError as e:
-            self.info.setText(str(e))
-            return
-        self._show(res, (time.perf_counter() - t0) * 1000.0)
-
-    # ------------------------------------------------------------------ A/B playback
-    def current_position_s(self) -> float:
-        """Position in the clip now playing (its own time axis)."""
-        if not self._playing:
-            return self._play_from_s
-        return self._play_from_s + self._play_timer.elapsed() / 1000.0
-
-    def _signal(self, b: bool) -> np.ndarray | None:
-        return self.augmented if (b and self.domain == AUDIO) else self.original
-
-    def toggle_play(self) -> None:
-        if self._playing:
-            self._play_from_s = self.current_position_s()
-            self._playing = False
-            self.play_button.setText("Play")
-            player = getattr(self.mw, "player", None)
-            if player is not None and hasattr(player, "stop"):
-                player.stop()
-            return
-        self._play_from_s = 0.0 if self._play_from_s <= 0 else self._play_from_s
-        self._start_play(self.ab_b.isChecked(), self._play_from_s)
-
-    def _start_play(self, b: bool, pos_s: float) -> None:
-        y = self._signal(b)
-        if y is None:
-            return
-        sr = self.sample_rate_hz
-        pos_s = min(max(0.0, pos_s), len(y) / sr)
-        self.mw.play_samples(y[int(pos_s * sr):], sr, start_s=self.clip_start_s + pos_s)
-        self._play_from_s = pos_s
-        self._play_timer.restart()
-        self._playing = True
-        self.play_button.setText("Stop")
-
-    def _ab_switched(self, b_checked: bool) -> None:
-        if not self._playing or self.original is None or self.augmented is None:
-            return
-        pos = self.current_position_s()
-        la, lb = len(self.original), len(self.augmented) if self.domain == AUDIO else len(self.original)
-        # same position: the same moment of the sound (durations differ after a stretch or trim)
-        pos = pos * lb / la if b_checked else pos * la / lb
-        self._start_play(b_checked, pos)
-
     # ------------------------------------------------------------------ recipes
     def load_recipe_into_panel(self, recipe: Recipe) -> None:
         """Show a recipe's transforms (Compose / OneOf children, flattened) with its settings."""
@@ -787,137 +518,9 @@ class QtAugmentPanel(QWidget):
                 return
             self.load_recipe_into_panel(r)
 
-    # ------------------------------------------------------------------ add to the project
-    def add_to_project(self) -> Path | None:
-        """Augment the whole recording (or the selected segment) with the current draw, write it
-        next to the recording (project folder) with its moved annotations, and open it."""
-        from clinaudio_gui.core.annotations import AnnotationSet
-        from clinaudio_gui.core.project import Project
-        from clinaudio_gui.io import file_stem, write_audio
-        if self.domain != AUDIO:
-            self.info.setText("spectrogram-domain results are images: use Batch export (writes .npy)")
-            return None
-        rec = self.mw.current_recording()
-        path = self.mw.current_path()
-        if rec is None or path is None:
-            self.info.setText("open a recording first")
-            return None
-        if self.params is None:
-            self.params = self._draw()
-        sr = int(rec.sample_rate_hz)
-        start, end = 0.0, rec.duration_s
-        on_span = self.scope_sel.isChecked() and self.mw.selection_range_s() is not None
-        if on_span:
-            start, end = self.mw.selection_range_s()
-        ann = self.mw.current_annotations()
-        all_segs = list(ann.segments) if ann is not None else []
-        try:
-            if on_span and self.splice_box.isChecked():
-                from clinaudio_gui.augment.span import augment_span
-                out, segs = augment_span(self.pipeline(), rec.read(0.0, None), sr, self.params, all_segs,
-                                         start_s=start, end_s=end)
-            else:
-                y = rec.read(start, end)
-                inside = [s.replace(start_s=max(0.0, s.start_s - start), end_s=min(end, s.end_s) - start)
-                          for s in all_segs if s.end_s > start and s.start_s < end]
-                out, segs = self.pipeline().apply_with_segments(y, sr, self.params, inside)
-        except ValueError as e:
-            self.info.setText(str(e))
-            return None
-        project = self.mw.project()
-        folder = project.folder if project is not None else Path(path).parent
-        stem = file_stem(Path(path).name)
-        suffix = Path(path).suffix.lower() if Path(path).suffix.lower() in (".wav", ".flac") else ".flac"
-        n = 1
-        while (folder / f"{stem}__aug{n:02d}{suffix}").exists():
-            n += 1
-        target = folder / f"{stem}__aug{n:02d}{suffix}"
-        write_audio(target, out, sr)
-        md = {"augmented_from": Path(path).name, "augment_seed": self.seed,
-              "augment_recipe": self.pipeline().to_dict(), "augment_params": self.params,
-              "augment_span_s": [start, end],
-              "augment_spliced": bool(on_span and self.splice_box.isChecked())}
-        a = AnnotationSet([s.replace(id=s.id) for s in segs], ann.record_label if ann else None, md)
-        (project or Project(folder)).save(target, a)
-        self.last_saved_path = target
-        self.mw.status(f"added {target.name} ({', '.join(applied_names(self.pipeline(), self.params)) or 'no change'})")
-        self.mw.open_path(target)
-        return target
-
     # ------------------------------------------------------------------ batch export
-    def _batch_dialog(self) -> None:
-        project = self.mw.project()
-        in_dir = str(project.folder) if project is not None else ""
-        dlg = QtBatchDialog(self, in_dir, (in_dir + "_augmented") if in_dir else "")
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return
-        recipe = self._loaded_recipe or self.recipe()
-        self.start_batch(recipe, Path(dlg.in_edit.text()), Path(dlg.out_edit.text()),
-                         per_file=dlg.per_file.value(), seed=dlg.seed.value(), workers=dlg.workers.value())
-
-    def start_batch(self, recipe: Recipe, in_dir: Path, out_dir: Path, *, per_file: int = 1, seed: int = 0,
-                    workers: int = 1) -> None:
-        """Export in a worker thread with a progress dialog (Cancel stops after the current file)."""
-        if self._batch_thread is not None:
-            self.info.setText("a batch export is already running")
-            return
-        self._progress = QProgressDialog("Augmenting...", "Cancel", 0, 0, self)
-        self._progress.setWindowTitle("Batch export")
-        self._progress.setMinimumDuration(0)
-        self._progress.setAutoClose(False)
-        self._progress.setAutoReset(False)
-        worker = QtBatchWorker(recipe, in_dir, out_dir, per_file=per_file, seed=seed, workers=workers)
-        thread = QThread(self)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progress.connect(self._on_batch_progress)
-        worker.finished.connect(self._on_batch_done)
-        worker.failed.connect(self._on_batch_failed)
-        self._progress.canceled.connect(worker.cancel)
-        self._batch_thread, self._batch_worker = thread, worker
-        thread.start()
-        self._progress.show()
-
-    def cancel_batch(self) -> None:
-        if self._batch_worker is not None:
-            self._batch_worker.cancel()
-
-    def _on_batch_progress(self, done: int, total: int, name: str) -> None:
-        if self._progress is not None:
-            self._progress.setMaximum(total)
-            self._progress.setValue(done)
-            self._progress.setLabelText(f"{done}/{total}: {name}")
-
-    def _finish_thread(self) -> None:
-        if self._batch_thread is not None:
-            self._batch_thread.quit()
-            self._batch_thread.wait(5000)
-            # keep the finished pair alive with the panel: no Python GC of a QObject Qt still knows
-            self._finished_batches.append((self._batch_thread, self._batch_worker))
-        self._batch_thread = self._batch_worker = None
-        if self._progress is not None:
-            self._progress.close()
-            self._progress = None
-
-    def _on_batch_done(self, res) -> None:
-        self._finish_thread()
-        msg = (f"batch export {'cancelled' if res.cancelled else 'done'}: {res.written} file(s) from "
-               f"{len(res.processed)} input(s); {len(res.skipped)} skipped; manifest {res.manifest_path}")
-        if res.skipped:
-            msg += "\nskipped: " + "; ".join(f"{r}: {why}" for r, why in res.skipped[:5])
-        self.info.setText(msg)
-        self.mw.status(msg.splitlines()[0])
-        self.batchFinished.emit(res)
-
-    def _on_batch_failed(self, msg: str) -> None:
-        self._finish_thread()
-        self.info.setText(f"batch export failed: {msg}")
-        self.mw.status(f"batch export failed: {msg}")
-
     def closeEvent(self, ev):
         self.cancel_batch()
         self._finish_thread()
         super().closeEvent(ev)
 
-
-_ = json

@@ -1,0 +1,100 @@
+"""The main window's model suggestions (a mixin of QtMainWindow): the suggestion bar under the
+spectrogram; accept or reject one suggested segment or all of them (one undo step)."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+class QtMainSuggestionsMixin:
+    """Suggestions shown on the timeline's suggestion track (``_suggestions``,
+    ``_suggestion_record``, ``_sugg_selected``), accepted into the annotations or dropped."""
+
+    # ------------------------------------------------------------------ suggestions
+    def _build_suggestion_bar(self) -> QWidget:
+        """The bar under the timeline (hidden while there are no suggestions)."""
+        self.sugg_bar = QWidget()
+        sl = QHBoxLayout(self.sugg_bar)
+        sl.setContentsMargins(8, 2, 8, 2)
+        self.sugg_label = QLabel("")
+        sl.addWidget(self.sugg_label, 1)
+        for text, slot in (("Accept selected", self._accept_selected_suggestion),
+                           ("Reject selected", self._reject_selected_suggestion),
+                           ("Accept all", self.accept_all_suggestions), ("Reject all", self.reject_all_suggestions)):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            sl.addWidget(b)
+        self.sugg_bar.hide()
+        self._sugg_selected: int | None = None
+        return self.sugg_bar
+
+    def add_suggestion_segments(self, segments, record_label: str | None = None,
+                                record_confidence: float | None = None) -> None:
+        """Show a model's suggestions on the suggestion track; each can be accepted or rejected."""
+        self._suggestions = [s.replace(source="model") if s.source != "model" else s for s in segments]
+        self._suggestion_record = (record_label, record_confidence)
+        self.timeline.set_suggestions(self._suggestions)
+        self._update_suggestion_bar()
+        n = len(self._suggestions)
+        txt = f"{n} suggested segment(s)"
+        if record_label:
+            txt += f"; suggested record label {record_label}" + (
+                f" ({record_confidence:.2f})" if record_confidence is not None else "")
+        self.status(txt + " - accept or reject them under the spectrogram")
+
+    def _update_suggestion_bar(self) -> None:
+        n = len(self._suggestions)
+        rl, rc = self._suggestion_record
+        self.sugg_bar.setVisible(bool(n or rl))
+        txt = f"<b>Model suggestions</b>: {n} segment(s)"
+        if rl:
+            txt += f" · record label <b>{rl}</b>" + (f" ({rc:.2f})" if rc is not None else "")
+        if self._sugg_selected is not None and self._sugg_selected < n:
+            s = self._suggestions[self._sugg_selected]
+            txt += f" · selected: {s.label} {s.start_s:.2f}–{s.end_s:.2f} s"
+        self.sugg_label.setText(txt)
+
+    def _on_suggestion_clicked(self, i) -> None:
+        self._sugg_selected = i
+        self._update_suggestion_bar()
+
+    def accept_suggestion(self, i: int) -> None:
+        if self._annotations is None or not 0 <= i < len(self._suggestions):
+            return
+        s = self._suggestions.pop(i)
+        self._annotations.add(s.replace(source="model"))
+        self._sugg_selected = None
+        self.timeline.set_suggestions(self._suggestions)
+        self._update_suggestion_bar()
+
+    def reject_suggestion(self, i: int) -> None:
+        if 0 <= i < len(self._suggestions):
+            self._suggestions.pop(i)
+            self._sugg_selected = None
+            self.timeline.set_suggestions(self._suggestions)
+            self._update_suggestion_bar()
+
+    def _accept_selected_suggestion(self) -> None:
+        if self._sugg_selected is not None:
+            self.accept_suggestion(self._sugg_selected)
+
+    def _reject_selected_suggestion(self) -> None:
+        if self._sugg_selected is not None:
+            self.reject_suggestion(self._sugg_selected)
+
+    def accept_all_suggestions(self) -> None:
+        if self._annotations is None:
+            return
+        rl, _rc = self._suggestion_record
+        with self._annotations.gesture("accept suggestions"):
+            for s in self._suggestions:
+                self._annotations.add(s.replace(source="model"))
+            if rl and rl != self._annotations.record_label:
+                self._annotations.set_record_label(rl)
+        self.reject_all_suggestions()
+
+    def reject_all_suggestions(self) -> None:
+        self._suggestions = []
+        self._suggestion_record = (None, None)
+        self._sugg_selected = None
+        self.timeline.set_suggestions([])
+        self._update_suggestion_bar()
