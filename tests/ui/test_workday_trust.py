@@ -106,13 +106,13 @@ def test_close_asks_save_discard_cancel(qtbot, two):
     w.open_path(b_path)
     _edit(w)
     assert not w.close()                     # not closed: it asks first
-    box = modal_box(qtbot)
+    box = modal_box(qtbot, w)
     assert a_path.name in box.text() + box.informativeText() and b_path.name in box.text() + box.informativeText()
     click_box_button(qtbot, box, QMessageBox.StandardButton.Cancel)
     assert w.isVisible() and not sidecar_path(a_path).exists()
     # Save writes both recordings, with the model segment's source and confidence
     w.close()
-    click_box_button(qtbot, modal_box(qtbot), QMessageBox.StandardButton.Save)
+    click_box_button(qtbot, modal_box(qtbot, w), QMessageBox.StandardButton.Save)
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
     for p in (a_path, b_path):
         saved = read_annotations(sidecar_path(p))
@@ -132,7 +132,7 @@ def test_close_discard_writes_nothing_and_drops_the_autosave(qtbot, two):
     auto = Project(a_path.parent).autosave_path(a_path)
     qtbot.waitUntil(auto.exists, timeout=5000)
     w.close()
-    click_box_button(qtbot, modal_box(qtbot), QMessageBox.StandardButton.Discard)
+    click_box_button(qtbot, modal_box(qtbot, w), QMessageBox.StandardButton.Discard)
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
     assert not sidecar_path(a_path).exists() and not auto.exists()
 
@@ -143,7 +143,7 @@ def test_revert_discards_the_current_recordings_edits(win, qtbot, two):
     a = _edit(win)
     n = len(a)
     win.act_revert.trigger()
-    click_box_button(qtbot, modal_box(qtbot), QMessageBox.StandardButton.Discard)
+    click_box_button(qtbot, modal_box(qtbot, win), QMessageBox.StandardButton.Discard)
     a2 = win.current_annotations()
     assert len(a2) == n - 1 and not a2.dirty and not sidecar_path(a_path).exists()
 

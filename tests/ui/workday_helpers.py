@@ -20,13 +20,13 @@ def copy_recordings(src: Path, dst: Path, stems=(SHORT, LONG), *, with_json=True
     return out
 
 
-def modal_box(qtbot, timeout_ms: int = 5000):
-    """The message box the window shows (window-modal, non-blocking), once it is visible."""
+def modal_box(qtbot, window, timeout_ms: int = 5000):
+    """The message box ``window`` shows (window-modal, non-blocking), once it is visible."""
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     def find():
         for w in QApplication.topLevelWidgets():
-            if isinstance(w, QMessageBox) and w.isVisible():
+            if isinstance(w, QMessageBox) and w.isVisible() and w.parentWidget() is window:
                 return w
         return None
     qtbot.waitUntil(lambda: find() is not None, timeout=timeout_ms)
