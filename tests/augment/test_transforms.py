@@ -368,3 +368,15 @@ def test_vocoder_matches_librosa_at_the_same_window(kind, value, clip):
     assert len(ours) == len(ref)
     assert np.corrcoef(ours, ref)[0, 1] > 0.9999
     assert abs(np.std(ours) / np.std(ref) - 1) < 1e-3
+
+
+def test_every_min_max_pair_is_checked_by_the_one_range_helper():
+    """Each transform's min_X / max_X settings are listed in RANGES, so the base class checks
+    them (one message everywhere) and ``_draw`` draws between them."""
+    from clinaudio_gui.augment.base import REGISTRY
+    for name, cls in REGISTRY.items():
+        names = {q.name for q in cls.PARAMS}
+        pairs = {n[4:] for n in names if n.startswith("min_") and "max_" + n[4:] in names}
+        assert pairs == set(cls.RANGES), (name, pairs, cls.RANGES)
+    with pytest.raises(ValueError, match=r"^Gain: min_gain_db=10\.0 must be <= max_gain_db=0\.0$"):
+        A.Gain(min_gain_db=10.0, max_gain_db=0.0)
