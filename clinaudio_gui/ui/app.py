@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         win.resize(w_px, h_px)
     win.show()
     if args.path:
-        if not Path(args.path).exists():
+        if "://" not in args.path and not Path(args.path).exists():     # or a project URL (docs/team.md)
             print(f"clinaudio-gui: {args.path}: no such file or folder", file=sys.stderr)
             if args.screenshot:
                 return 2

@@ -28,6 +28,9 @@ class QtMainFilesMixin:
     # ------------------------------------------------------------------ opening
     def open_path(self, path) -> bool:
         """Open a recording (with its annotations) or a folder (its first recording)."""
+        if str(path).startswith(("sqlite:///", "postgresql://", "postgres://")):   # a team project
+            from clinaudio_gui.ui.qt_project_queue import open_project_in
+            return open_project_in(self, str(path))
         path = Path(path).expanduser()
         try:
             if path.is_dir():

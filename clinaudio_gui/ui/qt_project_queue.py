@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QInputDialog, QLabel, Q
 from clinaudio_gui.store.client import ProjectClient, looks_like_project_url
 from clinaudio_gui.store.url import StoreError, StoreUnavailable, parse_url
 
-__all__ = ["QtProjectQueue", "QtReviewWindow", "open_project_url", "looks_like_project_url"]
+__all__ = ["QtProjectQueue", "QtReviewWindow", "open_project_in", "open_project_url", "looks_like_project_url"]
 
 
 class QtProjectQueue(QWidget):
@@ -147,12 +147,25 @@ def open_project_url(window, url_text: str, *, media_root=None) -> ProjectClient
     dock.setWidget(queue)
     window.addDockWidget(Qt.RightDockWidgetArea, dock)
     window._project_dock, window.project_queue = dock, queue
+    if hasattr(window, "recordingChanged"):
+        window.recordingChanged.connect(queue.refresh)     # statuses move on as recordings are done
     first = client.next_in_queue() or (recs[0] if recs else None)
     if first is not None:
         window.open_path(first)
     window.status(f"project {client.url.user_facing()}: {len(recs)} recording(s) for {client.store.me} "
                   f"({client.store.my_role})" + (f"; {len(client.missing)} missing here" if client.missing else ""))
     return client
+
+
+def open_project_in(window, url_text: str) -> bool:
+    """The main window's hook: open a project URL, or show the one-line reason it cannot be."""
+    from clinaudio_gui.core.errors import ClinAudioError
+    try:
+        open_project_url(window, url_text)
+        return True
+    except ClinAudioError as e:
+        window._error(e.format())
+    return False
 
 
 def _open_review(window, client, path) -> None:
