@@ -240,3 +240,66 @@ def test_old_postgres_project_upgrades_in_place(pg_server, pg_schema):
     ls = st.load(1, "lead")
     assert ls.version == 1 and ls.annotations.segments[0].label == "Fine Crackle"
     assert s.psql(f"SELECT relrowsecurity FROM pg_class WHERE oid = '{pg_schema}.segment'::regclass") == "t"
+
+
+def test_server_killed_mid_import_then_rerun(pg_server, team, media, tmp_path, capsys):
+    """Half the files are in when the server dies: the import fails in one line, the acknowledged
+    half stays, and the same import after the restart adds the rest - nothing doubled."""
+    import shutil
+    s = pg_server
+    half = tmp_path / "half"
+    half.mkdir()
+    for js in sorted(media.glob("*.json"))[:3]:
+        shutil.copy(js, half / js.name)
+    alice = team["alice"]
+    assert cli("project", "import", team["url"], half, "--from", "sprsound", "--as", alice, capsys=capsys)[0] == 0
+    s.stop("immediate")
+    try:
+        rc, out, err = cli("project", "import", team["url"], media, "--from", "sprsound", "--as", alice, capsys=capsys)
+        assert rc == 2 and "server unavailable" in err and err.count("\n") == 1
+    finally:
+        s.start()
+    rc, out, err = cli("project", "import", team["url"], media, "--from", "sprsound", "--as", alice, capsys=capsys)
+    assert rc == 0 and "3 imported, 3 unchanged" in out, out + err
+    sch = team["schema"]
+    assert s.psql(f"SELECT count(*) FROM {sch}.history WHERE owner = '{alice}'") == "6"
+    assert s.psql(f"SELECT count(DISTINCT recording_id) FROM {sch}.annotation_set WHERE owner = '{alice}'") == "6"
+
+
+def test_gui_keeps_labeling_while_the_server_is_down(qtbot, pg_server, team, media, monkeypatch, isolated_qsettings):
+    """The real main window on a PostgreSQL project: the server is killed mid-labeling, saves go
+    to the journal (and the queue says so), the server returns, the journal is written through."""
+    from clinaudio_gui.store.exchange import assign
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    s = pg_server
+    admin = ProjectStore(team["url"])
+    assign(admin, [team["alice"], team["bob"]], 1, seed=0)
+    monkeypatch.setenv("CLINAUDIO_MEDIA_ROOT", str(media))
+    w = QtMainWindow(load_panels=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.open_path(user_url(s, team, "alice"))
+    q = w.project_queue
+    path = w.current_path()
+    me = team["alice"]
+    rec = q.client.info(path)
+    w.current_annotations().add(Segment(0.5, 1.5, "Wheeze"))
+    assert w.save() and admin.load(rec.id, me).version == 1
+    s.stop("immediate")
+    try:
+        for k in range(3):
+            w.current_annotations().add(Segment(2.0 + k, 2.5 + k, "Rhonchi"))
+            assert w.save()
+            assert "offline journal" in w.statusBar().currentMessage()
+        q._update_header()
+        assert "OFFLINE" in q.header.text() and "3 pending" in q.header.text()
+    finally:
+        s.start()
+    out = q.replay()
+    assert out["applied"] == 3 and out["pending"] == 0 and "online" in q.header.text()
+    ls = admin.load(rec.id, me)
+    assert ls.version == 4 and [x.label for x in ls.annotations.segments] == ["Wheeze", "Rhonchi", "Rhonchi", "Rhonchi"]
+    w.current_annotations().add(Segment(7, 8, "Stridor"))
+    assert w.save() and admin.load(rec.id, me).version == 5       # online again, straight to the server
+    w.close()
