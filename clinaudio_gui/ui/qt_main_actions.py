@@ -67,6 +67,7 @@ class QtMainActionsMixin:
         mb = self.menuBar()
         m = mb.addMenu("&File")
         m.addActions([self.act_open, self.act_open_folder])
+        m.addAction("Open project &URL…").triggered.connect(lambda _=False: _ask_project_url(self))
         self.recent_menu = m.addMenu("Open &recent")
         self._fill_recent()
         m.addSeparator()
@@ -189,3 +190,9 @@ class QtMainActionsMixin:
             "Ctrl+Z / Ctrl+Shift+Z: undo / redo\nSpace: play / pause, Shift+Space: play selection, L: loop\n"
             "Wheel, + / -: zoom; Ctrl+drag, middle drag, Left / Right: pan; 0: whole recording\n"
             "PgDn / PgUp: next / previous unlabeled recording\nCtrl+S: save, Ctrl+D: mark done"))
+
+
+def _ask_project_url(window) -> None:
+    """A team project in a database (docs/team.md); imported when asked for, not at start-up."""
+    from clinaudio_gui.ui.qt_project_queue import ask_project_url
+    ask_project_url(window)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QInputDialog, QLabel, Q
 from clinaudio_gui.store.client import ProjectClient, looks_like_project_url
 from clinaudio_gui.store.url import StoreError, StoreUnavailable, parse_url
 
-__all__ = ["QtProjectQueue", "QtReviewWindow", "open_project_in", "open_project_url", "looks_like_project_url"]
+__all__ = ["QtProjectQueue", "QtReviewWindow", "ask_project_url", "open_project_in", "open_project_url", "looks_like_project_url"]
 
 
 class QtProjectQueue(QWidget):
@@ -155,6 +155,22 @@ def open_project_url(window, url_text: str, *, media_root=None) -> ProjectClient
     window.status(f"project {client.url.user_facing()}: {len(recs)} recording(s) for {client.store.me} "
                   f"({client.store.my_role})" + (f"; {len(client.missing)} missing here" if client.missing else ""))
     return client
+
+
+def ask_project_url(window) -> bool:
+    """File > Open project URL: ask for the URL (the last one offered), open it."""
+    from PySide6.QtCore import QSettings
+    qs = QSettings()
+    last = str(qs.value("project_url", "") or "")
+    url, ok = QInputDialog.getText(window, "Open project", "Project URL (sqlite:///PATH or "
+                                   "postgresql://USER@HOST:PORT/DB):", QLineEdit.Normal, last)
+    if not ok or not url.strip():
+        return False
+    url = url.strip()
+    if not looks_like_project_url(url):
+        url = "sqlite:///" + str(Path(url).expanduser().resolve())
+    qs.setValue("project_url", url)
+    return open_project_in(window, url)
 
 
 def open_project_in(window, url_text: str) -> bool:

@@ -72,3 +72,18 @@ def test_bad_project_url_is_one_line(qtbot, window, tmp_path):
     assert not window.open_path(f"sqlite:///{tmp_path / 'none.db'}")
     msg = window.statusBar().currentMessage()
     assert "no project file" in msg and "\n" not in msg
+
+
+def test_file_menu_opens_a_project_url(qtbot, window, project):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+    act = next(a for a in window.menuBar().actions()[0].menu().actions() if "project" in a.text().lower())
+
+    def fill():
+        dlg = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QInputDialog) and w.isVisible())
+        dlg.setTextValue(project.url.user_facing())
+        dlg.accept()
+    QTimer.singleShot(300, fill)
+    act.trigger()
+    qtbot.waitUntil(lambda: getattr(window, "project_queue", None) is not None, timeout=5000)
+    assert window.project_queue.list.count() == 3
