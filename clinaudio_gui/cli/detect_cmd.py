@@ -19,6 +19,7 @@ def register(subparsers) -> None:
     t.add_argument("--widths", default="12,24,32")
     t.add_argument("--cache", default="runs/cache", help="feature cache folder")
     t.set_defaults(func=cmd_detect_train)
+    register_detect(subparsers)
 
 
 def cmd_detect_train(args) -> int:
@@ -33,3 +34,94 @@ def cmd_detect_train(args) -> int:
                  crop=args.crop_frames, log=log)
     print(json.dumps(res["mean_std"], indent=2))
     return 0
+
+
+def register_detect(subparsers) -> None:
+    d = subparsers.add_parser("detect", help="find respiratory sound events and the record label of recordings",
+                              description="PATH: a recording or a folder (searched recursively). "
+                                          "Events with start, end, label and calibrated confidence; the record "
+                                          "label with per-class probabilities; a signal-quality verdict.")
+    d.add_argument("paths", nargs="+", metavar="PATH")
+    d.add_argument("--model", default=None, help="detector package folder (default: the bundled detector)")
+    d.add_argument("--json", action="store_true", help="one JSON object per recording per line")
+    d.add_argument("--workers", type=int, default=1, help="parallel processes (one torch thread each)")
+    d.add_argument("--device", default="cpu")
+    d.set_defaults(func=cmd_detect)
+
+
+def _audio_files(paths) -> list[str]:
+    from pathlib import Path
+
+    from clinaudio_gui.core.errors import ClinAudioError
+    from clinaudio_gui.io import is_audio_path
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(str(f) for f in p.rglob("*") if f.is_file() and is_audio_path(f))
+        elif p.exists():
+            out.append(str(p))
+        else:
+            raise ClinAudioError("no such file or folder", path=p)
+    return out
+
+
+_WORKER = {}
+
+
+def _init_worker(model, device):
+    import torch
+    torch.set_num_threads(1)
+    from clinaudio_gui.engine.detector.infer import load_detector
+    _WORKER["det"] = load_detector(model, device=device)
+
+
+def _detect_one(path):
+    from clinaudio_gui.core.errors import ClinAudioError
+    try:
+        return path, _WORKER["det"].detect_file(path), None
+    except ClinAudioError as e:
+        return path, None, e.format()
+    except (ValueError, MemoryError, OSError) as e:
+        return path, None, f"{path}: {e}"
+
+
+def cmd_detect(args) -> int:
+    from tqdm import tqdm
+    files = _audio_files(args.paths)
+    if not files:
+        raise ValueError("no audio files found in " + ", ".join(args.paths))
+    if args.workers < 1:
+        raise ValueError(f"--workers {args.workers} must be >= 1")
+    failed = 0
+    bar = tqdm(total=len(files), unit="rec", file=sys.stderr, disable=len(files) < 2)
+    if args.workers == 1:
+        _init_worker(args.model, args.device)
+        results = map(_detect_one, files)
+        pool = None
+    else:
+        import multiprocessing as mp
+        pool = mp.get_context("spawn").Pool(args.workers, initializer=_init_worker,
+                                            initargs=(args.model, args.device))
+        results = pool.imap(_detect_one, files, chunksize=4)
+    try:
+        for path, res, err in results:
+            bar.update(1)
+            if err:
+                failed += 1
+                bar.write(f"clinaudio: error: {err}", file=sys.stderr)
+                continue
+            if args.json:
+                keep = ("audio", "duration_s", "record_label", "record_probabilities", "quality", "events", "model")
+                print(json.dumps({k: res[k] for k in keep if k in res}), flush=True)
+            else:
+                print(f"{path}: {res['record_label']}  (quality {res['quality']}; "
+                      + "  ".join(f"{k} {v:.2f}" for k, v in res["record_probabilities"].items()) + ")")
+                for e in res["events"]:
+                    print(f"  {e['start_s']:7.2f} - {e['end_s']:7.2f} s  {e['label']:<15} {e['confidence']:.2f}")
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return 2 if failed else 0

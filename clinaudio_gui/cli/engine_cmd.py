@@ -40,10 +40,15 @@ def register(subparsers) -> None:
     p.add_argument("--cache", default=None, help="feature cache folder (default runs/cache)")
     p.set_defaults(func=cmd_train)
 
-    e = subparsers.add_parser("evaluate", help="SPRSound score of a classifier on labelled recordings")
-    g = e.add_mutually_exclusive_group(required=True)
-    g.add_argument("--model", help="model package folder")
-    g.add_argument("--task", choices=TASK_CHOICES, help="use the bundled model for this task")
+    e = subparsers.add_parser("evaluate", help="event metrics (sed_eval) or SPRSound task scores on labelled recordings",
+                              description="--task events: event-based F / error rate (sed_eval, t_collar 0.2 s, "
+                                          "offset max(0.2 s, 20 %%)) and 1 s segment F1 of the detector; "
+                                          "--task 1-1/1-2/2-1/2-2: SPRSound SE/SP/AS/HS/Score. The bundled "
+                                          "detector by default; --model a detector or classifier package.")
+    e.add_argument("--model", help="model package folder (detector or classifier)")
+    e.add_argument("--task", choices=TASK_CHOICES + ("events",), default=None,
+                   help="events or an SPRSound task (default: events for a detector, the package's task for "
+                        "a classifier)")
     e.add_argument("--data", required=True, help="folder of NAME.wav/.flac + NAME.json")
     e.add_argument("--split", choices=("all", "val", "train"), default="all",
                    help="'val': only the patients the model's manifest held out")
@@ -55,9 +60,10 @@ def register(subparsers) -> None:
 
     c = subparsers.add_parser("classify", help="classify one recording (record label + events)")
     c.add_argument("audio")
-    g = c.add_mutually_exclusive_group()
-    g.add_argument("--model", help="model package folder")
-    g.add_argument("--task", choices=TASK_CHOICES, help="bundled model for this task (default 1-2)")
+    c.add_argument("--model", help="model package folder (default: the bundled detector)")
+    c.add_argument("--task", choices=TASK_CHOICES,
+                   help="the SPRSound task whose classes the answer uses (default 2-2 for the detector; for "
+                        "a classifier without --model: the bundled classifier of that task)")
     c.add_argument("--hop", type=float, default=None, help="sliding-window hop in s (event models)")
     c.add_argument("--device", default="auto")
     c.add_argument("--threads", type=int, default=1,
@@ -127,6 +133,11 @@ def _set_threads(n) -> None:
 
 def cmd_evaluate(args) -> int:
     _set_threads(args.threads)
+    from clinaudio_gui.engine.common.package import read_manifest
+    if args.model is None and args.task is None:
+        raise ValueError("give --task (events, 1-1, 1-2, 2-1, 2-2) or --model")
+    if args.model is None or read_manifest(args.model)["kind"] == "detector":
+        return _evaluate_detector(args)
     from clinaudio_gui.engine.classifier.evaluate import evaluate_classifier
     from clinaudio_gui.engine.classifier.inference import Classifier
     clf = Classifier.load(args.model, task=args.task if not args.model else None, device=args.device)
@@ -138,8 +149,59 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _classify_detector(args) -> int:
+    """The bundled default: the detector's record label (merged into --task's classes for 2-1)
+    and its events (merged into Normal / Adventitious for 1-1)."""
+    from clinaudio_gui.engine.detector.infer import load_detector
+    from clinaudio_gui.engine.detector.scoring import task_view
+    det = load_detector(args.model, device="cpu" if args.device == "auto" else args.device)
+    r = task_view(det.detect_file(args.audio), args.task or "2-2")
+    r["audio"] = str(Path(args.audio))
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"{r['audio']}: {r['record_label']} ({r['confidence']:.2f})  task {r['task']}  quality {r['quality']}")
+    print("  " + "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items()))
+    for e in r["events"]:
+        print(f"  {e['start_s']:7.2f} - {e['end_s']:7.2f} s  {e['label']:<15} {e['confidence']:.2f}")
+    return 0
+
+
+def _evaluate_detector(args) -> int:
+    from tqdm import tqdm
+
+    from clinaudio_gui.engine.detector.evaluate import evaluate_detector
+    from clinaudio_gui.engine.detector.infer import load_detector
+    det = load_detector(args.model, device="cpu" if args.device == "auto" else args.device)
+    bar = tqdm(unit="rec", file=sys.stderr, disable=None)
+
+    def progress(i, n):
+        bar.total = n
+        bar.update(1)
+
+    m = evaluate_detector(det, args.data, task=args.task or "events", split=args.split, progress=progress)
+    bar.close()
+    if args.json:
+        print(json.dumps(m))
+    elif "event_based" in m:
+        eb, sb = m["event_based"], m["segment_based"]
+        print(f"{m['n_recordings']} recordings, {m['n_reference_events']} reference / "
+              f"{m['n_estimated_events']} detected events (Normal not counted; crackles merged)")
+        print(f"event-based  micro F {eb['micro']['f']:.4f}  ER {eb['micro']['error_rate']:.4f}   "
+              f"macro F {eb['macro']['f'] if eb['macro']['f'] is not None else float('nan'):.4f}")
+        for k, v in eb["per_class"].items():
+            print(f"  {k:<10} F {v['f'] if v['f'] is not None else float('nan'):.4f}  ref {v['n_ref']}  est {v['n_est']}")
+        print(f"segment-based (1 s) micro F1 {sb['micro']['f']:.4f}")
+    else:
+        _print_metrics(m)
+    return 0
+
+
 def cmd_classify(args) -> int:
     _set_threads(args.threads)
+    from clinaudio_gui.engine.common.package import read_manifest
+    if args.model is None or read_manifest(args.model)["kind"] == "detector":
+        return _classify_detector(args)
     from clinaudio_gui.engine.classifier.inference import Classifier
     from clinaudio_gui.io import read_audio
     clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device=args.device)

@@ -21,8 +21,10 @@ def register(subparsers) -> None:
     p.add_argument("--device", default=None, help="input device name (or part of it) or index; "
                                                   "default: the system's default input")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--model", default=None, metavar="MODEL_DIR", help="classifier package folder")
-    g.add_argument("--task", default=None, choices=TASK_CHOICES, help="bundled model for this task (default 1-2)")
+    g.add_argument("--model", default=None, metavar="MODEL_DIR",
+                   help="detector or classifier package folder (default: the bundled detector)")
+    g.add_argument("--task", default=None, choices=TASK_CHOICES,
+                   help="use the bundled window classifier of this task instead of the detector")
     p.add_argument("--duration", type=float, default=None, metavar="S",
                    help="stop after S seconds of captured audio (default: until Ctrl-C)")
     p.add_argument("--window", type=float, default=None, metavar="S", help="window length (default: the model's)")
@@ -71,23 +73,21 @@ def cmd_live(args) -> int:
     from clinaudio_gui.live import find_input_device
     device = find_input_device(args.device)
 
-    import numpy as np
     import torch
 
-    from clinaudio_gui.engine.classifier.inference import Classifier
+    from clinaudio_gui.engine.detector.stream import load_live_model
     if args.threads < 1:
         raise ValueError(f"--threads {args.threads} must be >= 1")
     torch.set_num_threads(int(args.threads))
-    clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device="cpu")
+    # warmed up inside: the first call pays for lazy set-up, not the stream
+    clf = load_live_model(args.model or (f"task:{args.task}" if args.task else "detector"))
     window_s = args.window or clf.window_s or RECORD_MODEL_WINDOW_S
-    clf.predict(np.zeros(int(window_s * clf.sample_rate_hz), np.float32),
-                clf.sample_rate_hz)  # warm-up: the first call pays for lazy set-up, not the stream
     session = LiveSession(clf, device=device, window_s=window_s, hop_s=args.hop,
                           capture_rate_hz=args.capture_rate)
     session.start()
     if not args.json:
         c = session.capture
-        print(f"live: {c.device.name} at {c.capture_rate_hz} Hz -> model {clf.task} at "
+        print(f"live: {c.device.name} at {c.capture_rate_hz} Hz -> model {getattr(clf, 'task', None) or clf.name} at "
               f"{clf.sample_rate_hz} Hz, window {window_s:g} s, hop {args.hop:g} s", file=sys.stderr)
     # --duration counts captured audio, not wall time: a sound server may take a second to start
     give_up = None if args.duration is None else time.monotonic() + float(args.duration) + 10.0
@@ -111,6 +111,8 @@ def cmd_live(args) -> int:
         session.stop()
     drain()
     summary = session.summary()
+    if getattr(clf, "streaming", False):
+        summary["events"] = clf.events
     if args.save:
         audio_path, side = session.save_recording(args.save)
         summary["saved"] = str(audio_path)

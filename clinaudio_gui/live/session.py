@@ -141,6 +141,9 @@ class LiveSession:
         self.skipped_windows = 0
         self.started_utc: str | None = None
         self._prob_sum: np.ndarray | None = None
+        self._n_prob = 0
+        if hasattr(self.classifier, "reset"):
+            self.classifier.reset()
 
     # ---- control ---------------------------------------------------------------
     @property
@@ -181,6 +184,11 @@ class LiveSession:
                 self._ingest()
             except Exception:
                 pass
+        if hasattr(self.classifier, "finish"):  # the detector: close the events still open
+            try:
+                self.classifier.finish()
+            except Exception as e:  # noqa: BLE001 - a broken model must not take the app down
+                self.error = f"live detection failed at stop: {type(e).__name__}: {e}"
 
     def __enter__(self):
         self.start()
@@ -236,7 +244,10 @@ class LiveSession:
                         y = self._audio.slice(end - win, end)
                     captured = cap.arrival_time(int(round((end - 1) * ratio)))
                     t_start = time.monotonic()
-                    label, conf, probs = self.classifier.predict(y, sr)
+                    if getattr(self.classifier, "streaming", False):   # the detector: feeds its stream too
+                        label, conf, probs = self.classifier.predict(y, sr, end_s=end / sr)
+                    else:
+                        label, conf, probs = self.classifier.predict(y, sr)
                     ready = time.monotonic()
                     probs_t = self._probs_tuple(probs)
                     p = LivePrediction(index=index, start_s=(end - win) / sr, end_s=end / sr,
@@ -245,9 +256,10 @@ class LiveSession:
                                        ready_at=ready, started_at=t_start)
                     with self._lock:
                         self._predictions.append(p)
-                        if probs_t:
+                        if probs_t:  # windows without probabilities (no signal) never count
                             v = np.asarray(probs_t, dtype=np.float64)
                             self._prob_sum = v if self._prob_sum is None else self._prob_sum + v
+                            self._n_prob += 1
                     index += 1
                     next_end += hop
         except Exception as e:  # a broken model must not take the app down
@@ -287,16 +299,20 @@ class LiveSession:
             return self._audio.slice(0, self._audio.total)
 
     def verdict(self) -> tuple[str | None, float, tuple[float, ...]]:
-        """Record-level verdict so far: the mean of the window probabilities (majority vote
-        when the classifier gives no probabilities)."""
+        """Record-level verdict so far: the mean of the window probabilities over the windows
+        that had something to hear (majority vote when the classifier gives no probabilities;
+        the quality verdict, e.g. "no signal", while no window passed the quality gate)."""
         with self._lock:
             preds = list(self._predictions)
             s = None if self._prob_sum is None else self._prob_sum.copy()
+            n_prob = self._n_prob
         if not preds:
             return None, 0.0, ()
         labels = list(getattr(self.classifier, "labels", []) or [])
+        if getattr(self.classifier, "streaming", False) and n_prob == 0:
+            return preds[-1].label, 1.0, ()
         if s is not None and labels and len(s) == len(labels):
-            mean = s / len(preds)
+            mean = s / max(1, n_prob)
             k = int(np.argmax(mean))
             return labels[k], float(mean[k]), tuple(float(v) for v in mean)
         names, counts = np.unique([p.label for p in preds], return_counts=True)
@@ -344,6 +360,11 @@ class LiveSession:
         if label is not None:
             meta["verdict"] = label
             meta["verdict_confidence"] = round(conf, 4)
+        if getattr(self.classifier, "streaming", False):   # the detector: its decoded events
+            segs = [Segment(start_s=e["start_s"], end_s=e["end_s"], label=e["label"], annotator=annotator,
+                            source="model", confidence=e["confidence"]) for e in self.classifier.events]
+            return AnnotationSet(segs, record_label=label if label in self.classifier.labels else None,
+                                 metadata=meta)
         if getattr(self.classifier, "level", "event") == "record":
             return AnnotationSet([], record_label=label, metadata=meta)
         segs: list[Segment] = []

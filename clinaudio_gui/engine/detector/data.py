@@ -123,8 +123,9 @@ def load_features(recs: list[Recording], *, cache_dir: str | Path | None = None,
             names = list(z["names"])
             if names == [r.audio for r in recs]:
                 offs = z["offsets"]
+                feats = z["features"]   # read once: every z[...] access decompresses the whole array
                 for i, r in enumerate(recs):
-                    r.features = z["features"][:, :, offs[i]:offs[i + 1]]
+                    r.features = feats[:, :, offs[i]:offs[i + 1]]
                     r.target = frame_target(r.events, r.features.shape[-1], s.hop_s)
                 return
     for i, r in enumerate(recs):

@@ -144,3 +144,49 @@ def task_metrics(y_true_fine: list[str], pred_probs_fine: np.ndarray, task: str,
     y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in y_true_fine])
     pred = predict_with_offsets(p, offsets)
     return all_metrics(y, pred, labels)
+
+
+def task_view(result: dict, task: str) -> dict:
+    """A detector result seen through one SPRSound task: record probabilities merged into the
+    task's classes (2-1: Normal / Adventitious / Poor Quality), event labels merged for 1-1
+    (Normal / Adventitious). Keeps the fine record label and probabilities beside them."""
+    spec = TASKS[task]
+    out = dict(result)
+    out["task"] = task
+    rp = np.array([[result["record_probabilities"][c] for c in RECORD_LABELS]])
+    fine_label = result["record_label"]
+    if spec["level"] == "record":
+        merged = merge_to_task(rp, task)[0]
+        labels = spec["labels"]
+        out["probabilities"] = {c: round(float(p), 4) for c, p in zip(labels, merged)}
+        out["record_label"] = next(k for k, v in spec["merge"].items() if fine_label in v)
+    else:
+        merged = merge_to_task(rp, "2-2")[0]
+        out["probabilities"] = {c: round(float(p), 4) for c, p in zip(RECORD_LABELS, merged)}
+    out["confidence"] = float(max(out["probabilities"].values()))
+    out["record_label_fine"] = fine_label
+    if task == "1-1":
+        out["events"] = [dict(e, label="Normal" if e["label"] == "Normal" else "Adventitious")
+                         for e in result["events"]]
+    return out
+
+
+def uncertainty(result: dict) -> tuple[float, str]:
+    """How unsure the detector is about a recording, in [0, 1], and why, for ranking a labeling
+    queue: 1 - (top-1 minus top-2 record probability), raised to the least sure decoded event's
+    1 - confidence when that is higher. A recording failing the quality gate ranks last (0)."""
+    if result.get("quality") not in (None, "ok"):
+        return 0.0, f"signal quality: {result.get('quality')}"
+    probs = sorted(result.get("record_probabilities", {}).items(), key=lambda kv: -kv[1])
+    if len(probs) < 2:
+        return 0.0, "no probabilities"
+    (l1, p1), (l2, p2) = probs[0], probs[1]
+    u = 1.0 - (p1 - p2)
+    reason = f"model unsure: {l1} {p1:.2f} / {l2} {p2:.2f}"
+    adv = [e for e in result.get("events", []) if e["label"] != "Normal"]
+    if adv:
+        e = min(adv, key=lambda e: e["confidence"])
+        if 1.0 - e["confidence"] > u:
+            u = 1.0 - e["confidence"]
+            reason = f"unsure event: {e['label']} {e['confidence']:.2f} at {e['start_s']:.1f} s"
+    return round(float(u), 4), reason

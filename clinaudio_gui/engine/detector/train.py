@@ -288,6 +288,8 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, log=print) -> dict:
     torch.set_num_threads(threads)
+    from clinaudio_gui.metrics.events import _sed_eval
+    _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     recs = D.scan_recordings(data_dir)

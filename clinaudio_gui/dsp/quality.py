@@ -1,0 +1,91 @@
+"""Signal-quality gate: is there anything to hear before a model is allowed to name a sound?
+
+Four checks on a stretch of audio (a recording, a detector block or a live context window),
+each a plain measurement with a threshold set from the SPRSound training release (1,949
+recordings, 8 kHz; figures in docs/models.md):
+
+* ``no signal``: RMS level below ``min_rms_dbfs`` (-66 dBFS; the quietest 1 % of SPRSound
+  recordings sit at about -60 dBFS; a muted or unplugged microphone is far below);
+* ``clipping``: more than ``max_clip_fraction`` (0.1 %; none of SPRSound's recordings has any) of samples at full scale (|x| >= 0.999);
+* ``heavy noise``: spectral flatness (geometric / arithmetic mean of the Welch power spectrum,
+  100-3500 Hz) above ``max_flatness`` (0.35; white noise is ~1.0; breath sounds fall off steeply
+  with frequency, so SPRSound's median is 0.000 and its maximum 0.1, a Poor Quality recording);
+* ``no breath sounds``: less than ``min_breath_band_ratio`` (0.8) of the power in 50-2000 Hz,
+  where lung sounds live (every SPRSound recording has >= 0.93; rain, crying and crackling fire
+  fall below it).
+
+Measured on every 4th SPRSound recording (488): 487 pass, one very quiet Normal recording
+(below -66 dBFS) is gated as "no signal".
+
+``status`` is "ok" or the first failed check; callers answer "no signal" / "Poor Quality"
+instead of an adventitious label whenever it is not "ok".
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.signal import welch
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    min_rms_dbfs: float = -66.0
+    max_clip_fraction: float = 0.001
+    max_flatness: float = 0.35
+    min_breath_band_ratio: float = 0.8
+    min_duration_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    status: str
+    rms_dbfs: float
+    clip_fraction: float
+    flatness: float
+    breath_band_ratio: float
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, float):
+                d[k] = round(v, 4) if np.isfinite(v) else None
+        return d
+
+
+def assess_quality(y: np.ndarray, sample_rate_hz: int, settings: QualitySettings | None = None) -> QualityReport:
+    """Measure and judge one stretch of mono audio (float, full scale 1.0)."""
+    s = settings or QualitySettings()
+    y = np.asarray(y, np.float64).reshape(-1)
+    if sample_rate_hz <= 0:
+        raise ValueError(f"sample_rate_hz={sample_rate_hz} must be > 0")
+    dur = len(y) / sample_rate_hz
+    if len(y) == 0 or not np.all(np.isfinite(y)):
+        return QualityReport("no signal", float("-inf"), 0.0, float("nan"), float("nan"), dur)
+    rms = float(np.sqrt(np.mean(y ** 2)))
+    rms_db = 20 * np.log10(rms) if rms > 0 else float("-inf")
+    clip = float(np.mean(np.abs(y) >= 0.999))
+    nper = int(min(len(y), max(64, 2 ** int(np.round(np.log2(0.064 * sample_rate_hz))))))
+    f, p = welch(y - y.mean(), sample_rate_hz, nperseg=nper)
+    band = (f >= 100) & (f <= min(3500.0, 0.45 * sample_rate_hz))
+    flat = float(np.exp(np.mean(np.log(p[band] + 1e-30))) / (np.mean(p[band]) + 1e-30)) if band.any() else float("nan")
+    tot = p[f >= 20].sum()
+    ratio = float(p[(f >= 50) & (f <= 2000)].sum() / tot) if tot > 0 else 0.0
+    if rms_db < s.min_rms_dbfs or dur < s.min_duration_s:
+        status = "no signal"
+    elif clip > s.max_clip_fraction:
+        status = "clipping"
+    elif flat == flat and flat > s.max_flatness:
+        status = "heavy noise"
+    elif ratio < s.min_breath_band_ratio:
+        status = "no breath sounds"
+    else:
+        status = OK
+    return QualityReport(status, float(rms_db), clip, flat, ratio, dur)

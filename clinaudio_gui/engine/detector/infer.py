@@ -1,0 +1,198 @@
+"""Running a detector package on recordings of any length, and on a live stream.
+
+A recording is processed in blocks of at most ``max_frames`` frames (16.4 s at 16 ms): a
+recording that fits (every SPRSound recording) is one block, exactly as in training; a longer
+one is read block by block from the file (hop ``hop_frames``; each block keeps its central half,
+the first and last keep their outer edges), so memory stays flat on hour-long files. Each block
+gets its own quality check and image standardisation. Output: calibrated frame probabilities,
+decoded events, the record label (head or decoded events, as the manifest says) with
+calibrated per-class probabilities, and the quality verdict. When the quality gate fails, no
+adventitious event and no record label other than "Poor Quality" is given.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clinaudio_gui.core.errors import ClinAudioError, ModelPackageError
+from clinaudio_gui.dsp.quality import OK, assess_quality
+from clinaudio_gui.engine.common.frontend import FeatureSettings, compute_features
+from clinaudio_gui.engine.common.package import load_model_package, models_root
+from clinaudio_gui.engine.detector import scoring as S
+from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+
+BUNDLED_NAME = "detector-sprsound"
+POOR = "Poor Quality"
+
+
+def bundled_detector_dir() -> Path:
+    return models_root() / BUNDLED_NAME
+
+
+class Detector:
+    """A loaded detector package. ``detect`` works on samples, ``detect_file`` on a file."""
+
+    def __init__(self, model_dir: str | Path | None = None, *, device: str = "cpu"):
+        self.model_dir = Path(model_dir) if model_dir else bundled_detector_dir()
+        tensors, m = load_model_package(self.model_dir, kind="detector")
+        self.manifest = m
+        self.cfg = DetectorConfig.from_dict(m["architecture"])
+        self.net = DetectorNet(self.cfg)
+        try:
+            self.net.load_state_dict(tensors)
+        except RuntimeError as e:
+            raise ModelPackageError(f"weights do not fit the architecture: {str(e)[:200]}",
+                                    path=self.model_dir) from None
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+        self.settings = FeatureSettings.from_dict(m["features"])
+        self.sr = int(self.settings.sample_rate_hz)
+        self.hop_s = float(self.settings.hop_s)
+        self.hop_samples = int(round(self.hop_s * self.sr))
+        self.event_classes = list(m["event_classes"])
+        self.record_classes = list(m["record_classes"])
+        cal = m.get("calibration", {})
+        self.t_frame = float(cal.get("t_frame", 1.0))
+        self.t_record = float(cal.get("t_record", 1.0))
+        self.record_offsets = np.asarray(cal.get("offsets", {}).get("2-2", np.zeros(len(self.record_classes))))
+        self.decoder = DecoderParams.from_dict(m.get("decoder", {}))
+        self.record_source = m.get("record_source", "head")
+        w = m.get("window", {})
+        self.max_frames = int(w.get("max_frames", 1024))
+        self.block_hop_frames = int(w.get("hop_frames", self.max_frames // 2))
+
+    @property
+    def version(self) -> str:
+        return f"{self.manifest.get('name', self.model_dir.name)}@{str(self.manifest['weights_sha256'])[:8]}"
+
+    # ---- the network on one block -------------------------------------------------------
+    @torch.inference_mode()
+    def _block(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated frame probabilities (T, 1 + K), record logits (R,)) of one block at self.sr."""
+        feats = compute_features(y, self.settings)
+        x = torch.from_numpy(feats)[None].to(self.device)
+        f, r, _, _ = self.net(x)
+        n = int(np.ceil(len(y) / self.hop_samples))
+        fp = S.softmax(f[0].cpu().numpy().astype(np.float64) / self.t_frame)[:n]
+        return fp, r[0].cpu().numpy().astype(np.float64)
+
+    def _finish(self, frame_probs: np.ndarray, record_logits: np.ndarray, quality, duration_s: float) -> dict:
+        events = decode(frame_probs, self.event_classes, self.hop_s, self.decoder)
+        rp = S.softmax(record_logits / self.t_record)
+        lp = np.log(np.clip(rp, 1e-9, 1)) + self.record_offsets
+        if self.record_source == "events":
+            label = S.record_from_events(events, bool(np.argmax(rp) == self.record_classes.index(POOR)))
+        else:
+            label = self.record_classes[int(np.argmax(lp))]
+        if not quality.ok:
+            events, label = [], POOR
+        elif label == POOR:
+            events = [e for e in events if e["label"] == "Normal"]
+        return {
+            "duration_s": round(float(duration_s), 4),
+            "record_label": label,
+            "record_probabilities": {c: round(float(p), 4) for c, p in zip(self.record_classes, rp)},
+            "quality": quality.status if quality.ok else quality.status,
+            "quality_measures": quality.to_dict(),
+            "events": events,
+            "model": self.version,
+        }
+
+    # ---- whole recordings ---------------------------------------------------------------
+    def detect(self, y: np.ndarray, sample_rate_hz: int, *, with_frames: bool = False) -> dict:
+        """Detect on samples in memory (mono float; resampled to the model's rate if needed)."""
+        y = np.asarray(y, np.float32)
+        if y.ndim == 2:
+            y = y.mean(axis=1)
+        if sample_rate_hz != self.sr:
+            from clinaudio_gui.io.audio import resample
+            y = resample(y, orig_sr=int(sample_rate_hz), target_sr=self.sr)
+        blocks = self._blocks_of_array(y)
+        return self._run_blocks(blocks, len(y), with_frames=with_frames)
+
+    def detect_file(self, path: str | Path, *, with_frames: bool = False) -> dict:
+        """Detect on a file, reading block by block (memory flat on hour-long files)."""
+        from clinaudio_gui.io.audio import audio_info, read_audio
+        info = audio_info(path)
+        sr_file = int(info["sample_rate_hz"])
+        n_file = int(info["frames"])
+        if n_file == 0:
+            raise ClinAudioError("empty audio (0 samples)", path=path)
+        dur = n_file / sr_file
+        block_s = self.max_frames * self.hop_s
+        hop_s = self.block_hop_frames * self.hop_s
+
+        def gen():
+            if dur <= block_s:
+                y, _ = read_audio(path, target_sr=self.sr)
+                yield 0, y
+                return
+            start = 0.0
+            while True:
+                y, _ = read_audio(path, start_s=start, end_s=min(dur, start + block_s), target_sr=self.sr)
+                yield int(round(start / self.hop_s)), y
+                if start + block_s >= dur:
+                    return
+                start += hop_s
+
+        res = self._run_blocks(gen(), int(round(dur * self.sr)), with_frames=with_frames)
+        res["audio"] = str(path)
+        return res
+
+    def _blocks_of_array(self, y: np.ndarray):
+        L = self.max_frames * self.hop_samples
+        if len(y) <= L:
+            yield 0, y
+            return
+        H = self.block_hop_frames * self.hop_samples
+        s = 0
+        while True:
+            yield s // self.hop_samples, y[s:s + L]
+            if s + L >= len(y):
+                return
+            s += H
+
+    def _run_blocks(self, blocks, n_samples: int, *, with_frames: bool) -> dict:
+        n_frames = max(1, int(np.ceil(n_samples / self.hop_samples)))
+        probs = np.zeros((n_frames, 1 + len(self.event_classes)))
+        probs[:, 0] = 1.0
+        rec_logits, weights, reports = [], [], []
+        margin = (self.max_frames - self.block_hop_frames) // 2
+        for start_f, y in blocks:
+            if len(y) < 64:
+                continue
+            q = assess_quality(y, self.sr)
+            reports.append(q)
+            fp, rl = self._block(y)
+            first = start_f == 0
+            last = start_f + len(fp) >= n_frames
+            a = 0 if first else margin
+            b = len(fp) if last else len(fp) - margin
+            if q.ok:
+                probs[start_f + a:start_f + b] = fp[a:b]
+                rec_logits.append(rl)
+                weights.append(len(y))
+        if not reports:
+            raise ValueError(f"audio too short to analyse ({n_samples} samples at {self.sr} Hz)")
+        good = [r for r in reports if r.ok]
+        quality = good[0] if good else reports[0]
+        rl = np.average(np.array(rec_logits), axis=0, weights=weights) if rec_logits else \
+            np.zeros(len(self.record_classes))
+        res = self._finish(probs, rl, quality, n_samples / self.sr)
+        if len(reports) > 1:
+            res["quality_blocks"] = {"ok": len(good), "total": len(reports)}
+        if with_frames:
+            res["frame_probabilities"] = probs
+            res["hop_s"] = self.hop_s
+        return res
+
+
+def load_detector(model_dir: str | Path | None = None, *, device: str = "cpu") -> Detector:
+    d = Path(model_dir) if model_dir else bundled_detector_dir()
+    if not (d / "manifest.json").is_file():
+        raise ClinAudioError("no detector model package here (manifest.json missing); "
+                             "train one with `clinaudio detect-train`", path=d)
+    return Detector(d, device=device)

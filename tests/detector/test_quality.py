@@ -1,0 +1,52 @@
+"""The signal-quality gate: silence, clipping, noise and non-breath sounds are caught; real
+lung-sound recordings pass."""
+import numpy as np
+import pytest
+
+from clinaudio_gui.dsp.quality import assess_quality
+from clinaudio_gui.io import read_audio
+
+SR = 8000
+
+
+def test_real_recordings_pass(sprsound_dir):
+    files = sorted(sprsound_dir.glob("*.flac"))[::97][:20]
+    bad = []
+    for f in files:
+        y, sr = read_audio(f)
+        q = assess_quality(y, sr)
+        if not q.ok:
+            bad.append((f.name, q.status))
+    assert len(bad) <= 1, bad      # Poor Quality recordings may fail, and should
+
+
+@pytest.mark.parametrize("level", [0.0, 1e-5])
+def test_silence_is_no_signal(level):
+    rng = np.random.default_rng(0)
+    q = assess_quality(level * rng.standard_normal(SR * 5), SR)
+    assert q.status == "no signal" and not q.ok
+
+
+def test_white_noise_is_heavy_noise():
+    rng = np.random.default_rng(1)
+    assert assess_quality(0.05 * rng.standard_normal(SR * 5), SR).status == "heavy noise"
+
+
+def test_clipping(examples_dir):
+    y, sr = read_audio(examples_dir / "40638274_9.7_1_p2_1801.flac")
+    loud = np.clip(y / np.abs(y).max() * 40, -1, 1)   # a saturated input stage
+    assert assess_quality(y, sr).ok
+    assert assess_quality(loud, sr).status == "clipping"
+
+
+def test_high_tone_is_no_breath_sounds():
+    t = np.arange(SR * 5) / SR
+    y = 0.1 * np.sin(2 * np.pi * 3000 * t) + 0.001 * np.random.default_rng(2).standard_normal(len(t))
+    assert assess_quality(y, SR).status == "no breath sounds"
+
+
+def test_empty_and_nan():
+    assert assess_quality(np.zeros(0), SR).status == "no signal"
+    assert assess_quality(np.full(SR, np.nan), SR).status == "no signal"
+    with pytest.raises(ValueError, match="sample_rate_hz"):
+        assess_quality(np.zeros(10), 0)
