@@ -1,6 +1,9 @@
-"""Classify panel: run the respiratory classifier on the open recording, train a model, manage models.
+"""Classify panel: run the detector (default) or the classifiers on the open recording, train, manage models.
 
-* Classify: an event model (tasks 1-1 / 1-2: sliding-window events) and a record model (2-1 / 2-2:
+* Detect (default): the bundled sound-event detector (or another detector package) finds the
+  events with calibrated confidences and the record label with per-class probabilities, behind a
+  signal-quality gate; a confidence slider hides suggestions below a threshold.
+* Classify with the older window classifiers: an event model (tasks 1-1 / 1-2: sliding-window events) and a record model (2-1 / 2-2:
   record label) run in a worker QThread; the result goes to ``main_window.add_suggestion_segments``
   as model suggestions (source="model", with confidence) that the user accepts or rejects there.
 * Train...: a dialog running ``train_classifier`` in a worker QThread with a progress bar, a live
@@ -18,17 +21,25 @@ import pyqtgraph as pg
 from PySide6.QtCore import QThread, Signal, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSpinBox, QSplitter, QVBoxLayout, QWidget)
+                               QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core.segment import Segment
 
 NONE_CHOICE = "(none)"
+BUNDLED = "__bundled_detector__"
+CLASSIFIERS = "__classifiers__"
+_DETECTORS: dict = {}   # loaded detector packages, kept between runs (loading takes a second)
 _RUNNING: set = set()  # worker threads kept alive until they finish
 
 
 def installed_classifiers(root=None) -> list[tuple[Path, dict]]:
     from clinaudio_gui.engine.common.package import list_packages
     return [(p, m) for p, m in list_packages(root) if m.get("kind") == "classifier"]
+
+
+def installed_detectors(root=None) -> list[tuple[Path, dict]]:
+    from clinaudio_gui.engine.common.package import list_packages
+    return [(p, m) for p, m in list_packages(root) if m.get("kind") == "detector"]
 
 
 class QtClassifyWorker(QThread):
@@ -38,16 +49,22 @@ class QtClassifyWorker(QThread):
     failed = Signal(str)
 
     def __init__(self, samples: np.ndarray, sample_rate_hz: int, event_model: str | None,
-                 record_model: str | None, device: str = "auto", parent=None):
+                 record_model: str | None, device: str = "auto", parent=None, *, detector: str | None = None,
+                 recording: str | None = None):
         super().__init__(parent)
         self.samples, self.sr = samples, int(sample_rate_hz)
         self.event_model, self.record_model, self.device = event_model, record_model, device
+        self.detector = detector
+        self.recording = recording
 
     def run(self) -> None:
         try:
             import torch
-            from clinaudio_gui.engine.classifier.inference import Classifier
             torch.set_num_threads(1)  # one window at a time: extra threads only oversubscribe small machines
+            if self.detector:
+                self.done.emit(self._detect())
+                return
+            from clinaudio_gui.engine.classifier.inference import Classifier
             out = {"events": [], "record_label": None, "record_confidence": None, "record_probabilities": {}}
             if self.event_model:
                 clf = Classifier.load(self.event_model, device=self.device)
@@ -61,8 +78,61 @@ class QtClassifyWorker(QThread):
                 out["record_confidence"] = r["confidence"]
                 out["record_probabilities"] = r["probabilities"]
                 out["record_task"] = clf.task
+            out["recording"] = self.recording
             self.done.emit(out)
         except Exception as e:  # reported in the panel, never raised on the GUI thread
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+    def _detect(self) -> dict:
+        from clinaudio_gui.engine.detector.infer import load_detector
+        det = _DETECTORS.get(self.detector)
+        if det is None:
+            det = load_detector(None if self.detector == BUNDLED else self.detector)
+            _DETECTORS[self.detector] = det
+        r = det.detect(self.samples, self.sr)
+        probs = r["record_probabilities"]
+        label = r["record_label"]
+        return {"events": r["events"], "record_label": label,
+                "record_confidence": probs.get(label, 1.0 if label == "Poor Quality" else None),
+                "record_probabilities": probs, "quality": r["quality"], "model": r["model"],
+                "recording": self.recording, "detector": True}
+
+
+class QtRankWorker(QThread):
+    """Runs the detector over a folder's recordings and reports each one's uncertainty."""
+
+    progress = Signal(int, int)
+    done = Signal(dict)
+    failed = Signal(str)
+
+    def __init__(self, paths: list, detector: str, parent=None):
+        super().__init__(parent)
+        self.paths, self.detector = list(paths), detector
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        try:
+            import torch
+            torch.set_num_threads(1)
+            from clinaudio_gui.core.errors import ClinAudioError
+            from clinaudio_gui.engine.detector.infer import load_detector
+            from clinaudio_gui.engine.detector.scoring import uncertainty
+            det = _DETECTORS.get(self.detector) or load_detector(None if self.detector == BUNDLED else self.detector)
+            _DETECTORS[self.detector] = det
+            out = {}
+            for i, p in enumerate(self.paths):
+                if self._stop.is_set():
+                    break
+                try:
+                    out[p] = uncertainty(det.detect_file(p))
+                except (ClinAudioError, ValueError, OSError) as e:
+                    out[p] = (0.0, f"unreadable: {e}")
+                self.progress.emit(i + 1, len(self.paths))
+            self.done.emit(out)
+        except Exception as e:  # noqa: BLE001 - reported in the panel
             self.failed.emit(f"{type(e).__name__}: {e}")
 
 
@@ -70,6 +140,10 @@ def result_segments(result: dict) -> list[Segment]:
     return [Segment(float(e["start_s"]), float(e["end_s"]), str(e["label"]), source="model",
                     confidence=float(e["confidence"]), annotator="clinaudio-classifier")
             for e in result.get("events", []) if float(e["end_s"]) > float(e["start_s"])]
+
+
+def filter_by_confidence(result: dict, min_confidence: float) -> list[Segment]:
+    return [s for s in result_segments(result) if (s.confidence or 0.0) >= min_confidence]
 
 
 class QtClassifyPanel(QWidget):
@@ -85,6 +159,9 @@ class QtClassifyPanel(QWidget):
         self.last_result: dict | None = None
         lay = QVBoxLayout(self)
         form = QFormLayout()
+        self.detector_combo = QComboBox()
+        self.detector_combo.setToolTip("the sound-event detector (default) or the older window classifiers")
+        form.addRow("Model", self.detector_combo)
         self.event_combo = QComboBox()
         self.record_combo = QComboBox()
         self.device_combo = QComboBox()
@@ -97,9 +174,26 @@ class QtClassifyPanel(QWidget):
         self.classify_button.setToolTip("Suggest events and a record label for the open recording")
         self.classify_button.clicked.connect(self.classify)
         lay.addWidget(self.classify_button)
-        self.result_label = QLabel("Open a recording, then Classify.")
+        srow = QHBoxLayout()
+        self.conf_slider = QSlider(Qt.Orientation.Horizontal)
+        self.conf_slider.setRange(0, 95)
+        self.conf_slider.setSingleStep(5)
+        self.conf_slider.setValue(0)
+        self.conf_slider.setToolTip("hide suggestions whose calibrated confidence is below this")
+        self.conf_value = QLabel("min confidence 0.00")
+        self.conf_slider.valueChanged.connect(self._on_threshold)
+        srow.addWidget(self.conf_value)
+        srow.addWidget(self.conf_slider, 1)
+        lay.addLayout(srow)
+        self.result_label = QLabel("Open a recording, then Detect.")
         self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.result_label)
+        self.rank_button = QPushButton("Rank folder by model uncertainty")
+        self.rank_button.setToolTip("run the detector over every recording of the open folder and sort the "
+                                    "dataset list so that labeling starts where the model is least sure")
+        self.rank_button.clicked.connect(self.rank_folder)
+        lay.addWidget(self.rank_button)
         row = QHBoxLayout()
         self.train_button = QPushButton("Train...")
         self.train_button.clicked.connect(self.open_training_dialog)
@@ -116,6 +210,16 @@ class QtClassifyPanel(QWidget):
 
     # ---------------------------------------------------------------- models
     def refresh_models(self) -> None:
+        self.detector_combo.clear()
+        self.detector_combo.addItem("Detector (bundled)", BUNDLED)
+        for path, man in installed_detectors():
+            if path.name != "detector-sprsound":
+                self.detector_combo.addItem(f"Detector {path.name}", str(path))
+        self.detector_combo.addItem("Window classifiers (below)", CLASSIFIERS)
+        if not getattr(self, "_sync_connected", False):
+            self.detector_combo.currentIndexChanged.connect(self._sync_enabled)
+            self._sync_connected = True
+        self._sync_enabled()
         for combo, level, default in ((self.event_combo, "event", "1-2"), (self.record_combo, "record", "2-2")):
             combo.clear()
             combo.addItem(NONE_CHOICE, None)
@@ -130,8 +234,27 @@ class QtClassifyPanel(QWidget):
                     pick = combo.count() - 1
             combo.setCurrentIndex(pick)
 
+    def _sync_enabled(self, *_a) -> None:
+        classic = self.detector_combo.currentData() == CLASSIFIERS
+        self.event_combo.setEnabled(classic)
+        self.record_combo.setEnabled(classic)
+        self.classify_button.setText("Classify" if classic else "Detect")
+
     def _on_recording_changed(self, *args) -> None:
-        self.result_label.setText("Recording changed: Classify to get suggestions.")
+        self.last_result = None   # a result belongs to the recording it was made on
+        self.result_label.setText("Recording changed: Detect to get suggestions.")
+
+    def _on_threshold(self, v: int) -> None:
+        self.conf_value.setText(f"min confidence {v / 100:.2f}")
+        r = self.last_result
+        if r is None or not self._same_recording(r):
+            return
+        self.main_window.add_suggestion_segments(filter_by_confidence(r, v / 100), record_label=r.get("record_label"),
+                                                 record_confidence=r.get("record_confidence"))
+
+    def _same_recording(self, r: dict) -> bool:
+        rec = self.main_window.current_recording()
+        return rec is not None and str(getattr(rec, "path", "")) == str(r.get("recording"))
 
     # ---------------------------------------------------------------- classify
     def classify(self) -> bool:
@@ -141,15 +264,20 @@ class QtClassifyPanel(QWidget):
             return False
         if self._worker is not None and self._worker.isRunning():
             return False
+        det = self.detector_combo.currentData()
         ev, rc = self.event_combo.currentData(), self.record_combo.currentData()
-        if not ev and not rc:
+        if det == CLASSIFIERS:
+            det = None
+        if not det and not ev and not rc:
             self.result_label.setText("Choose an event model and/or a record model.")
             return False
         samples = rec.read(0.0, None)
         self.classify_button.setEnabled(False)
-        self.result_label.setText(f"Classifying {rec.name} ...")
+        self.result_label.setText(f"{'Detecting' if det else 'Classifying'} {rec.name} ...")
         # no Qt parent + a module-level reference: closing the panel mid-run never destroys a running thread
-        self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, ev, rc, self.device_combo.currentText())
+        self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, None if det else ev, None if det else rc,
+                                        self.device_combo.currentText(), detector=det,
+                                        recording=str(getattr(rec, "path", "")))
         _RUNNING.add(self._worker)
         self._worker.finished.connect(lambda w=self._worker: _RUNNING.discard(w))
         self._worker.done.connect(self._on_done)
@@ -166,14 +294,25 @@ class QtClassifyPanel(QWidget):
     def _on_done(self, result: dict) -> None:
         self._join_worker()
         self.classify_button.setEnabled(True)
+        if not self._same_recording(result):   # the user moved on while it ran: never label the wrong recording
+            self.result_label.setText("Recording changed while the model ran: its result was dropped.")
+            return
         self.last_result = result
-        segs = result_segments(result)
+        segs = filter_by_confidence(result, self.conf_slider.value() / 100)
         self.main_window.add_suggestion_segments(segs, record_label=result.get("record_label"),
                                                  record_confidence=result.get("record_confidence"))
         n_adv = sum(1 for s in segs if s.label != "Normal")
         text = f"{len(segs)} event suggestion(s), {n_adv} adventitious."
+        if result.get("quality") not in (None, "ok"):
+            text = f"<b>Signal quality: {result['quality']}</b>: no adventitious label given. "
         if result.get("record_label"):
-            text += f" Record: {result['record_label']} ({result['record_confidence']:.2f})."
+            conf = result.get("record_confidence")
+            text += f" Record: <b>{result['record_label']}</b>" + (f" ({conf:.2f})." if conf is not None else ".")
+        probs = result.get("record_probabilities") or {}
+        if probs:
+            text += "<br>" + " &middot; ".join(f"{k} {v:.2f}" for k, v in probs.items())
+        if result.get("model"):
+            text += f"<br><small>model {result['model']}</small>"
         self.result_label.setText(text)  # the main window's status bar reports the suggestions itself
         self.classified.emit(result)
 
@@ -181,6 +320,37 @@ class QtClassifyPanel(QWidget):
         self._join_worker()
         self.classify_button.setEnabled(True)
         self.result_label.setText("Classification failed: " + msg)
+
+    # ---------------------------------------------------------------- uncertainty ranking
+    def rank_folder(self) -> bool:
+        ds = getattr(self.main_window, "dataset", None)
+        paths = ds.paths() if ds is not None else []
+        if not paths:
+            self.result_label.setText("Open a folder first: ranking orders its recordings.")
+            return False
+        if getattr(self, "_rank_worker", None) is not None and self._rank_worker.isRunning():
+            self._rank_worker.stop()
+            return False
+        det = self.detector_combo.currentData()
+        det = BUNDLED if det in (None, CLASSIFIERS) else det
+        w = QtRankWorker(paths, det)
+        _RUNNING.add(w)
+        w.finished.connect(lambda w=w: _RUNNING.discard(w))
+        w.progress.connect(lambda i, n: self.rank_button.setText(f"Ranking {i}/{n}... (click to stop)"))
+        w.done.connect(self._on_ranked)
+        w.failed.connect(lambda m: (self.rank_button.setText("Rank folder by model uncertainty"),
+                                    self.result_label.setText("Ranking failed: " + m)))
+        self._rank_worker = w
+        w.start()
+        return True
+
+    def _on_ranked(self, values: dict) -> None:
+        if self._rank_worker is not None:
+            self._rank_worker.wait(5000)
+        self.rank_button.setText("Rank folder by model uncertainty")
+        self.main_window.dataset.set_uncertainty(values)
+        self.result_label.setText(f"Ranked {len(values)} recording(s): the most uncertain first "
+                                  "(column 'unsure'; the reason is in each row's tooltip).")
 
     # ---------------------------------------------------------------- dialogs
     def open_training_dialog(self) -> "QtTrainDialog":

@@ -30,7 +30,8 @@ SETTINGS_MODEL = "live/model"
 SETTINGS_WINDOW = "live/window_s"
 SETTINGS_HOP = "live/hop_s"
 MONITOR_ONLY = "__monitor__"
-MODEL_CHOICES = (("Events, 7 classes (task 1-2)", "task:1-2"), ("Events, normal/adventitious (task 1-1)", "task:1-1"),
+MODEL_CHOICES = (("Detector: events + record label", "detector"),
+                 ("Events, 7 classes (task 1-2)", "task:1-2"), ("Events, normal/adventitious (task 1-1)", "task:1-1"),
                  ("Record, 5 classes (task 2-2)", "task:2-2"), ("Record, 3 classes (task 2-1)", "task:2-1"),
                  ("No model (monitor only)", MONITOR_ONLY))
 SPEC_LEVELS_DB = (-90.0, -10.0)   # fixed levels: auto-levelling every frame makes the image pump
@@ -46,16 +47,8 @@ def _settings() -> QSettings:
 
 def _load_classifier(choice: str):
     """Runs in a worker thread: torch import + model load take seconds."""
-    import torch
-
-    from clinaudio_gui.engine.classifier.inference import Classifier
-    if choice.startswith("task:"):
-        clf = Classifier.load(task=choice[5:], device="cpu")
-    else:
-        clf = Classifier.load(choice, device="cpu")
-    w = clf.window_s or RECORD_MODEL_WINDOW_S
-    clf.predict(np.zeros(int(w * clf.sample_rate_hz), np.float32), clf.sample_rate_hz)  # warm-up
-    return clf
+    from clinaudio_gui.engine.detector.stream import load_live_model
+    return load_live_model(choice)
 
 
 class QtLivePanel(QWidget):
@@ -108,7 +101,7 @@ class QtLivePanel(QWidget):
         for text, data in MODEL_CHOICES:
             self.model_box.addItem(text, data)
         self.model_box.addItem("Model folder...", "__browse__")
-        saved = str(self._qs.value(SETTINGS_MODEL, "task:1-2"))
+        saved = str(self._qs.value(SETTINGS_MODEL, "detector"))
         i = self.model_box.findData(saved)
         if i < 0 and saved and Path(saved).is_dir():
             self.model_box.insertItem(0, Path(saved).name, saved)
@@ -308,7 +301,7 @@ class QtLivePanel(QWidget):
     def start(self) -> None:
         choice = self.model_box.currentData()
         if choice in (None, "__browse__"):
-            choice = "task:1-2"
+            choice = "detector"
         self._qs.setValue(SETTINGS_WINDOW, self.window_spin.value())
         self._qs.setValue(SETTINGS_HOP, self.hop_spin.value())
         if choice == MONITOR_ONLY:

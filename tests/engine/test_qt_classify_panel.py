@@ -7,7 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from clinaudio_gui.io import open_audio
-from clinaudio_gui.ui.qt_classify_panel import QtClassifyPanel, QtModelManager
+from clinaudio_gui.ui.qt_classify_panel import BUNDLED, CLASSIFIERS, QtClassifyPanel, QtModelManager
 
 import torch
 
@@ -39,6 +39,8 @@ def test_classify_puts_model_suggestions_on_the_host(qtbot, sprsound_dir):
     panel = QtClassifyPanel(host)
     qtbot.addWidget(host); qtbot.addWidget(panel)
     assert panel.event_combo.count() > 1 and panel.record_combo.count() > 1
+    panel.detector_combo.setCurrentIndex(panel.detector_combo.findData(CLASSIFIERS))
+    assert panel.classify_button.text() == "Classify" and panel.event_combo.isEnabled()
     with qtbot.waitSignal(panel.classified, timeout=120_000):
         assert panel.classify()
         assert not panel.classify_button.isEnabled()  # worker thread busy, GUI thread free
@@ -47,6 +49,54 @@ def test_classify_puts_model_suggestions_on_the_host(qtbot, sprsound_dir):
     assert segs[0].start_s == 0.0 and segs[-1].end_s == pytest.approx(rec.duration_s, abs=1e-3)
     assert label in ("Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality") and 0 < conf <= 1
     assert panel.classify_button.isEnabled() and "event suggestion" in panel.result_label.text()
+
+
+def test_detector_is_the_default_and_its_events_carry_confidences(qtbot, examples_dir):
+    rec = open_audio(examples_dir / "40638274_9.7_1_p2_1801.flac")   # CAS & DAS: crackles and a wheeze
+    host = Host(rec)
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    assert panel.detector_combo.currentData() == BUNDLED and panel.classify_button.text() == "Detect"
+    with qtbot.waitSignal(panel.classified, timeout=120_000):
+        assert panel.classify()
+    segs, label, conf = host.suggestions[-1]
+    assert segs and all(s.source == "model" and 0 < s.confidence <= 1 for s in segs)
+    assert {s.label for s in segs} - {"Normal"}, "no adventitious event found on a CAS & DAS recording"
+    assert label in ("Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality")
+    r = panel.last_result
+    assert set(r["record_probabilities"]) == {"Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"}
+    assert "CAS &amp; DAS" in panel.result_label.text() or "CAS & DAS" in panel.result_label.text()
+    # the confidence slider hides the less confident suggestions, on the same recording only
+    lo = min(s.confidence for s in segs)
+    panel.conf_slider.setValue(int(lo * 100) + 5)
+    segs2, _, _ = host.suggestions[-1]
+    assert len(segs2) < len(segs) and all(s.confidence >= panel.conf_slider.value() / 100 for s in segs2)
+
+
+def test_detector_result_for_another_recording_is_dropped(qtbot, examples_dir):
+    """Trust: a result that arrives after the user moved to another recording labels nothing."""
+    rec = open_audio(examples_dir / "40638274_9.7_1_p2_1801.flac")
+    host = Host(rec)
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    assert panel.classify()
+    host.rec = open_audio(examples_dir / "40638274_9.7_1_p3_1765.flac")   # the user moves on at once
+    qtbot.waitUntil(lambda: panel.classify_button.isEnabled(), timeout=120_000)
+    assert host.suggestions == []
+    assert "dropped" in panel.result_label.text()
+
+
+def test_silence_gets_no_adventitious_label(qtbot, tmp_path):
+    from clinaudio_gui.io.audio import write_audio
+    p = write_audio(tmp_path / "silence.wav", np.zeros(8000 * 10, np.float32), 8000)
+    host = Host(open_audio(p))
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.classified, timeout=120_000):
+        assert panel.classify()
+    segs, label, _ = host.suggestions[-1]
+    assert segs == [] and label == "Poor Quality"
+    assert "no signal" in panel.result_label.text()
 
 
 def test_classify_without_recording_says_so(qtbot):
