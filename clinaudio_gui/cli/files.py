@@ -22,8 +22,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_info)
 
     p = subparsers.add_parser("convert", help="convert annotations between formats",
-                              description="Convert annotations: " + ", ".join(ALL_FORMATS) + ". The format "
-                              "follows the extension (.txt is sniffed from its content) unless given.")
+                              description="Convert annotations: " + ", ".join(ALL_FORMATS) + ". Without --from the "
+                              "format of IN is recognised from its content (the extension where the content cannot "
+                              "tell) and named on stderr; labels are mapped onto the label schema (default "
+                              "sprsound-events: 'wheeze' -> Wheeze, ICBHI crackle -> DAS, HF_Lung I -> Inhalation ...), "
+                              "labels that match nothing are kept and listed in one warning. The format of OUT "
+                              "follows its extension unless --to is given.")
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT")
     p.add_argument("--from", dest="from_fmt", metavar="FMT", choices=ALL_FORMATS, help="format of IN")
@@ -31,6 +35,10 @@ def register(subparsers) -> None:
     p.add_argument("--audio", metavar="AUDIO",
                    help="the recording, for formats that store its duration (TextGrid); "
                         "without it the last annotation's end is used")
+    p.add_argument("--schema", metavar="SCHEMA", default="sprsound-events",
+                   help="label schema the labels are mapped onto: sprsound-events (default), sprsound-records, "
+                        "icbhi-cycles, breath-phases, or a schema JSON file")
+    p.add_argument("--keep-labels", action="store_true", help="no label mapping: labels exactly as IN has them")
     p.set_defaults(func=cmd_convert)
 
     p = subparsers.add_parser("stats", help="recordings, patients, duration and label counts of a dataset folder")
@@ -51,35 +59,57 @@ def cmd_info(args) -> int:
     return 0
 
 
-def _note(msg: str) -> None:
-    print(f"clinaudio: note: {msg}", file=sys.stderr)
-
-
 def cmd_convert(args) -> int:
     from clinaudio_gui.core.errors import AnnotationFormatError
+    from clinaudio_gui.core.schema import get_schema
     from clinaudio_gui.io.audio import audio_info
-    from clinaudio_gui.io.formats import (CARRIES_BOX, CARRIES_RECORD_LABEL, detect_format, read_annotations,
-                                          write_annotations)
+    from clinaudio_gui.io.formats import (CARRIES_BOX, CARRIES_RECORD_LABEL, detect_format, guess_format,
+                                          read_annotations, write_annotations)
+    from clinaudio_gui.io.hflung import hflung_mapping
     from clinaudio_gui.io.icbhi import icbhi_mapping
+    from clinaudio_gui.io.labelmap import label_message, mapping_message
     src, dst = Path(args.input), Path(args.output)
+    notes: list[str] = []     # printed once the output is written: a failure is one line, the error
     if not src.is_file():
         raise AnnotationFormatError("input file not found" if not src.exists() else "input is not a file", path=src)
     if dst.is_dir():
         raise AnnotationFormatError("output is a folder; give a file name", path=dst)
+    try:
+        schema = None if args.keep_labels else get_schema(args.schema)
+    except ValueError as e:
+        raise AnnotationFormatError(str(e), path=args.schema) from None
     duration_s = audio_info(args.audio)["duration_s"] if args.audio else None
-    from_fmt = args.from_fmt or detect_format(src)
     to_fmt = args.to_fmt or detect_format(dst, for_writing=True)
-    a = read_annotations(src, from_fmt)
+    from_fmt = args.from_fmt
+    if from_fmt is None:
+        from_fmt, why = guess_format(src)
+        notes.append(f"note: {src}: read as {from_fmt} (recognised from {why}); give --from to override")
+    a = read_annotations(src, from_fmt, schema=schema)
+    msg = mapping_message(a)
+    if msg:
+        notes.append("note: " + msg)
+    msg = label_message(a)
+    if msg:
+        notes.append(f"warning: {src}: {msg}")
     if a.record_label and to_fmt not in CARRIES_RECORD_LABEL:
-        _note(f"{to_fmt} has no record label: {a.record_label!r} is not written")
+        notes.append(f"note: {to_fmt} has no record label: {a.record_label!r} is not written")
     if any(s.is_box for s in a.segments) and to_fmt not in CARRIES_BOX:
-        _note(f"{to_fmt} has no frequency boxes: low/high Hz are not written")
+        notes.append(f"note: {to_fmt} has no frequency boxes: low/high Hz are not written")
     if to_fmt == "icbhi":
         mapped = icbhi_mapping(a)
         if mapped:
-            _note("ICBHI holds only normal/crackle/wheeze/both: " +
-                  ", ".join(f"{k} -> {v}" for k, v in sorted(mapped.items())))
+            notes.append("note: ICBHI holds only normal/crackle/wheeze/both: "
+                         + ", ".join(f"{k} -> {v}" for k, v in sorted(mapped.items())))
+    if to_fmt == "hflung":
+        mapped, dropped = hflung_mapping(a)
+        if mapped:
+            notes.append("note: HF_Lung types: " + ", ".join(f"{k} -> {v}" for k, v in sorted(mapped.items())))
+        if dropped:
+            notes.append(f"note: HF_Lung has no Normal type (an unlabelled stretch is normal): {dropped} segment(s) "
+                         "not written")
     write_annotations(dst, a, to_fmt, audio_duration_s=duration_s)
+    for n in notes:
+        print(f"clinaudio: {n}", file=sys.stderr)
     print(f"{src} ({from_fmt}) -> {dst} ({to_fmt}): {len(a)} segment(s)"
           + (f", record label {a.record_label!r}" if a.record_label and to_fmt in CARRIES_RECORD_LABEL else ""))
     return 0

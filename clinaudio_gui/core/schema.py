@@ -83,12 +83,14 @@ SPRSOUND_EVENT_LABELS = ["Normal", "Rhonchi", "Wheeze", "Stridor", "Coarse Crack
                          "Fine Crackle", "Wheeze+Crackle"]
 SPRSOUND_RECORD_LABELS = ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"]
 ICBHI_CYCLE_LABELS = ["normal", "crackle", "wheeze", "both"]
+BREATH_PHASE_LABELS = ["Inhalation", "Exhalation"]   # HF_Lung I / E: breath phases, not sound classes
 
 SPRSOUND_EVENTS = LabelSchema.from_names("sprsound-events", SPRSOUND_EVENT_LABELS, SPRSOUND_RECORD_LABELS)
 SPRSOUND_RECORDS = LabelSchema.from_names("sprsound-records", SPRSOUND_RECORD_LABELS, SPRSOUND_RECORD_LABELS)
 ICBHI_CYCLES = LabelSchema.from_names("icbhi-cycles", ICBHI_CYCLE_LABELS, [])
+BREATH_PHASES = LabelSchema.from_names("breath-phases", BREATH_PHASE_LABELS, [])
 
-BUILTIN_SCHEMAS = {s.name: s for s in (SPRSOUND_EVENTS, SPRSOUND_RECORDS, ICBHI_CYCLES)}
+BUILTIN_SCHEMAS = {s.name: s for s in (SPRSOUND_EVENTS, SPRSOUND_RECORDS, ICBHI_CYCLES, BREATH_PHASES)}
 
 
 def get_schema(name_or_path: str) -> LabelSchema:

@@ -12,9 +12,10 @@ from clinaudio_gui.core.errors import AnnotationFormatError
 _EOL = re.compile(r"\r\n|\r|\n")
 
 
-def read_text(path: str | Path, *, allow_empty: bool = False) -> str:
+def read_text(path: str | Path, *, allow_empty: bool = False, fallback: str | None = None) -> str:
     """The file as text: UTF-8 (BOM allowed), or UTF-16 when it starts with a UTF-16 BOM
-    (Praat writes UTF-16 as soon as a label has a non-ASCII character)."""
+    (Praat writes UTF-16 as soon as a label has a non-ASCII character). ``fallback`` (e.g.
+    "latin-1", what Praat falls back to) decodes a file that is not valid UTF-8."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -28,6 +29,11 @@ def read_text(path: str | Path, *, allow_empty: bool = False) -> str:
         else:
             text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        if fallback and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = raw.decode(fallback, errors="strict")
+            if "\x00" in text:
+                raise AnnotationFormatError("binary data (NUL characters) in a text annotation file", path=path)
+            return text
         raise AnnotationFormatError(f"not UTF-8/UTF-16 text (byte {e.start}: {e.reason})", path=path) from None
     if "\x00" in text:
         raise AnnotationFormatError("binary data (NUL characters) in a text annotation file", path=path)

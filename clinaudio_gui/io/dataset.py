@@ -68,12 +68,14 @@ def _diagnoses(root: Path, names: set[str]) -> dict[str, str]:
     return out
 
 
-def scan_labeled(folder: str | Path, *, include_unlabeled: bool = False, on_error: str = "raise"
-                 ) -> list[LabeledItem]:
+def scan_labeled(folder: str | Path, *, include_unlabeled: bool = False, on_error: str = "raise",
+                 schema=None) -> list[LabeledItem]:
     """Every recording under ``folder`` (recursively) with its parsed annotations, sorted by path.
 
     ``include_unlabeled``: also list recordings without an annotation file (annotations None).
     ``on_error``: "raise" (AnnotationFormatError naming the file) or "skip" a malformed file.
+    ``schema``: map the labels onto this label schema (see io.labelmap); None (the default) keeps
+    each dataset's own vocabulary, which is what dataset statistics report.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -91,7 +93,7 @@ def scan_labeled(folder: str | Path, *, include_unlabeled: bool = False, on_erro
             ann = fmt = None
             if ann_path is not None:
                 try:
-                    ann = read_annotations(ann_path)
+                    ann = read_annotations(ann_path, schema=schema)
                     fmt = (NATIVE_FORMAT if ann_path.name.endswith(SIDECAR_SUFFIX)
                            else ann.metadata.get("source_format"))
                 except ClinAudioError:

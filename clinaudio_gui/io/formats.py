@@ -1,10 +1,12 @@
 """One registry of the annotation formats (napari-style readers/writers in one place).
 
-``read_annotations`` / ``write_annotations`` choose the format by extension; where an
-extension is ambiguous (``.txt``: ICBHI cycles, Audacity label track or Raven table;
-``.json``: SPRSound or native ClinAudio) the content decides. Writes are atomic: the whole
-text is built first, then written to a temp file and renamed, so a failed conversion leaves
-no output and never touches the input.
+``read_annotations`` / ``write_annotations`` choose the format: the content decides when it can
+(:func:`guess_format`: a TextGrid header, SPRSound or ClinAudio JSON keys, a Raven or CSV header,
+ICBHI cycle lines, HF_Lung label lines, Audacity label lines), the extension where the content
+cannot (an empty file, a malformed one: its own reader then names the problem). Labels are
+mapped onto the active schema on import (:mod:`clinaudio_gui.io.labelmap`). Writes are atomic:
+the whole text is built first, then written to a temp file and renamed, so a failed conversion
+leaves no output and never touches the input.
 """
 from __future__ import annotations
 
@@ -16,36 +18,43 @@ from clinaudio_gui.core.annotations import AnnotationSet
 from clinaudio_gui.core.atomic import atomic_write_text
 from clinaudio_gui.core.errors import AnnotationFormatError
 from clinaudio_gui.core.project import SIDECAR_SUFFIX, sidecar_path
+from clinaudio_gui.core.schema import LabelSchema
 from clinaudio_gui.io._text import read_text, split_lines
 from clinaudio_gui.io.audacity import dumps_audacity, parse_audacity
 from clinaudio_gui.io.csvfmt import dumps_csv, looks_like_csv_header, parse_csv
+from clinaudio_gui.io.hflung import LINE as _HFLUNG_LINE
+from clinaudio_gui.io.hflung import dumps_hflung, parse_hflung
 from clinaudio_gui.io.icbhi import dumps_icbhi, parse_icbhi
+from clinaudio_gui.io.labelmap import DEFAULT_SCHEMA, map_to_schema
 from clinaudio_gui.io.native import dumps_native, parse_native
 from clinaudio_gui.io.raven import dumps_raven, is_raven_header, parse_raven
-from clinaudio_gui.io.sprsound import dumps_sprsound, file_stem, load_json, parse_sprsound
+from clinaudio_gui.io.sprsound import dumps_sprsound, file_stem, parse_sprsound
 from clinaudio_gui.io.textgrid import dumps_textgrid, parse_textgrid
 
-FORMATS = ("sprsound", "icbhi", "audacity", "textgrid", "raven", "csv")
+FORMATS = ("sprsound", "icbhi", "hflung", "audacity", "textgrid", "raven", "csv")
 NATIVE_FORMAT = "clinaudio"
 ALL_FORMATS = FORMATS + (NATIVE_FORMAT,)
 # what each format can hold besides times and labels
 CARRIES_RECORD_LABEL = frozenset({"sprsound", "textgrid", "csv", NATIVE_FORMAT})
 CARRIES_BOX = frozenset({"audacity", "raven", "csv", NATIVE_FORMAT})
 # time resolution a format stores (None: full float precision)
-TIME_RESOLUTION_S = {"sprsound": 0.001}
+TIME_RESOLUTION_S = {"sprsound": 0.001, "hflung": 0.001}
 # formats with a fixed label vocabulary
-FIXED_LABELS = {"icbhi": ("normal", "crackle", "wheeze", "both")}
+FIXED_LABELS = {"icbhi": ("normal", "crackle", "wheeze", "both"),
+                "hflung": ("I", "E", "D", "C", "Wheeze", "Stridor", "Rhonchi")}
 
 _JSON_FORMATS = ("sprsound", NATIVE_FORMAT)
-_MAY_BE_EMPTY = ("icbhi", "audacity")   # zero cycles / labels is an empty file
+_MAY_BE_EMPTY = ("icbhi", "audacity", "hflung")   # zero cycles / labels is an empty file
 _ICBHI_LINE = re.compile(r"^\s*[-+0-9.eE]+[ \t]+[-+0-9.eE]+[ \t]+[01][ \t]+[01]\s*$")
-_AUDACITY_LINE = re.compile(r"^\s*[-+0-9.,eE]+\s*\t\s*[-+0-9.,eE]+\s*(\t.*)?$")
+_AUDACITY_LINE = re.compile(r"^[ \t]*[-+0-9.,eE]+[ \t]+[-+0-9.,eE]+(?:[ \t].*)?$")
 
 
 def _check_fmt(fmt: str, path) -> str:
     f = fmt.strip().lower()
     if f == "native":
         f = NATIVE_FORMAT
+    if f in ("hf_lung", "hf-lung"):
+        f = "hflung"
     if f not in ALL_FORMATS:
         raise AnnotationFormatError(f"unknown annotation format {fmt!r} (use one of {', '.join(ALL_FORMATS)})",
                                     path=path)
@@ -62,30 +71,42 @@ def _json_kind(data: object, path) -> str:
                                 "ClinAudio (segments)", path=path)
 
 
-def sniff_text(text: str, path="<memory>") -> str:
-    """The format of an annotation text by its content (for .txt and unknown extensions)."""
+def _sniff(text: str, path) -> tuple[str, str] | None:
+    """(format, what in the content says so), or None when the content does not tell."""
     lines = [ln for ln in split_lines(text) if ln.strip()]
     if not lines:
-        return "audacity"       # an empty label track
+        return None
     head = lines[0].strip()
-    if head.startswith(("File type", '"ooTextFile"')) or head == "ooTextFile":
-        return "textgrid"
+    if head.startswith(("File type", '"ooTextFile')) or head == "ooTextFile":
+        return "textgrid", "a Praat TextGrid header"
     if head.startswith(("{", "[")):
-        try:
-            return _json_kind(json.loads(text), path)
-        except (ValueError, RecursionError):
-            raise AnnotationFormatError("looks like JSON but does not parse", path=path, line=1) from None
+        kind = _json_kind(_loads(text, path), path)
+        return kind, ("SPRSound keys (record_annotation / event_annotation)" if kind == "sprsound"
+                      else "ClinAudio JSON (segments)")
     if is_raven_header(lines[0]):
-        return "raven"
+        return "raven", "a Raven selection-table header (Begin Time (s), End Time (s))"
     if looks_like_csv_header(lines[0]):
-        return "csv"
+        return "csv", "a CSV header with start_s,end_s,label"
     sample = lines[:200]
     if all(_ICBHI_LINE.match(ln) for ln in sample):
-        return "icbhi"
+        return "icbhi", "lines 'start end crackle wheeze' (ICBHI cycles)"
+    if _HFLUNG_LINE.match(lines[0]):
+        return "hflung", "lines 'TYPE HH:MM:SS.mmm HH:MM:SS.mmm' (HF_Lung labels)"
     if _AUDACITY_LINE.match(lines[0]):
-        return "audacity"
-    raise AnnotationFormatError(f"cannot tell the annotation format from the content (first line "
-                                f"{head[:60]!r}); give the format explicitly (--from)", path=path, line=1)
+        return "audacity", "lines 'start end label' (an Audacity label track)"
+    return None
+
+
+def sniff_text(text: str, path="<memory>") -> str:
+    """The format of an annotation text by its content alone."""
+    if not text.strip():
+        return "audacity"       # an empty label track
+    hit = _sniff(text, path)
+    if hit is None:
+        head = next(ln for ln in split_lines(text) if ln.strip()).strip()
+        raise AnnotationFormatError(f"cannot tell the annotation format from the content (first line "
+                                    f"{head[:60]!r}); give the format explicitly (--from)", path=path, line=1)
+    return hit[0]
 
 
 def _suffix_format(path: Path) -> str | None:
@@ -94,27 +115,47 @@ def _suffix_format(path: Path) -> str | None:
         return NATIVE_FORMAT
     if name.endswith(".selections.txt"):
         return "raven"
+    if name.endswith("_label.txt"):      # HF_Lung's naming: steth_20190701_10_21_48_label.txt
+        return "hflung"
     return {".textgrid": "textgrid", ".csv": "csv", ".json": "json"}.get(path.suffix.lower())
 
 
-def detect_format(path: str | Path, *, for_writing: bool = False) -> str:
-    """The format of ``path``: by extension, sniffing the content for .json and .txt.
-    For writing (no content yet) ``.json`` means SPRSound and ``.txt`` needs an explicit format."""
+def guess_format(path: str | Path, text: str | None = None) -> tuple[str, str]:
+    """(format, why) for reading ``path``: the ClinAudio sidecar name, else the content, else
+    (empty or unrecognisable content) the extension. ``why`` says what decided, for the user."""
     path = Path(path)
-    fmt = _suffix_format(path)
+    suffix = _suffix_format(path)
+    if suffix == NATIVE_FORMAT:
+        return NATIVE_FORMAT, f"the name ({SIDECAR_SUFFIX})"
+    if text is None:
+        text = read_text(path, allow_empty=True, fallback="latin-1" if suffix == "textgrid" else None)
+    ext = path.suffix or "(none)"
+    if not text.strip():
+        if suffix == "json":
+            raise AnnotationFormatError("file is empty (an empty JSON file is not valid)", path=path)
+        return (suffix or "audacity"), f"the extension {ext} (the file is empty)"
+    hit = _sniff(text, path)
+    if hit is not None:
+        return hit[0], f"the content: {hit[1]}"
+    if suffix is not None and suffix != "json":
+        return suffix, f"the extension {ext} (the content matched no format)"
+    sniff_text(text, path)          # raises the "cannot tell" error
+    raise AssertionError("unreachable")
+
+
+def detect_format(path: str | Path, *, for_writing: bool = False) -> str:
+    """The format of ``path``: for reading by :func:`guess_format`; for writing (no content yet)
+    by the extension, ``.json`` meaning SPRSound and ``.txt`` needing an explicit format."""
+    path = Path(path)
     if for_writing:
+        fmt = _suffix_format(path)
         if fmt == "json":
             return "sprsound"
         if fmt is None:
             raise AnnotationFormatError(f"the extension {path.suffix or '(none)'!r} does not say which format to "
                                         f"write ({', '.join(FORMATS)}); give the format explicitly (--to)", path=path)
         return fmt
-    if fmt is not None and fmt != "json":
-        return fmt
-    text = read_text(path, allow_empty=fmt is None)
-    if fmt == "json":
-        return _json_kind(_loads(text, path), path)
-    return sniff_text(text, path)
+    return guess_format(path)[0]
 
 
 def _loads(text: str, path) -> object:
@@ -126,34 +167,32 @@ def _loads(text: str, path) -> object:
         raise AnnotationFormatError(f"invalid JSON: {str(e)[:120]}", path=path) from None
 
 
-_TEXT_PARSERS = {"icbhi": parse_icbhi, "audacity": parse_audacity, "textgrid": parse_textgrid,
-                 "raven": parse_raven, "csv": parse_csv}
+_TEXT_PARSERS = {"icbhi": parse_icbhi, "hflung": parse_hflung, "audacity": parse_audacity,
+                 "textgrid": parse_textgrid, "raven": parse_raven, "csv": parse_csv}
 
 
-def read_annotations(path: str | Path, fmt: str | None = None, *,
-                     audio_duration_s: float | None = None) -> AnnotationSet:
+def read_annotations(path: str | Path, fmt: str | None = None, *, audio_duration_s: float | None = None,
+                     schema: LabelSchema | str | None = DEFAULT_SCHEMA) -> AnnotationSet:
     """An AnnotationSet from any supported file. Malformed input raises AnnotationFormatError naming
-    the file and the line or field; nothing else escapes. ``audio_duration_s`` is recorded in the
-    metadata (``duration_s``) so that a later TextGrid export spans the whole recording."""
+    the file and the line or field; nothing else escapes. ``fmt`` None: :func:`guess_format`.
+    ``schema``: the label schema (object or name) the file's labels are mapped onto (default the
+    built-in SPRSound event schema; None keeps the labels exactly as the file has them); see
+    :mod:`clinaudio_gui.io.labelmap` for the metadata it leaves (``label_map``, ``unmatched_labels``).
+    ``audio_duration_s`` is recorded in the metadata (``duration_s``) so that a later TextGrid
+    export spans the whole recording."""
     path = Path(path)
-    text = read_text(path, allow_empty=True)
-    data = None
+    tg = (fmt or "").strip().lower() == "textgrid" or (fmt is None and _suffix_format(path) == "textgrid")
+    text = read_text(path, allow_empty=True, fallback="latin-1" if tg else None)
     try:
-        if fmt is None:
-            kind = _suffix_format(path)
-            if kind == "json":
-                data = _loads(text, path)
-                fmt = _json_kind(data, path)
-            else:
-                fmt = kind if kind is not None else sniff_text(text, path)
-        fmt = _check_fmt(fmt, path)
+        fmt = _check_fmt(fmt, path) if fmt is not None else guess_format(path, text)[0]
         if not text.strip() and fmt not in _MAY_BE_EMPTY:
             raise AnnotationFormatError(f"file is empty (an empty {fmt} file is not valid)", path=path)
         if fmt in _JSON_FORMATS:
-            data = _loads(text, path) if data is None else data
-            a = parse_sprsound(data, path) if fmt == "sprsound" else parse_native(data, path)
+            data = _loads(text, path)
+            a = parse_sprsound(data, path, text=text) if fmt == "sprsound" else parse_native(data, path)
         else:
             a = _TEXT_PARSERS[fmt](text, path)
+        a = map_to_schema(a, schema, fmt)
     except AnnotationFormatError:
         raise
     except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, RecursionError) as e:
@@ -181,6 +220,8 @@ def dumps_annotations(annotations: AnnotationSet, fmt: str, *, audio_duration_s:
         return dumps_native(annotations)
     if fmt == "icbhi":
         return dumps_icbhi(annotations, path=path)
+    if fmt == "hflung":
+        return dumps_hflung(annotations, path=path)
     if fmt == "audacity":
         return dumps_audacity(annotations, path=path)
     if fmt == "textgrid":
@@ -203,7 +244,7 @@ def write_annotations(path: str | Path, annotations: AnnotationSet, fmt: str | N
     return path
 
 
-ANNOTATION_SUFFIXES = (".json", ".TextGrid", ".textgrid", ".txt", ".csv", ".Table.1.selections.txt",
+ANNOTATION_SUFFIXES = (".json", ".TextGrid", ".textgrid", ".txt", "_label.txt", ".csv", ".Table.1.selections.txt",
                        ".selections.txt")
 
 
@@ -221,7 +262,7 @@ def annotation_candidates(audio_path: str | Path) -> list[Path]:
 
 def find_annotation_for(audio_path: str | Path, *, names: set[str] | None = None) -> Path | None:
     """The native sidecar if there is one, else a same-stem file of a known format next to the
-    recording (SPRSound .json, ICBHI/Audacity .txt, .TextGrid, .csv, Raven table), else None.
+    recording (SPRSound .json, ICBHI/Audacity/HF_Lung .txt, .TextGrid, .csv, Raven table), else None.
     ``names`` (the folder's file names) saves the stat calls when scanning a big folder."""
     for p in annotation_candidates(audio_path):
         if (p.name in names) if names is not None else p.is_file():

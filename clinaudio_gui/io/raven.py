@@ -4,13 +4,18 @@
 
 Raven lists a selection once per view ("Waveform 1", "Spectrogram 1") with the same
 Selection number; those duplicates are one segment, taken from the spectrogram row (a waveform
-row gives the whole band, 0 Hz to Nyquist, as its frequencies). The label column is ``Annotation`` (or
-the first of Label / Type / Class / Species / Call Type, else the first non-standard column).
+row gives the whole band, 0 Hz to Nyquist, as its frequencies). Selections of a multi-channel
+recording are rows of their own (their own Selection number, or the same one per channel): each
+distinct selection is one segment; the channel itself is not kept. The label column is
+``Annotation`` (or the first of Label / Type / Class / Species / Call Type, else the first free-text
+column: measurement columns, which carry a unit such as "Peak Freq (Hz)", never count). Any number
+of extra columns, in any order, is accepted; trailing empty fields are ignored.
 A selection made in the waveform has no frequency range; here a segment without a box is
 written with both frequencies 0, and 0-0 reads back as no box. No record label.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from clinaudio_gui.core.annotations import AnnotationSet
@@ -25,6 +30,7 @@ _STANDARD = {h.lower() for h in HEADER[:-1]} | {
     "delta time (s)", "delta freq (hz)", "begin file", "end file", "file offset (s)", "begin path",
     "begin clock time", "end clock time", "begin date", "end date", "center freq (hz)", "peak freq (hz)",
     "avg power density (db fs/hz)", "max power (db)", "inband power (db fs)"}
+_UNIT = re.compile(r"\([^()]*\)\s*$")
 _LABEL_COLUMNS = ("annotation", "label", "type", "class", "species", "call type", "annotations")
 
 
@@ -50,8 +56,8 @@ def parse_raven(text: str, path: str | Path = "<memory>") -> AnnotationSet:
     idx_low = low.index("low freq (hz)") if "low freq (hz)" in low else None
     idx_high = low.index("high freq (hz)") if "high freq (hz)" in low else None
     idx_label = next((low.index(c) for c in _LABEL_COLUMNS if c in low), None)
-    if idx_label is None:
-        idx_label = next((i for i, c in enumerate(low) if c not in _STANDARD), None)
+    if idx_label is None:   # the first free-text column; measurements carry a unit: "Peak Time (s)", "Dur 90% (s)"
+        idx_label = next((i for i, c in enumerate(low) if c and c not in _STANDARD and not _UNIT.search(c)), None)
     idx_view = low.index("view") if "view" in low else None
     segs: list[Segment] = []
     where: dict[str, tuple[int, bool]] = {}   # selection -> (index in segs, from a spectrogram view)
@@ -63,6 +69,8 @@ def parse_raven(text: str, path: str | Path = "<memory>") -> AnnotationSet:
         ln = n + 1
         if len(cols) < len(header):
             cols += [""] * (len(header) - len(cols))
+        while len(cols) > len(header) and not cols[-1].strip():
+            cols.pop()          # trailing tabs some exporters add
         if len(cols) > len(header):
             raise AnnotationFormatError(f"{len(cols)} columns but the header has {len(header)}", path=path, line=ln)
         sel = cols[idx_sel].strip() if idx_sel is not None else None

@@ -1,9 +1,14 @@
 """Praat TextGrid, long ("ooTextFile" with ``name = value`` lines) and short text forms.
 
-Reading: both forms are the same token stream (numbers, "strings" with "" as the escaped quote,
-<flags>), the long form adding labels (``xmin =``, ``item [1]:``) that are skipped, as Praat
-itself does. Every interval tier gives segments (empty intervals skipped); point tiers are
-parsed and ignored; the tier named ``record`` carries the record label.
+Reading follows Praat's own text reader (sys/abcio.cpp): the file is a stream of numbers,
+"strings" (a doubled "" is one quote; strings may span lines) and <flags>; everything else
+(``xmin =``, ``item [1]:``, any other word) is skipped up to the next white space, and ``!``
+starts a comment to the end of the line. Accepted as Praat accepts them: both text forms, the
+old ``"ooTextFile short"`` header, numbers written as fractions (``1/3``), UTF-8 (BOM or not),
+UTF-16 with a BOM, and, when a file is not valid UTF-8, ISO Latin-1 (Praat's default reading
+preference). Every interval tier gives segments (empty intervals skipped); every point tier
+(``TextTier``) gives zero-length segments at its marked points; the tier named ``record``
+carries the record label. Tier names are not kept (a segment has no tier).
 
 Writing (long form): the segments go to interval tiers ``events`` (overlapping segments spill
 into ``events 2``, ``events 3`` ... since a tier's intervals cannot overlap), gaps are empty
@@ -44,7 +49,7 @@ def _tokenize(text: str, path) -> list[_Tok]:
         if c == "\n":
             line += 1
             i += 1
-        elif c in " \t\r\f\v":
+        elif c.isspace():
             i += 1
         elif c == '"':
             start_line = line
@@ -91,8 +96,11 @@ def _tokenize(text: str, path) -> list[_Tok]:
             i = j
         elif c in "=:":
             i += 1
-        else:
-            raise AnnotationFormatError(f"unexpected character {c!r}", path=path, line=line)
+        else:                                           # any other word: skipped, as Praat does
+            j = i
+            while j < n and not text[j].isspace():
+                j += 1
+            i = j
     return toks
 
 
@@ -120,7 +128,15 @@ class _Stream:
         if t.kind != "num":
             raise AnnotationFormatError(f"expected {what} (a number), got {t.value[:40]!r}", path=self.path,
                                         line=t.line)
-        return parse_number(t.value, path=self.path, line=t.line, field=what, what=what, minimum=minimum)
+        value = t.value
+        if "/" in value:                                # Praat reads "1/3" as a fraction
+            num, _, den = value.partition("/")
+            a = parse_number(num, path=self.path, line=t.line, field=what, what=what, minimum=None)
+            b = parse_number(den, path=self.path, line=t.line, field=what, what=what, minimum=None)
+            if b == 0:
+                raise AnnotationFormatError(f"{value!r}: division by zero", path=self.path, line=t.line, field=what)
+            value = repr(a / b)
+        return parse_number(value, path=self.path, line=t.line, field=what, what=what, minimum=minimum)
 
     def count(self, what: str) -> int:
         t = self.toks[self.i] if self.i < len(self.toks) else None
@@ -137,10 +153,10 @@ class _Stream:
 def parse_textgrid(text: str, path: str | Path = "<memory>") -> AnnotationSet:
     toks = _tokenize(text, path)
     st = _Stream(toks, path)
-    if st.string("file type") != "ooTextFile":
+    if st.string("file type") not in ("ooTextFile", "ooTextFile short"):
         raise AnnotationFormatError("not a Praat text file (File type must be \"ooTextFile\"; binary TextGrids "
                                     "are not supported)", path=path, line=1)
-    if st.string("object class") != "TextGrid":
+    if st.string("object class").split(" ")[0] != "TextGrid":
         raise AnnotationFormatError("object class is not \"TextGrid\"", path=path, line=2)
     xmin = st.number("xmin")
     xmax = st.number("xmax")
@@ -183,7 +199,7 @@ def parse_textgrid(text: str, path: str | Path = "<memory>") -> AnnotationSet:
                 ln = st.line()
                 a = st.number("point time")
                 label = st.string("point mark")
-                if name == POINT_TIER and label.strip():
+                if label.strip():
                     segs.append(Segment(a, a, label))
         else:
             raise AnnotationFormatError(f"unknown tier class {cls!r}", path=path, line=st.line())
@@ -195,7 +211,7 @@ def parse_textgrid(text: str, path: str | Path = "<memory>") -> AnnotationSet:
 
 
 def read_textgrid(path: str | Path) -> AnnotationSet:
-    return parse_textgrid(read_text(path), path)
+    return parse_textgrid(read_text(path, fallback="latin-1"), path)
 
 
 def _q(s: str) -> str:

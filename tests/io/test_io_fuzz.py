@@ -20,6 +20,7 @@ from clinaudio_gui.core import AnnotationFormatError, AnnotationSet, AudioFileEr
 from clinaudio_gui.io import ALL_FORMATS, audio_info, dumps_annotations, read_annotations, read_audio
 from clinaudio_gui.io.audacity import parse_audacity
 from clinaudio_gui.io.csvfmt import parse_csv
+from clinaudio_gui.io.hflung import parse_hflung
 from clinaudio_gui.io.icbhi import parse_icbhi
 from clinaudio_gui.io.native import parse_native
 from clinaudio_gui.io.raven import parse_raven
@@ -33,7 +34,7 @@ _SAMPLE = AnnotationSet([Segment(0.25, 1.5, "Wheeze", 100.0, 900.0, annotator="a
 VALID = {fmt: dumps_annotations(_SAMPLE if fmt != "icbhi" else AnnotationSet(
     [s for s in _SAMPLE.segments if s.label in ("normal", "crackle", "both")]), fmt, audio_duration_s=5.0)
     for fmt in ALL_FORMATS}
-TEXT_PARSERS = {"icbhi": parse_icbhi, "audacity": parse_audacity, "textgrid": parse_textgrid,
+TEXT_PARSERS = {"icbhi": parse_icbhi, "hflung": parse_hflung, "audacity": parse_audacity, "textgrid": parse_textgrid,
                 "raven": parse_raven, "csv": parse_csv}
 SPECIAL = "\t\n\r \"'<>[]!\\,;:{}0123456789.-+eE"
 
@@ -100,6 +101,7 @@ def fuzz_dir():
 
 
 NAMES = {"sprsound": "f.json", "clinaudio": "f.clinaudio.json", "icbhi": "f.txt", "audacity": "g.txt",
+         "hflung": "f_label.txt",
          "textgrid": "f.TextGrid", "raven": "f.selections.txt", "csv": "f.csv"}
 
 

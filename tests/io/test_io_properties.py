@@ -52,7 +52,7 @@ def key(s: Segment, fmt: str):
     return t + (s.label, box, rest)
 
 
-@pytest.mark.parametrize("fmt", [f for f in ALL_FORMATS if f != "icbhi"])
+@pytest.mark.parametrize("fmt", [f for f in ALL_FORMATS if f not in ("icbhi", "hflung")])  # fixed vocabularies
 @settings(max_examples=60, deadline=None)
 @given(a=annotation_sets())
 def test_any_annotation_set_round_trips(fmt, a):
