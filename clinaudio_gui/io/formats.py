@@ -46,6 +46,7 @@ FIXED_LABELS = {"icbhi": ("normal", "crackle", "wheeze", "both"),
 _JSON_FORMATS = ("sprsound", NATIVE_FORMAT)
 _MAY_BE_EMPTY = ("icbhi", "audacity", "hflung")   # zero cycles / labels is an empty file
 _ICBHI_LINE = re.compile(r"^\s*[-+0-9.eE]+[ \t]+[-+0-9.eE]+[ \t]+[01][ \t]+[01]\s*$")
+_ICBHI_LIKE = re.compile(r"^\s*[-+0-9.eE]+[ \t]+[-+0-9.eE]+[ \t]+\d+[ \t]+\d+\s*$")   # a bad flag still ICBHI
 _AUDACITY_LINE = re.compile(r"^[ \t]*[-+0-9.,eE]+[ \t]+[-+0-9.,eE]+(?:[ \t].*)?$")
 
 
@@ -88,7 +89,7 @@ def _sniff(text: str, path) -> tuple[str, str] | None:
     if looks_like_csv_header(lines[0]):
         return "csv", "a CSV header with start_s,end_s,label"
     sample = lines[:200]
-    if all(_ICBHI_LINE.match(ln) for ln in sample):
+    if _ICBHI_LINE.match(lines[0]) and all(_ICBHI_LIKE.match(ln) for ln in sample):
         return "icbhi", "lines 'start end crackle wheeze' (ICBHI cycles)"
     if _HFLUNG_LINE.match(lines[0]):
         return "hflung", "lines 'TYPE HH:MM:SS.mmm HH:MM:SS.mmm' (HF_Lung labels)"

@@ -12,7 +12,8 @@ Writing maps back: Inhalation -> I, Exhalation -> E, DAS / crackles of any kind 
 Wheeze / Stridor / Rhonchi as they are, Wheeze+Crackle -> a Wheeze line and a D line.
 "Normal" has no HF_Lung type (an unlabelled stretch is normal) and is left out; any other
 label without spaces is written as its own type, a label with spaces is refused. Times are
-written to the millisecond. No record label, no frequency boxes.
+written to the millisecond, in the order and with the line ends the file was read with
+(``metadata["hflung_shape"]``). No record label, no frequency boxes.
 """
 from __future__ import annotations
 
@@ -72,7 +73,9 @@ def parse_hflung(text: str, path: str | Path = "<memory>") -> AnnotationSet:
         if end < start:
             raise AnnotationFormatError(f"end {cols[2]} is before start {cols[1]}", path=path, line=n)
         segs.append(Segment(start, end, cols[0]))
-    return AnnotationSet(segs, None, {"source_format": "hflung"})
+    keys = [(s.start_s, s.end_s) for s in segs]
+    shape = {"order": "sorted" if keys == sorted(keys) else "as_read", "crlf": "\r\n" in text}
+    return AnnotationSet(segs, None, {"source_format": "hflung", "hflung_shape": shape})
 
 
 def read_hflung(path: str | Path) -> AnnotationSet:
@@ -102,14 +105,20 @@ def hflung_mapping(annotations: AnnotationSet) -> tuple[dict[str, str], int]:
 
 
 def dumps_hflung(annotations: AnnotationSet, *, path: str | Path = "<memory>") -> str:
+    """Lines sorted by onset, unless the set was read from an HF_Lung file that listed them in
+    another order (e.g. phases first, then events): then in that order, with its line ends."""
+    shape = annotations.metadata.get("hflung_shape")
+    shape = shape if isinstance(shape, dict) else {}
+    segs = list(annotations.segments) if shape.get("order") == "as_read" else annotations.sorted_segments()
+    nl = "\r\n" if shape.get("crlf") is True else "\n"
     lines = []
-    for s in annotations.sorted_segments():
+    for s in segs:
         types = hflung_types(s.label)
         if types is None:
             raise AnnotationFormatError(f"label {s.label!r} has no HF_Lung type ({', '.join(TYPES)}) and, having "
                                         "spaces, cannot be written as its own", path=path, field="label")
         for t in types:
-            lines.append(f"{t} {fmt_time(s.start_s)} {fmt_time(s.end_s)}\n")
+            lines.append(f"{t} {fmt_time(s.start_s)} {fmt_time(s.end_s)}{nl}")
     return "".join(lines)
 
 
