@@ -114,3 +114,27 @@ def test_the_kinds_that_failed_before_through_the_installed_command(tmp_path, pa
     assert rows(read_annotations(out), fmt) == rows(read_annotations(src), fmt)
     if fmt == "sprsound":          # the 2024 shape is kept: no record key, 4-space indent
         assert out.read_bytes() == src.read_bytes()
+
+
+def test_convert_label_options_and_one_warning_line(tmp_path, capsys):
+    src = tmp_path / "mixed.txt"
+    src.write_text("0.5\t1.0\twheeze\n1.0\t2.0\tcough\n2.0\t3.0\tsquawk\n3.0\t4.0\tcrackle\n")
+    out = tmp_path / "o.csv"
+    assert main(["convert", str(src), str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [ln for ln in err if "warning" in ln] == [
+        f"clinaudio: warning: {src}: 2 label(s) match nothing in sprsound-events and are kept as they are: "
+        "'cough', 'squawk'"]
+    assert any("crackle -> DAS" in ln and "wheeze -> Wheeze" in ln for ln in err)
+    assert [s.label for s in read_annotations(out, schema=None).sorted_segments()] == ["Wheeze", "cough", "squawk",
+                                                                                        "DAS"]
+    assert main(["convert", str(src), str(out), "--keep-labels"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert [s.label for s in read_annotations(out, schema=None).sorted_segments()] == ["wheeze", "cough", "squawk",
+                                                                                        "crackle"]
+    assert main(["convert", str(src), str(out), "--schema", "icbhi-cycles"]) == 0
+    capsys.readouterr()
+    assert [s.label for s in read_annotations(out, schema=None).sorted_segments()] == ["wheeze", "cough", "squawk",
+                                                                                        "crackle"]
+    assert main(["convert", str(src), str(out), "--schema", "no-such-schema"]) == 2
+    assert "no-such-schema" in capsys.readouterr().err
