@@ -177,7 +177,8 @@ def read_annotations(path: str | Path, fmt: str | None = None, *, audio_duration
     """An AnnotationSet from any supported file. Malformed input raises AnnotationFormatError naming
     the file and the line or field; nothing else escapes. ``fmt`` None: :func:`guess_format`.
     ``schema``: the label schema (object or name) the file's labels are mapped onto (default the
-    built-in SPRSound event schema; None keeps the labels exactly as the file has them); see
+    built-in SPRSound event schema; None keeps the labels exactly as the file has them; the native
+    ClinAudio file is never mapped); see
     :mod:`clinaudio_gui.io.labelmap` for the metadata it leaves (``label_map``, ``unmatched_labels``).
     ``audio_duration_s`` is recorded in the metadata (``duration_s``) so that a later TextGrid
     export spans the whole recording."""
@@ -193,7 +194,8 @@ def read_annotations(path: str | Path, fmt: str | None = None, *, audio_duration
             a = parse_sprsound(data, path, text=text) if fmt == "sprsound" else parse_native(data, path)
         else:
             a = _TEXT_PARSERS[fmt](text, path)
-        a = map_to_schema(a, schema, fmt)
+        if fmt != NATIVE_FORMAT:    # the project's own file: its labels are the user's, kept as saved
+            a = map_to_schema(a, schema, fmt)
     except AnnotationFormatError:
         raise
     except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, RecursionError) as e:

@@ -247,3 +247,10 @@ def test_content_wins_over_the_extension_and_the_extension_breaks_ties(tmp_path)
     e = tmp_path / "empty_label.txt"
     e.write_text("")
     assert guess_format(e)[0] == "hflung" and len(read_annotations(e)) == 0
+
+
+def test_the_native_sidecar_is_never_mapped(tmp_path):
+    p = tmp_path / "x.clinaudio.json"
+    p.write_text(dumps_annotations(AnnotationSet([Segment(0, 1, "crackle"), Segment(1, 2, "my label")]), "clinaudio"))
+    a = read_annotations(p)
+    assert [s.label for s in a.segments] == ["crackle", "my label"] and "unmatched_labels" not in a.metadata
