@@ -80,8 +80,11 @@ def _tokenize(text: str, path) -> list[_Tok]:
             i = k + 1
         elif c == "[":                                  # item [1]: / intervals [3]:
             k = text.find("]", i)
-            if k < 0 or "\n" in text[i:k]:
-                raise AnnotationFormatError("unterminated [index]", path=path, line=line)
+            if k < 0 or "\n" in text[i:k]:             # no "]" on the line: a word, skipped as Praat does
+                k = i
+                while k < n and not text[k].isspace():
+                    k += 1
+                k -= 1
             i = k + 1
         elif c.isdigit() or c in "+-.":
             j = i

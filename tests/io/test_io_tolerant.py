@@ -254,3 +254,55 @@ def test_the_native_sidecar_is_never_mapped(tmp_path):
     p.write_text(dumps_annotations(AnnotationSet([Segment(0, 1, "crackle"), Segment(1, 2, "my label")]), "clinaudio"))
     a = read_annotations(p)
     assert [s.label for s in a.segments] == ["crackle", "my label"] and "unmatched_labels" not in a.metadata
+
+
+# ------------------------------------------------------------------ sniffing, as a property
+WORD = st.text(st.sampled_from("abcXYZ é-"), min_size=1, max_size=10).filter(lambda s: s.strip() == s and s)
+
+
+@st.composite
+def sets_for(draw, fmt):
+    labels = {"icbhi": st.sampled_from(["normal", "crackle", "wheeze", "both"]),
+              "hflung": st.sampled_from(["I", "E", "D", "C", "Wheeze", "Stridor", "Rhonchi"])}.get(fmt, WORD)
+    segs = []
+    for _ in range(draw(st.integers(1, 6))):
+        a, b = sorted((draw(TIME), draw(TIME)))
+        segs.append(Segment(a, b, draw(labels)))
+    return AnnotationSet(segs, draw(st.none() | WORD))
+
+
+@pytest.mark.parametrize("fmt", ["sprsound", "icbhi", "hflung", "audacity", "textgrid", "raven", "csv", "clinaudio"])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_whatever_a_format_writes_is_recognised_as_that_format(fmt, data):
+    a = data.draw(sets_for(fmt))
+    assert sniff_text(dumps_annotations(a, fmt)) == fmt
+
+
+@st.composite
+def raven_tables(draw):
+    extra = draw(st.lists(st.sampled_from(["Peak Freq (Hz)", "Dur 90% (s)", "Begin File", "Center Time (s)",
+                                           "Delta Time (s)", "Avg Power Density (dB FS/Hz)"]), unique=True, max_size=4))
+    cols = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)"]
+    cols = cols + extra + ["Notes"]
+    rows, want = [], []
+    for k in range(1, draw(st.integers(0, 6)) + 1):
+        a, b = sorted((draw(TIME), draw(TIME)))
+        lo, hi = sorted((draw(st.floats(1, 4000)), draw(st.floats(1, 4000))))
+        lab, ch = draw(WORD), draw(st.integers(1, 4))
+        vals = {"Selection": str(k), "Channel": str(ch), "Begin Time (s)": repr(a), "End Time (s)": repr(b),
+                "Begin File": "rec.wav", "Notes": lab}
+        for view, box in ((("Waveform 1", (0.0, 4000.0)), ("Spectrogram 1", (lo, hi)))
+                          if draw(st.booleans()) else (("Spectrogram 1", (lo, hi)),)):
+            v = dict(vals, View=view, **{"Low Freq (Hz)": repr(box[0]), "High Freq (Hz)": repr(box[1])})
+            rows.append("\t".join(v.get(c, repr(draw(st.floats(0, 100)))) for c in cols)
+            + "\t" * draw(st.integers(0, 2)))
+        want.append((a, b, lab, lo, hi))
+    return "\t".join(cols) + "\n" + "".join(r + "\n" for r in rows), sorted(want)
+
+
+@FUZZ
+@given(table=raven_tables())
+def test_raven_tables_with_views_channels_and_extra_columns(table):
+    text, want = table
+    assert view(parse_raven(text)) == want
