@@ -83,7 +83,7 @@ def detect_shape(data: dict, text: str | None) -> dict:
         body = text.strip()
         shape["newline"] = text.endswith("\n")
         if "\n" in body:
-            second = body.split("\n", 2)[1] if body.count("\n") >= 1 else ""
+            second = body.split("\n", 2)[1]
             ws = second[: len(second) - len(second.lstrip())]
             shape["indent"] = "\t" if ws.startswith("\t") else max(len(ws), 1)
             shape["separators"] = [",", ": "]
