@@ -185,12 +185,19 @@ def read_annotations(path: str | Path, fmt: str | None = None, *, audio_duration
     path = Path(path)
     tg = (fmt or "").strip().lower() == "textgrid" or (fmt is None and _suffix_format(path) == "textgrid")
     text = read_text(path, allow_empty=True, fallback="latin-1" if tg else None)
+    data = None
     try:
-        fmt = _check_fmt(fmt, path) if fmt is not None else guess_format(path, text)[0]
+        if fmt is not None:
+            fmt = _check_fmt(fmt, path)
+        elif text.lstrip().startswith(("{", "[")) and _suffix_format(path) != NATIVE_FORMAT:
+            data = _loads(text, path)          # parsed once: the keys tell SPRSound from ClinAudio
+            fmt = _json_kind(data, path)
+        else:
+            fmt = guess_format(path, text)[0]
         if not text.strip() and fmt not in _MAY_BE_EMPTY:
             raise AnnotationFormatError(f"file is empty (an empty {fmt} file is not valid)", path=path)
         if fmt in _JSON_FORMATS:
-            data = _loads(text, path)
+            data = _loads(text, path) if data is None else data
             a = parse_sprsound(data, path, text=text) if fmt == "sprsound" else parse_native(data, path)
         else:
             a = _TEXT_PARSERS[fmt](text, path)
