@@ -32,7 +32,12 @@ def _suggestions_in_process(files: list[Path]) -> list[dict]:
     out = []
     for i, f in enumerate(files):
         y, sr = read_audio(f)
-        e, r = ev.classify_recording(y, sr), rec.classify_recording(y, sr)
+        try:
+            e, r = ev.classify_recording(y, sr), rec.classify_recording(y, sr)
+        except (RuntimeError, ValueError) as err:   # e.g. a recording too short for the network
+            out.append({"audio": str(f), "record_label": None, "events": [], "error": str(err)[:200],
+                        "source": "clinaudio classify (failed)"})
+            continue
         out.append({"audio": str(f), "record_label": r["record_label"], "confidence": r["confidence"],
                     "events": e["events"], "source": "clinaudio classify (classifier-1-2 events, classifier-2-2 record)"})
         if (i + 1) % 200 == 0:
@@ -61,7 +66,9 @@ def main() -> int:
         source = f"clinaudio detect --json ({args.suggestions})"
     else:
         rows = _suggestions_in_process(files)
-        source = rows[0]["source"] if rows else "none"
+        source = "clinaudio classify (classifier-1-2 events, classifier-2-2 record)"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "suggestions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     model_dir = out / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
     for r in rows:
@@ -100,11 +107,13 @@ def main() -> int:
         return rc
     rep = json.loads(buf.getvalue())
     rep["suggestions_from"] = source
+    rep["model_failed_on"] = [Path(r.get("audio") or r.get("path")).name for r in rows if r.get("error")]
     rep["recordings"] = len(files)
     rep["model_time_s"] = round(t_model, 1)
     (out / "agreement.json").write_text(json.dumps(rep, indent=1))
     r, ev = rep["record"], rep["pairs"][0]["events"]
-    print(f"{len(files)} recordings; suggestions from {source}")
+    print(f"{len(files)} recordings; suggestions from {source}; the model failed on "
+          f"{len(rep['model_failed_on'])} (no suggestion: record label missing, no events)")
     print(f"record label: Cohen's kappa {r['cohen_kappa']} (95% CI {r['ci95']}), n={r['n']}, "
           f"observed agreement {r['observed_agreement']}")
     print(f"events: F1 micro {ev['event_f1_micro']}, macro {ev['event_f1_macro']}; per class "

@@ -60,12 +60,20 @@ def translating(method: Callable) -> Callable:
     """Decorator for store methods: any database error leaves as one StoreError line."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except StoreError:
-            raise
-        except (SQLAlchemyError, OSError) as e:
-            raise translate(e, self.url) from None
+        for attempt in (0, 1):
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except DBAPIError as e:
+                # a pooled connection the server dropped (it restarted): the pool is invalidated, so
+                # one retry runs on a fresh connection. Safe: a failed transaction left nothing, and
+                # a save carries an operation id, so even one that did commit is not applied twice.
+                if attempt == 0 and e.connection_invalidated:
+                    continue
+                raise translate(e, self.url) from None
+            except (SQLAlchemyError, OSError) as e:
+                raise translate(e, self.url) from None
     return wrapper
 
 
@@ -93,8 +101,8 @@ def make_engine(url: ProjectURL, *, password: str | None = None) -> sa.Engine:
     pw = password or url.password
     if pw:
         connect_args["password"] = pw
-    return sa.create_engine(url.sqlalchemy_url, connect_args=connect_args, pool_pre_ping=True,
-                            pool_size=2, max_overflow=2)
+    # no pre-ping round trip per checkout: a dropped connection is retried once (``translating``)
+    return sa.create_engine(url.sqlalchemy_url, connect_args=connect_args, pool_size=2, max_overflow=2)
 
 
 def _alembic_config(conn):
