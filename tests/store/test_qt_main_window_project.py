@@ -87,3 +87,20 @@ def test_file_menu_opens_a_project_url(qtbot, window, project):
     act.trigger()
     qtbot.waitUntil(lambda: getattr(window, "project_queue", None) is not None, timeout=5000)
     assert window.project_queue.list.count() == 3
+
+
+def test_reviewer_opens_the_review_view_from_the_queue(qtbot, window, project, media, monkeypatch):
+    project.add_person("rita", "reviewer")
+    import_folder(project, media, "sprsound", "alice")
+    monkeypatch.setenv("CLINAUDIO_USER", "rita")
+    assert window.open_path(project.url.user_facing())
+    q = window.project_queue
+    assert q.list.count() == 6 and q.review_button.isVisibleTo(q)
+    assert q.client.owner == "consensus"
+    q.list.setCurrentRow(0)
+    q.review_button.click()
+    rw = window._review_window
+    qtbot.waitExposed(rw)
+    assert set(rw.view._tracks) == {"alice", "bob", "consensus"}
+    assert rw.view.disagreement_count() == 0          # same expert labels imported for both
+    rw.close()
