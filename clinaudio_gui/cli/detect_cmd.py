@@ -18,6 +18,13 @@ def register(subparsers) -> None:
     t.add_argument("--crop-frames", type=int, default=448)
     t.add_argument("--widths", default="12,24,32")
     t.add_argument("--cache", default="runs/cache", help="feature cache folder")
+    t.add_argument("--retune", action="store_true",
+                   help="no training: refit calibration + decoder of the trained folds on their own validation "
+                        "patients and re-score their test patients")
+    t.add_argument("--bundle", default=None, metavar="DEST",
+                   help="after training: copy --bundle-fold's package to DEST (e.g. models/detector-sprsound) "
+                        "with the k-fold figures")
+    t.add_argument("--bundle-fold", type=int, default=0)
     t.set_defaults(func=cmd_detect_train)
     register_detect(subparsers)
 
@@ -29,9 +36,19 @@ def cmd_detect_train(args) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed, threads=args.threads,
-                 cache_dir=args.cache, only_folds=only, widths=[int(x) for x in args.widths.split(",")],
-                 crop=args.crop_frames, log=log)
+    if args.retune:
+        from clinaudio_gui.engine.detector.train import retune_cv
+        res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only, log=log)
+    else:
+        res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,
+                     threads=args.threads, cache_dir=args.cache, only_folds=only,
+                     widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, log=log)
+    if args.bundle:
+        import shlex
+        from clinaudio_gui.engine.detector.train import bundle_fold
+        cmd = "clinaudio " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        dest = bundle_fold(args.out, args.bundle_fold, args.bundle, command=cmd)
+        log(f"bundled fold {args.bundle_fold} as {dest}")
     print(json.dumps(res["mean_std"], indent=2))
     return 0
 

@@ -82,10 +82,14 @@ def event_metrics(reference: Mapping[str, Sequence[Event]], estimated: Mapping[s
     sed_eval = _sed_eval()
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="sed_eval")
     ids = sorted(set(reference) | set(estimated))
+    if map_labels:
+        classes = list(EVENT_CLASSES)
+    else:   # labels as given (e.g. streaming vs offline, Normal included)
+        classes = sorted({e[2] for d in (reference, estimated) for v in d.values() for e in v}) or ["-"]
     ev = sed_eval.sound_event.EventBasedMetrics(
-        event_label_list=list(EVENT_CLASSES), t_collar=T_COLLAR_S, percentage_of_length=PERCENTAGE_OF_LENGTH,
+        event_label_list=classes, t_collar=T_COLLAR_S, percentage_of_length=PERCENTAGE_OF_LENGTH,
         evaluate_onset=True, evaluate_offset=True)
-    seg = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=list(EVENT_CLASSES), time_resolution=SEGMENT_S)
+    seg = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=classes, time_resolution=SEGMENT_S)
     n_ref = n_est = 0
     for rid in ids:
         r = list(reference.get(rid, ()))

@@ -163,6 +163,10 @@ class QtLivePanel(QWidget):
         grid.addWidget(self.latency_label, 1, 0, 1, 2)
         grid.addWidget(self.overrun_label, 2, 0)
         grid.addWidget(self.fps_label, 2, 1)
+        self.events_label = QLabel("events: -")   # the streaming detector's events, onset and offset
+        self.events_label.setWordWrap(True)
+        self.events_label.setToolTip("events found so far by the streaming detector (newest last)")
+        grid.addWidget(self.events_label, 3, 0, 1, 2)
         lrow = QHBoxLayout()
         self.level_bar = QProgressBar()
         self.level_bar.setRange(-60, 0)  # dBFS
@@ -461,6 +465,12 @@ class QtLivePanel(QWidget):
         self.label_now.setText(f"{last.label}  {last.confidence:.2f}")
         label, conf, _ = s.verdict()
         self.verdict_label.setText(f"verdict so far: {label} ({conf:.2f}) from {self._seen} windows")
+        if getattr(s.classifier, "streaming", False):
+            evs = s.classifier.events
+            adv = [e for e in evs if e["label"] != "Normal"]
+            tail = "; ".join(f"{e['label']} {e['start_s']:.1f}-{e['end_s']:.1f} s ({e['confidence']:.2f})"
+                             for e in evs[-4:])
+            self.events_label.setText(f"events: {len(evs)} ({len(adv)} adventitious)" + (f": {tail}" if tail else ""))
         lat = np.asarray(self.shown_latencies_ms)
         if len(lat):
             self.latency_label.setText(f"latency (captured -> shown): last {lat[-1]:.0f} ms, "

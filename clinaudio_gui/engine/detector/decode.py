@@ -27,6 +27,12 @@ class DecoderParams:
     median_frames: int = 5           # odd; 1 = no smoothing
     max_gap_s: float = 0.1
     min_duration_s: float = 0.15
+    # "classwise": each class's own activity decides; "segments": cut events where any event is
+    # active (1 - p(no event) >= event_threshold), then name each by its mean class probabilities
+    # plus per-class log offsets (SPRSound labels whole cycles, so the cut is learnt from every event)
+    mode: str = "classwise"
+    event_threshold: float = 0.5
+    label_offsets: dict[str, float] = field(default_factory=dict)
 
     def threshold(self, label: str) -> float:
         return float(self.thresholds.get(label, self.default_threshold))
@@ -69,6 +75,10 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
     if n == 0:
         return []
     sm = smooth(probs, params.median_frames)
+    if params.mode == "segments":
+        return _decode_segments(probs, sm, classes, hop_s, params, offset_s)
+    if params.mode != "classwise":
+        raise ValueError(f"mode={params.mode!r} must be classwise or segments")
     ev = sm[:, 1:]
     cand = ev.argmax(axis=1)
     pc = ev[np.arange(n), cand]
@@ -105,4 +115,28 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
         conf = float(ev[a:b, c].mean())
         out.append({"start_s": round(offset_s + a * hop_s, 4), "end_s": round(offset_s + b * hop_s, 4),
                     "label": classes[c], "confidence": round(conf, 4)})
+    return out
+
+
+def _decode_segments(probs, sm, classes, hop_s, params: DecoderParams, offset_s: float) -> list[dict]:
+    pe = 1.0 - sm[:, 0]
+    seed = pe >= params.event_threshold
+    low = pe >= params.hysteresis * params.event_threshold
+    runs = [(a, b) for a, b in _runs(low) if seed[a:b].any()]
+    max_gap = int(round(params.max_gap_s / hop_s))
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] <= max_gap:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    off = np.array([params.label_offsets.get(c, 0.0) for c in classes])
+    out = []
+    for a, b in merged:
+        if (b - a) * hop_s < params.min_duration_s:
+            continue
+        m = probs[a:b, 1:].mean(axis=0)
+        k = int(np.argmax(np.log(np.clip(m / max(m.sum(), 1e-12), 1e-9, 1)) + off))
+        out.append({"start_s": round(offset_s + a * hop_s, 4), "end_s": round(offset_s + b * hop_s, 4),
+                    "label": classes[k], "confidence": round(float(m[k]), 4)})
     return out

@@ -97,7 +97,8 @@ def _decode_all(outs, idx, recs, params: DecoderParams, t_frame: float, hop_s: f
 
 
 def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tuple[DecoderParams, float]:
-    """Grid + coordinate search of the decoder on validation recordings (event micro F, sed_eval)."""
+    """Grid + coordinate search of the decoder on validation recordings (event micro F, sed_eval),
+    in both modes (class-wise activity; cut-then-name segments); the better one is kept."""
     ref = _ref_events(recs, idx)
     dur = {recs[i].audio: recs[i].duration_s for i in idx}
 
@@ -105,33 +106,54 @@ def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tu
         return event_metrics(ref, _decode_all(outs, idx, recs, p, t_frame, hop_s),
                              durations_s=dur)["event_based"]["micro"]["f"] or 0.0
 
+    def refine(best, best_f, grids):
+        for key, values in grids:
+            for v in values:
+                p = DecoderParams(**{**best.to_dict(), key: v})
+                f = f_of(p)
+                if f > best_f + 1e-9:
+                    best, best_f = p, f
+        return best, best_f
+
+    # class-wise activity
     best, best_f = DecoderParams(), -1.0
     for thr in (0.3, 0.4, 0.5, 0.6):
-        for med in (1, 5, 9):
+        for med in (1, 9):
             for mind in (0.1, 0.25):
                 p = DecoderParams(default_threshold=thr, median_frames=med, min_duration_s=mind, max_gap_s=0.1)
                 f = f_of(p)
                 if f > best_f:
                     best, best_f = p, f
-    for hyst in (0.5, 0.85, 1.0):
-        p = DecoderParams(**{**best.to_dict(), "hysteresis": hyst})
-        f = f_of(p)
-        if f > best_f:
-            best, best_f = p, f
-    for gap in (0.0, 0.25):
-        p = DecoderParams(**{**best.to_dict(), "max_gap_s": gap})
-        f = f_of(p)
-        if f > best_f:
-            best, best_f = p, f
+    best, best_f = refine(best, best_f, [("hysteresis", (0.5, 0.85, 1.0)), ("max_gap_s", (0.0, 0.25))])
     for lab in EVENT_LABELS[1:]:
         for thr in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-            th = dict(best.thresholds)
-            th[lab] = thr
-            p = DecoderParams(**{**best.to_dict(), "thresholds": th})
+            p = DecoderParams(**{**best.to_dict(), "thresholds": {**best.thresholds, lab: thr}})
             f = f_of(p)
             if f > best_f + 1e-9:
                 best, best_f = p, f
-    log(f"  decoder tuned on validation: F={best_f:.3f} {best.to_dict()}")
+    log(f"  decoder (class-wise) on validation: F={best_f:.3f}")
+    # cut, then name
+    sbest, sbest_f = None, -1.0
+    for thr in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for med in (1, 9):
+            for mind in (0.1, 0.25):
+                p = DecoderParams(mode="segments", event_threshold=thr, median_frames=med, min_duration_s=mind,
+                                  max_gap_s=0.1, hysteresis=1.0)
+                f = f_of(p)
+                if f > sbest_f:
+                    sbest, sbest_f = p, f
+    sbest, sbest_f = refine(sbest, sbest_f, [("hysteresis", (0.6, 0.8)), ("max_gap_s", (0.0, 0.25))])
+    for _ in range(2):
+        for lab in EVENT_LABELS[1:]:
+            for off in (-1.0, -0.5, 0.5, 1.0, 2.0):
+                p = DecoderParams(**{**sbest.to_dict(), "label_offsets": {**sbest.label_offsets, lab: off}})
+                f = f_of(p)
+                if f > sbest_f + 1e-9:
+                    sbest, sbest_f = p, f
+    log(f"  decoder (segments) on validation: F={sbest_f:.3f}")
+    if sbest_f > best_f:
+        best, best_f = sbest, sbest_f
+    log(f"  decoder chosen on validation: F={best_f:.3f} {best.to_dict()}")
     return best, best_f
 
 
@@ -374,3 +396,75 @@ def aggregate(results: dict) -> dict:
         if vals:
             out[k] = {"mean": round(float(np.mean(vals)), 4), "std": round(float(np.std(vals)), 4), "n": len(vals)}
     return out
+
+
+def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
+    from clinaudio_gui.engine.common.package import load_model_package
+    tensors, m = load_model_package(fdir, kind=KIND)
+    net = DetectorNet(DetectorConfig.from_dict(m["architecture"]))
+    net.load_state_dict(tensors)
+    return net.eval(), m
+
+
+def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, cache_dir="runs/cache",
+              only_folds=None, log=print) -> dict:
+    """Refit calibration and decoder of trained fold packages on their own inner-validation
+    patients (the weights stay) and re-score their test patients: for decoder changes that need
+    no retraining. Same selection rule as training: nothing is chosen on test patients."""
+    torch.set_num_threads(threads)
+    from clinaudio_gui.metrics.events import _sed_eval
+    _sed_eval()
+    out = Path(out_dir)
+    recs = D.scan_recordings(data_dir)
+    D.load_features(recs, cache_dir=cache_dir)
+    hop_s = D.detector_settings().hop_s
+    results = {}
+    for fdir in sorted(out.glob("fold*/manifest.json")):
+        fdir = fdir.parent
+        k = int(fdir.name[4:])
+        if only_folds is not None and k not in only_folds:
+            results[k] = json.loads((fdir / "manifest.json").read_text())["metrics"]
+            continue
+        net, m = _load_net(fdir)
+        test_p, val_p = set(m["split"]["test_patients"]), set(m["split"]["inner_val_patients"])
+        va_idx = np.array([i for i, r in enumerate(recs) if r.patient in val_p])
+        te_idx = np.array([i for i, r in enumerate(recs) if r.patient in test_p])
+        log(f"fold {k}: retune on {len(va_idx)} validation recordings, score {len(te_idx)} test recordings")
+        va_out = predict(net, recs, va_idx)
+        calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
+        metrics = evaluate_outputs(predict(net, recs, te_idx), te_idx, recs, calib, params, hop_s)
+        val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s)
+        head = val_metrics["tasks"]["2-2"]["score"]
+        from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
+        record_source = "head" if head >= from_ev else "events"
+        metrics["record_source"] = record_source
+        summary = summarize(metrics)
+        log(f"fold {k} test: {json.dumps(summary)}")
+        m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
+                                                          "weights_sha256", "weights_bytes", "created_utc")}
+        m.update({"calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
+                  "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics)})
+        m.setdefault("training", {})["retuned"] = True
+        save_model_package(fdir, package_tensors(net), m)
+        results[k] = summary
+    cv = aggregate(results)
+    atomic_write_text(out / "cv.json", json.dumps({"folds": results, "mean_std": cv}, indent=2) + "\n")
+    return {"folds": results, "mean_std": cv}
+
+
+def bundle_fold(out_dir: str | Path, fold: int, dest: str | Path, *, command: str | None = None) -> Path:
+    """Copy fold ``fold``'s package to ``dest`` as the bundled detector, with the k-fold figures
+    (mean +- std over every fold) beside its own held-out figures in the manifest."""
+    from clinaudio_gui.engine.common.package import load_model_package
+    src = Path(out_dir) / f"fold{fold}"
+    tensors, m = load_model_package(src, kind=KIND)
+    cv = json.loads((Path(out_dir) / "cv.json").read_text())
+    m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
+                                                      "weights_sha256", "weights_bytes", "created_utc")}
+    m["name"] = Path(dest).name
+    m["bundled_from"] = {"fold": fold, "why": "fixed in advance (fold 0); its figures are from its own "
+                                              "held-out patients, never used for any choice"}
+    m["cross_validation"] = cv
+    if command:
+        m.setdefault("training", {})["bundle_command"] = command
+    return save_model_package(dest, tensors, m)
