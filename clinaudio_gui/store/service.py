@@ -363,8 +363,20 @@ class ProjectStore:
         op_id = op_id or uuid.uuid4().hex
         s, h = m.annotation_set, m.history
         after = annotations.to_dict()
+        for sd in after["segments"]:           # as stored: a label without an annotator is the owner's
+            sd["annotator"] = sd["annotator"] or owner
         now = time.time()
         with self.engine.begin() as c:
+            if self.url.backend == "postgresql" and base_version > 0:
+                from clinaudio_gui.store.pgsave import update_existing
+                v = update_existing(c, recording_id=recording_id, owner=owner, base_version=base_version,
+                                    record_label=annotations.record_label,
+                                    metadata=json.dumps(annotations.metadata, ensure_ascii=False), status=status,
+                                    now=now, by=self.me or self.login, seg_rows=_seg_rows(0, owner, annotations),
+                                    after=json.dumps(after, ensure_ascii=False), action=action, op_id=op_id,
+                                    assemble=self._assemble)
+                if v is not None:
+                    return v
             q = sa.select(s).where(s.c.recording_id == recording_id, s.c.owner == owner)
             if self.url.backend == "postgresql":
                 q = q.with_for_update()

@@ -155,6 +155,9 @@ def test_conflict_between_two_clients_is_refused(pg_server, team):
         a1.save(rec.id, me, AnnotationSet([Segment(5, 6, "Stridor")]), 1)
     assert e.value.server_version == 2
     assert a1.load(rec.id, me).annotations.segments[0].end_s == 2
+    h = a1.history(rec.id, me)
+    assert [x["version"] for x in h] == [1, 2] and h[1]["before"] == h[0]["after"]
+    assert h[1]["after"]["segments"][0]["end_s"] == 2 and h[1]["changed_by"] == me
 
 
 def test_journal_survives_a_server_crash(pg_server, team, tmp_path):
