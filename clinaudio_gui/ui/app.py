@@ -1,6 +1,6 @@
 """`clinaudio-gui [PATH] [--screenshot PNG] [--schema NAME]`: the ClinAudio desktop app.
 
-With ``--screenshot`` the app opens PATH with its annotations, waits until every view is fully
+Without PATH the app reopens the last session's recording in its folder. With ``--screenshot`` the app opens PATH with its annotations, waits until every view is fully
 drawn (waveform, all visible spectrogram tiles from the worker, overview), saves the main
 window as PNG and exits 0 (non-zero with a message if that does not happen in time).
 """
@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         elif not win.open_path(args.path) and args.screenshot:
             print(f"clinaudio-gui: {win.statusBar().currentMessage()}", file=sys.stderr)
             return 2
+    elif not args.screenshot:
+        win.restore_last_session()      # back to the recording (and folder) of the last session
     if not args.screenshot:
         return app.exec()
     return _screenshot(app, win, Path(args.screenshot), args.timeout, QTimer)

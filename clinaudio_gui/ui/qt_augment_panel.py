@@ -30,7 +30,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QElapsedTimer, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+                               QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
                                QProgressDialog, QPushButton, QRadioButton, QSlider, QSpinBox, QVBoxLayout,
                                QWidget)
 
@@ -116,6 +116,7 @@ class QtAugmentPanel(QtAugmentPreviewMixin, QtAugmentExportMixin, QWidget):
 
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.form_host)
 
@@ -131,14 +132,14 @@ class QtAugmentPanel(QtAugmentPreviewMixin, QtAugmentExportMixin, QWidget):
         srow.addWidget(self.slider_value)
         lay.addLayout(srow)
 
-        row = QHBoxLayout()
+        row = QGridLayout()      # two columns: the dock stays narrow (the window fits 1280x800)
         self.draw_button = QPushButton("New random draw")
         self.draw_button.clicked.connect(self.new_draw)
         self.freeze_box = QCheckBox("Freeze")
         self.freeze_box.setToolTip("keep the current draw while settings change")
         self.freeze_box.toggled.connect(lambda on: self.draw_button.setEnabled(not on))
-        row.addWidget(self.draw_button)
-        row.addWidget(self.freeze_box)
+        row.addWidget(self.draw_button, 0, 0)
+        row.addWidget(self.freeze_box, 0, 1)
         self.scope_whole = QRadioButton("Whole recording")
         self.scope_sel = QRadioButton("Selected segment")
         self.scope_whole.setChecked(True)
@@ -146,13 +147,13 @@ class QtAugmentPanel(QtAugmentPreviewMixin, QtAugmentExportMixin, QWidget):
         grp.addButton(self.scope_whole)
         grp.addButton(self.scope_sel)
         self.scope_whole.toggled.connect(lambda _: self.reload_clip())
-        row.addWidget(self.scope_whole)
-        row.addWidget(self.scope_sel)
+        row.addWidget(self.scope_whole, 1, 0)
+        row.addWidget(self.scope_sel, 1, 1)
         self.splice_box = QCheckBox("splice into recording")
         self.splice_box.setChecked(True)
         self.splice_box.setToolTip("Add to project: augment only the selected segment and keep the rest of the "
                                    "recording around it (later labels move with any length change)")
-        row.addWidget(self.splice_box)
+        row.addWidget(self.splice_box, 2, 0, 1, 2)
         lay.addLayout(row)
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -187,15 +188,18 @@ class QtAugmentPanel(QtAugmentPreviewMixin, QtAugmentExportMixin, QWidget):
         prow.addWidget(self.ab_a)
         prow.addWidget(self.ab_b)
         prow.addStretch(1)
-        prow.addWidget(self.timing_label)
         lay.addLayout(prow)
+        self.timing_label.setAlignment(Qt.AlignmentFlag.AlignRight)
+        lay.addWidget(self.timing_label)
 
-        brow = QHBoxLayout()
-        for text, slot in (("Save recipe...", self._save_recipe_dialog), ("Load recipe...", self._load_recipe_dialog),
-                           ("Add to project", self.add_to_project), ("Batch export...", self._batch_dialog)):
+        brow = QGridLayout()
+        for i, (text, slot) in enumerate((("Save recipe...", self._save_recipe_dialog),
+                                          ("Load recipe...", self._load_recipe_dialog),
+                                          ("Add to project", self.add_to_project),
+                                          ("Batch export...", self._batch_dialog))):
             b = QPushButton(text)
             b.clicked.connect(slot)
-            brow.addWidget(b)
+            brow.addWidget(b, i // 2, i % 2)
             setattr(self, "button_" + text.split()[0].lower(), b)
         lay.addLayout(brow)
         self.info = QLabel("")

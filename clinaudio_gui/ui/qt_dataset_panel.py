@@ -1,98 +1,92 @@
-"""Dataset panel: the recordings of a folder with status, record label and duration.
+"""Dataset panel: the recordings of a folder with status, record label, duration and patient context.
 
-Filter and sort; next / previous unlabeled (PgDn / PgUp in the main window); a progress count.
-Durations, labels and status are filled in by a background scan so a folder of thousands of
-recordings lists at once and never blocks the window.
+Filter by text (name, patient, record label), status, event label and record label; sort by any
+column, optionally grouped by patient; next / previous unlabeled (PgDn / PgUp in the main window);
+a progress count. Durations, labels, status and patient context (io.metadata: SPRSound / ICBHI
+names, a sidecar CSV) are filled in by a background scan so a folder of thousands of recordings
+lists at once and never blocks the window; a file that cannot be read is listed as broken. The
+folder is watched: recordings added or removed appear without reopening it. The open recording's
+row follows its edits before they are saved (``show_annotations``).
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile as sf
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QProgressBar, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QProgressBar, QTableView, QVBoxLayout, QWidget)
 
-from clinaudio_gui.core import Project, sidecar_path
-from clinaudio_gui.ui.annotation_files import find_external_annotation, read_annotations_any
+from clinaudio_gui.core import AnnotationSet, Project
+from clinaudio_gui.io.metadata import MetadataIndex
+from clinaudio_gui.ui.dataset_rows import STATUS_COLORS, Row, describe, fill_from_annotations
+from clinaudio_gui.ui.qt_folder_watch import QtFolderWatch
 from clinaudio_gui.ui.qt_table_model import QtRowTableModel
 
-COLUMNS = ("recording", "status", "record", "s", "events")
-STATUS_COLORS = {"unlabeled": "#9e9e9e", "in progress": "#f0a30a", "done": "#2e9e4f"}
-
-
-@dataclass
-class Row:
-    path: Path
-    status: str = "…"
-    record_label: str = ""
-    duration_s: float | None = None
-    events: int | None = None
-
-
-def describe(project: Project, path: Path) -> Row:
-    """Status, record label, duration and event count of one recording (reads small files only)."""
-    row = Row(path)
-    try:
-        info = sf.info(str(path))
-        row.duration_s = info.frames / float(info.samplerate)
-    except Exception:  # noqa: BLE001 - a bad file shows as such, the scan goes on
-        row.status = "unreadable"
-        return row
-    a = None
-    try:
-        a = project.load(path)
-    except Exception:  # noqa: BLE001
-        a = None
-    if a is not None:
-        st = a.metadata.get("status")
-        row.status = st if st in STATUS_COLORS else ("in progress" if (len(a) or a.record_label) else "unlabeled")
-    else:
-        ext = find_external_annotation(path)
-        if ext is not None:
-            try:
-                a = read_annotations_any(ext, audio_duration_s=row.duration_s)
-                row.status = "done" if (len(a) or a.record_label) else "unlabeled"
-            except Exception:  # noqa: BLE001
-                row.status = "unlabeled"
-        else:
-            row.status = "unlabeled"
-    if a is not None:
-        row.record_label = a.record_label or ""
-        row.events = len(a)
-    return row
+COLUMNS = ("recording", "status", "record", "s", "events", "patient", "age", "sex", "location")
+PATIENT_COL = COLUMNS.index("patient")
+ANY_EVENT, ANY_RECORD = "any event", "any record label"
 
 
 class QtDatasetModel(QtRowTableModel):
     COLUMNS = COLUMNS
-    rowsScanned = Signal(object)       # list[Row] from the scan thread
+    rowsScanned = Signal(object)       # (generation, list[Row]) from a scan thread
 
     def __init__(self):
         super().__init__()
         self.rows: list[Row] = []
+        self._index: dict[Path, int] = {}
         self.rowsScanned.connect(self._apply)
         self._gen = 0
+        self.meta = MetadataIndex()
 
     def set_paths(self, project: Project | None, paths: list[Path]) -> None:
         self.beginResetModel()
         self.rows = [Row(p) for p in paths]
-        self._index = {r.path: i for i, r in enumerate(self.rows)}
+        self._reindex()
         self.endResetModel()
         self._gen += 1
+        self.meta = MetadataIndex()
+        self._start_scan(project, list(paths))
+
+    def _reindex(self) -> None:
+        self._index = {r.path: i for i, r in enumerate(self.rows)}
+
+    def _start_scan(self, project: Project | None, paths: list[Path]) -> None:
         if project is not None and paths:
-            gen = self._gen
-            threading.Thread(target=self._scan, args=(gen, project, list(paths)), daemon=True,
+            threading.Thread(target=self._scan, args=(self._gen, project, paths), daemon=True,
                              name="clinaudio-dataset-scan").start()
+
+    def add_paths(self, project: Project | None, paths: list[Path]) -> None:
+        """Recordings that appeared in the folder: listed now, described by a background scan."""
+        new = [p for p in paths if p not in self._index]
+        if not new:
+            return
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(new) - 1)
+        self.rows.extend(Row(p) for p in new)
+        self._reindex()
+        self.endInsertRows()
+        self._start_scan(project, new)
+
+    def remove_paths(self, paths: list[Path]) -> None:
+        gone = {p for p in paths if p in self._index}
+        for p in sorted(gone, key=lambda q: -self._index[q]):
+            i = self._index[p]
+            self.beginRemoveRows(QModelIndex(), i, i)
+            del self.rows[i]
+            self._reindex()
+            self.endRemoveRows()
 
     def _scan(self, gen: int, project: Project, paths: list[Path]) -> None:
         batch = []
         for p in paths:
             if gen != self._gen:
                 return
-            batch.append(describe(project, p))
+            try:
+                batch.append(describe(project, p, self.meta))
+            except Exception as e:  # noqa: BLE001 - one odd file never stops the scan
+                batch.append(Row(p, status="broken", scanned=True, problem=str(e)))
             if len(batch) >= 64:
                 self.rowsScanned.emit((gen, batch))
                 batch = []
@@ -102,33 +96,40 @@ class QtDatasetModel(QtRowTableModel):
         gen, batch = payload
         if gen != self._gen:
             return
-        if not hasattr(self, "_index") or len(self._index) != len(self.rows):
-            self._index = {r.path: i for i, r in enumerate(self.rows)}
         changed = []
         for row in batch:
             i = self._index.get(row.path)
             if i is not None:
+                row.unsaved = self.rows[i].unsaved or row.unsaved
+                if self.rows[i].unsaved and self.rows[i].scanned:
+                    continue            # the in-memory edits say more than the disk
                 self.rows[i] = row
                 changed.append(i)
         if changed:   # one signal per batch: the proxy re-sorts once, not once per row
             self.emit_row_changed(min(changed), max(changed))
 
     def update_row(self, row: Row) -> None:
-        for i, r in enumerate(self.rows):
-            if r.path == row.path:
-                self.rows[i] = row
-                self.emit_row_changed(i)
-                return
+        i = self._index.get(row.path)
+        if i is not None:
+            self.rows[i] = row
+            self.emit_row_changed(i)
+
+    def row_of(self, path: Path) -> Row | None:
+        i = self._index.get(Path(path))
+        return self.rows[i] if i is not None else None
 
     def items(self):
         return self.rows
 
     def sort_key(self, r, c):
-        return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0][c]
+        p = r.patient
+        return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0, p.patient or "",
+                p.age_years if p.age_years is not None else -1.0, r.sex_text, p.location_name or ""][c]
 
     def display(self, r, c):
+        p = r.patient
         if c == 0:
-            return r.path.name
+            return ("• " if r.unsaved else "") + r.path.name
         if c == 1:
             return r.status
         if c == 2:
@@ -137,29 +138,88 @@ class QtDatasetModel(QtRowTableModel):
             return "" if r.duration_s is None else f"{r.duration_s:.1f}"
         if c == 4:
             return "" if r.events is None else str(r.events)
+        if c == 5:
+            return p.patient or ""
+        if c == 6:
+            return p.age_text
+        if c == 7:
+            return r.sex_text
+        if c == 8:
+            return p.location_name or ""
         return None
 
     def role_data(self, r, c, role):
         if role == Qt.ItemDataRole.ForegroundRole and c == 1:
-            return QColor(STATUS_COLORS.get(r.status, "#d32f2f"))
+            return QColor(STATUS_COLORS.get(r.status, "#9e9e9e"))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(r.path)
+            tip = str(r.path)
+            if r.problem:
+                tip += f"\nbroken: {r.problem}"
+            if r.unsaved:
+                tip += "\nunsaved edits (in the autosave; Ctrl+S saves)"
+            if r.patient.source:
+                tip += f"\npatient context from the {r.patient.source}"
+            return tip
         return None
 
 
 class _Filter(QSortFilterProxyModel):
+    """Text / status / event-label / record-label filters; optional grouping by patient."""
+
     def __init__(self):
         super().__init__()
         self.text = ""
         self.status = ""
+        self.event_label = ""
+        self.record_label = ""
+        self.group = False
+        self._rank: dict[str, int] = {}
 
     def filterAcceptsRow(self, src_row, parent):
         r = self.sourceModel().rows[src_row]
-        if self.text and self.text.lower() not in (r.path.name + " " + r.record_label).lower():
+        if self.text and self.text.lower() not in " ".join(
+                (r.path.name, r.record_label, r.patient.patient or "", r.patient.location_name or "")).lower():
             return False
         if self.status and r.status != self.status:
             return False
+        if self.event_label and self.event_label not in r.labels:
+            return False
+        if self.record_label and r.record_label != self.record_label:
+            return False
         return True
+
+    def _patient_key(self, src_row: int) -> str:
+        r = self.sourceModel().rows[src_row]
+        return r.patient.patient or "\uffff" + r.path.name     # no patient: after the patients, alone
+
+    def lessThan(self, left, right):
+        if self.group:
+            a, b = self._patient_key(left.row()), self._patient_key(right.row())
+            if a != b:    # patients always ascending, whatever the column's order
+                return (a < b) if self.sortOrder() == Qt.SortOrder.AscendingOrder else (a > b)
+        return super().lessThan(left, right)
+
+    def update_ranks(self) -> None:
+        rows = self.sourceModel().rows
+        self._rank = {p: i for i, p in enumerate(sorted({r.patient.patient for r in rows if r.patient.patient}))}
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if self.group and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.FontRole):
+            r = self.sourceModel().rows[self.mapToSource(index).row()]
+            k = self._rank.get(r.patient.patient)
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QColor(128, 128, 128, 40) if k is not None and k % 2 else None
+            if index.column() == PATIENT_COL and index.row() > 0:
+                prev = self.sourceModel().rows[self.mapToSource(self.index(index.row() - 1, 0)).row()]
+                if prev.patient.patient != r.patient.patient:
+                    f = QFont()
+                    f.setBold(True)
+                    return f
+            elif index.column() == PATIENT_COL:
+                f = QFont()
+                f.setBold(True)
+                return f
+        return super().data(index, role)
 
 
 class QtDatasetPanel(QWidget):
@@ -185,76 +245,153 @@ class QtDatasetPanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.setColumnWidth(0, 165)
-        self.view.setColumnWidth(1, 62)
-        self.view.setColumnWidth(2, 72)
-        self.view.setColumnWidth(3, 48)
+        for col, px in enumerate((165, 70, 72, 40, 46, 70, 36, 32, 90)):
+            self.view.setColumnWidth(col, px)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setAlternatingRowColors(True)
         self.view.activated.connect(self._activated)
         self.view.clicked.connect(self._activated)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("filter by name or record label")
+        self.filter_edit.setPlaceholderText("filter by name, patient or record label")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.status_box = QComboBox()
-        self.status_box.addItems(["all", "unlabeled", "in progress", "done"])
+        self.status_box.addItems(["all", "unlabeled", "in progress", "done", "broken"])
         self.status_box.currentTextChanged.connect(self._filter_changed)
+        self.event_filter = QComboBox()
+        self.event_filter.setToolTip("show recordings with at least one event of this label")
+        self.record_filter = QComboBox()
+        self.record_filter.setToolTip("show recordings with this record label")
+        for box, first in ((self.event_filter, ANY_EVENT), (self.record_filter, ANY_RECORD)):
+            box.addItem(first)
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
+            box.currentIndexChanged.connect(self._filter_changed)
+        self.group_box = QCheckBox("group by patient")
+        self.group_box.toggled.connect(self._group_toggled)
         self.progress_label = QLabel("no folder open")
+        self.progress_label.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setMaximumHeight(10)
         self.progress.setTextVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.status_box)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.event_filter, 1)
+        row2.addWidget(self.record_filter, 1)
+        row2.addWidget(self.group_box)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
+        lay.addLayout(row2)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.progress_label)
         lay.addWidget(self.progress)
         self.model.dataChanged.connect(self._update_progress)
         self.model.modelReset.connect(self._update_progress)
+        self.model.rowsInserted.connect(self._update_progress)
+        self.model.rowsRemoved.connect(self._update_progress)
+        self.watch = QtFolderWatch(self)
+        self.watch.changed.connect(self.rescan)
 
     def set_folder(self, project: Project | None, paths: list[Path]) -> None:
         self.project = project
         self.model.set_paths(project, paths)
+        self.watch.watch(project.folder if project is not None else None)
+
+    def rescan(self) -> None:
+        """Bring the list in line with the folder: new recordings appear, removed ones go."""
+        if self.project is None or not self.project.folder.is_dir():
+            return
+        now = set(self.project.recordings())
+        have = {r.path for r in self.model.rows}
+        if now - have:
+            self.model.add_paths(self.project, sorted(now - have))
+        if have - now:
+            self.model.remove_paths(sorted(have - now))
 
     def refresh_row(self, path: Path) -> None:
         if self.project is None:
             return
-        self.model.update_row(describe(self.project, path))
+        self.model.update_row(describe(self.project, path, self.model.meta))
+
+    def show_annotations(self, path: Path, annotations: AnnotationSet, *, unsaved: bool) -> None:
+        """Counts and status from the open recording's annotations as they are now (not from disk)."""
+        old = self.model.row_of(path)
+        if old is None:
+            return
+        row = Row(old.path, duration_s=old.duration_s, scanned=True, patient=old.patient, unsaved=unsaved)
+        fill_from_annotations(row, annotations)
+        if row.status == "in progress" and old.status == "done" and "status" not in annotations.metadata:
+            row.status = "done"     # a labeled dataset file (SPRSound JSON, ICBHI txt) stays done while edited
+        self.model.update_row(row)
+
+    def shown_paths(self) -> list[Path]:
+        """The listed recordings in the order shown (after filters, sorting and grouping)."""
+        return [self.model.rows[self.proxy.mapToSource(self.proxy.index(i, 0)).row()].path
+                for i in range(self.proxy.rowCount())]
+
+    def _group_toggled(self, on: bool) -> None:
+        self.proxy.group = on
+        self.proxy.update_ranks()
+        self.view.setAlternatingRowColors(not on)
+        self.proxy.invalidate()
 
     def _filter_changed(self, *_):
         self.proxy.text = self.filter_edit.text().strip()
         st = self.status_box.currentText()
         self.proxy.status = "" if st == "all" else st
+        ev, rl = self.event_filter.currentText(), self.record_filter.currentText()
+        self.proxy.event_label = "" if ev == ANY_EVENT else ev
+        self.proxy.record_label = "" if rl == ANY_RECORD else rl
         self.proxy.invalidate()
+
+    def _fill_label_filters(self) -> None:
+        rows = self.model.rows
+        for box, first, values in ((self.event_filter, ANY_EVENT, {lab for r in rows for lab in r.labels}),
+                                   (self.record_filter, ANY_RECORD, {r.record_label for r in rows if r.record_label})):
+            want = sorted(values)
+            have = [box.itemText(i) for i in range(1, box.count())]
+            if want == have:
+                continue
+            cur = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItem(first)
+            box.addItems(want)
+            box.setCurrentIndex(max(0, box.findText(cur)))
+            box.blockSignals(False)
 
     def _update_progress(self, *_):
         rows = self.model.rows
         done = sum(r.status == "done" for r in rows)
         prog = sum(r.status == "in progress" for r in rows)
-        scanned = sum(r.duration_s is not None for r in rows)
+        broken = sum(r.status == "broken" for r in rows)
+        scanned = sum(r.scanned for r in rows)
         total_s = sum(r.duration_s or 0.0 for r in rows)
-        self.progress_label.setText(f"{done} done, {prog} in progress, {len(rows) - done - prog} unlabeled "
-                                    f"of {len(rows)} ({total_s / 60:.1f} min)"
-                                    + ("" if scanned == len(rows) else f" · scanning {scanned}/{len(rows)}"))
+        unl = len(rows) - done - prog - broken
+        self.progress_label.setText(
+            f"{done} done, {prog} in progress, {unl} unlabeled" + (f", {broken} broken" if broken else "")
+            + f" of {len(rows)} ({total_s / 60:.1f} min)"
+            + ("" if scanned == len(rows) else f" · scanning {scanned}/{len(rows)}"))
         self.progress.setMaximum(max(1, len(rows)))
         self.progress.setValue(done)
+        self._fill_label_filters()
+        if self.proxy.group:
+            self.proxy.update_ranks()
 
     def _activated(self, index) -> None:
         src = self.proxy.mapToSource(index)
         self.recordingActivated.emit(self.model.rows[src.row()].path)
 
     def select_path(self, path: Path) -> None:
-        for i, r in enumerate(self.model.rows):
-            if r.path == path:
-                idx = self.proxy.mapFromSource(self.model.index(i, 0))
-                if idx.isValid():
-                    self.view.selectRow(idx.row())
-                    self.view.scrollTo(idx)
-                return
+        i = self.model._index.get(Path(path))
+        if i is not None:
+            idx = self.proxy.mapFromSource(self.model.index(i, 0))
+            if idx.isValid():
+                self.view.selectRow(idx.row())
+                self.view.scrollTo(idx)
 
     def neighbour(self, path: Path | None, step: int, *, unlabeled_only: bool = True) -> Path | None:
         """The next (step=+1) or previous (-1) recording in the shown order, unlabeled ones only."""
@@ -263,7 +400,7 @@ class QtDatasetPanel(QWidget):
         cur = next((i for i, r in enumerate(order) if r.path == path), -1 if step > 0 else n)
         i = cur + step
         while 0 <= i < n:
-            if not unlabeled_only or order[i].status in ("unlabeled", "…"):
+            if order[i].status != "broken" and (not unlabeled_only or order[i].status in ("unlabeled", "…")):
                 return order[i].path
             i += step
         return None

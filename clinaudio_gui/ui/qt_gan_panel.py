@@ -244,9 +244,26 @@ class QtGanPanel(QWidget):
         for i, b in enumerate(self.keep_boxes):
             b.setChecked(i in set(indices))
 
+    def default_export_dir(self) -> Path:
+        """Beside the open dataset, never inside it: synthetic samples must not mix with real ones."""
+        proj = self.main_window.project() if hasattr(self.main_window, "project") else None
+        if proj is not None:
+            return proj.folder.parent / (proj.folder.name + "-synthetic")
+        return Path.home() / "ClinAudio" / "synthetic"
+
     def _export_dialog(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Export kept samples into data set folder")
+        start = self.default_export_dir()
+        try:
+            start.mkdir(parents=True, exist_ok=True)     # so the dialog opens right there
+        except OSError:
+            start = start.parent
+        d = QFileDialog.getExistingDirectory(self, "Export kept samples into a folder (outside the real data)",
+                                             str(start))
         if d:
+            proj = self.main_window.project() if hasattr(self.main_window, "project") else None
+            if proj is not None and (Path(d).resolve() == proj.folder or proj.folder in Path(d).resolve().parents):
+                self.main_window.status(f"note: {d} is inside the open dataset {proj.folder}; "
+                                        "the synthetic samples will be listed with the real recordings")
             self.export_kept(d)
 
     def export_kept(self, folder) -> list[Path]:

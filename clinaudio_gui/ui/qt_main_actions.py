@@ -20,6 +20,7 @@ class QtMainActionsMixin:
         self.act_open_folder = A("Open &folder…", self._open_folder_dialog, "Ctrl+Shift+O")
         self.act_save = A("&Save annotations", self.save, QKeySequence.StandardKey.Save)
         self.act_done = A("Mark recording &done", self.mark_done, "Ctrl+D")
+        self.act_revert = A("Re&vert to saved…", self.revert_current)
         self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_undo = A("&Undo", self.undo, "Ctrl+Z")
         self.act_redo = A("&Redo", self.redo, "Ctrl+Shift+Z")
@@ -35,6 +36,8 @@ class QtMainActionsMixin:
         self.act_zoom_in2 = A("Zoom in", lambda: self.timeline.zoom(2.0), "=")
         self.act_zoom_out = A("Zoom &out", lambda: self.timeline.zoom(0.5), "-")
         self.act_zoom_all = A("Zoom to &whole recording", self._zoom_all, "0")
+        self.act_full_band = A("&Full band (0 Hz to Nyquist; again: lung sounds 50-2000 Hz)", self.toggle_full_band,
+                               "F", checkable=True)
         self.act_left = A("Pan left", lambda: self.timeline.pan(-0.25), "Left")
         self.act_right = A("Pan right", lambda: self.timeline.pan(0.25), "Right")
         self.act_home = A("Go to start", lambda: self.timeline.set_visible_range(0, self._span()), "Home")
@@ -71,7 +74,7 @@ class QtMainActionsMixin:
         self.recent_menu = m.addMenu("Open &recent")
         self._fill_recent()
         m.addSeparator()
-        m.addActions([self.act_save, self.act_done])
+        m.addActions([self.act_save, self.act_done, self.act_revert])
         self.import_menu = m.addMenu("&Import annotations")
         self.export_menu = m.addMenu("&Export annotations")
         self.import_actions, self.export_actions = {}, {}
@@ -106,7 +109,8 @@ class QtMainActionsMixin:
         a.triggered.connect(self._schema_from_file)
         self.schema_menu.addAction(a)
         v = mb.addMenu("&View")
-        v.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_all, self.act_left, self.act_right])
+        v.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_all, self.act_full_band, self.act_left,
+                      self.act_right])
         v.addSeparator()
         for d in (self.dataset_dock, self.segments_dock, self.settings_dock):
             v.addAction(d.toggleViewAction())
@@ -142,7 +146,7 @@ class QtMainActionsMixin:
         short = {self.act_open: "Open", self.act_open_folder: "Folder", self.act_save: "Save",
                  self.act_play: "Play", self.act_play_sel: "Selection", self.act_zoom_in: "Zoom +",
                  self.act_zoom_out: "Zoom −", self.act_zoom_all: "All", self.act_prev: "Prev",
-                 self.act_next: "Next unlabeled"}
+                 self.act_next: "Next", self.act_full_band: "Full band"}
         for act, text in short.items():
             act.setIconText(text)
             act.setToolTip(f"{act.text().replace('&', '')} ({act.shortcut().toString()})")
@@ -174,11 +178,12 @@ class QtMainActionsMixin:
         tb.addAction(self.act_zoom_in)
         tb.addAction(self.act_zoom_out)
         tb.addAction(self.act_zoom_all)
+        tb.addAction(self.act_full_band)
         tb.addSeparator()
         tb.addAction(self.act_prev)
         tb.addAction(self.act_next)
         self.time_label = QLabel("")
-        self.time_label.setMinimumWidth(240)
+        self.time_label.setMinimumWidth(200)
         tb.addSeparator()
         tb.addWidget(self.time_label)
 

@@ -11,14 +11,17 @@ from PySide6.QtWidgets import QFileDialog
 from clinaudio_gui.core import Autosaver, ClinAudioError, Project
 from clinaudio_gui.core.project import AUDIO_EXTENSIONS
 from clinaudio_gui.io import file_stem, open_audio
-from clinaudio_gui.ui.annotation_files import (FORMAT_SUFFIX, FORMAT_TITLES, load_for_recording,
-                                               read_annotations_any, write_annotations_any)
+from clinaudio_gui.ui.annotation_files import (FORMAT_SUFFIX, FORMAT_TITLES, read_annotations_any,
+                                               write_annotations_any)
 from clinaudio_gui.ui.spectro import SpectroSettings
 
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
 AUTOSAVE_DELAY_S = 1.0
+
+
+KEEPS_PROVENANCE = ("csv", "clinaudio")     # formats that carry a segment's source and confidence
 
 
 class QtMainFilesMixin:
@@ -57,20 +60,29 @@ class QtMainFilesMixin:
         if d:
             self.open_path(d)
 
-    def _open_folder(self, folder: Path) -> None:
+    def _open_folder(self, folder: Path, first: Path | None = None) -> None:
         self._leave_recording()
+        if self._autosaver is not None:
+            self._autosaver.flush()      # the edits of the folder left behind are in its autosave
         project = Project(folder)
         recs = project.recordings()
         self._project = project
         self._autosaver = Autosaver(project, delay_s=AUTOSAVE_DELAY_S)
         self.dataset.set_folder(project, recs)
         self._add_recent(folder)
-        rec = project.pending_recovery()
-        if rec:
-            self.status(f"{len(rec)} recording(s) in {folder} have autosaved edits; they open with them")
-        if recs:
-            self._open_recording(recs[0])
-        else:
+        self._announce_recovery(project)
+        if first is not None and Path(first).resolve() in recs:
+            recs = [Path(first).resolve()] + [r for r in recs if r != Path(first).resolve()]
+        skipped = []
+        for rec in recs[:20]:          # a broken file first in the folder must not leave it empty
+            try:
+                self._open_recording(rec)
+                break
+            except ClinAudioError as e:
+                skipped.append(str(e))
+        if skipped:
+            self._error(f"skipped {len(skipped)} unreadable recording(s): {skipped[0]}")
+        if not recs:
             self.status(f"{folder}: no recordings ({', '.join(AUDIO_EXTENSIONS)})")
 
     def _open_recording(self, path: Path) -> bool:
@@ -84,8 +96,11 @@ class QtMainFilesMixin:
             siblings = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
                               and not p.name.startswith("."))
             self.dataset.set_folder(self._project, siblings)
-        annotations, source, problem = load_for_recording(self._project, path,
-                                                          audio_duration_s=recording.duration_s)
+        doc = self._document(path, recording)
+        annotations, source, problem = doc.annotations, doc.source, doc.problem
+        if source.startswith("autosave") and not self.recovery_notice.isVisible():
+            self.recovery_notice.show_notice(f"Recovered unsaved edits of an earlier session (autosave) for "
+                                             f"{path.name}: Ctrl+S saves them, File > Revert to saved drops them.")
         self._load_problem = problem
         self._path, self._recording, self._annotations = path, recording, annotations
         self._unsub = annotations.subscribe(self._on_annotations_event)
@@ -101,9 +116,9 @@ class QtMainFilesMixin:
         self.segment_table.set_annotations(annotations, self._schema)
         self._sync_record_box()
         self.dataset.select_path(path)
-        self._suggestions = []
-        self._update_suggestion_bar()
+        self._restore_suggestions(doc)         # this recording's own suggestions, nobody else's
         self._add_recent(path)
+        self._remember_session(path)
         self._qs.setValue("last_dir", str(path.parent))
         self._update_title()
         self._update_info()
@@ -116,16 +131,10 @@ class QtMainFilesMixin:
         return True
 
     def _leave_recording(self) -> None:
-        """Before switching: save edits to the sidecar (the autosave already holds them)."""
+        """Before switching: nothing is saved; the recording's document (edits, undo history,
+        suggestions) stays open in this session, its edits in the autosave (qt_main_session)."""
         self.player.stop()
-        if self._annotations is not None and self._path is not None and self._project is not None:
-            if self._annotations.dirty and self._can_overwrite():
-                try:
-                    self._project.save(self._path, self._annotations)
-                    self._autosaver and self._autosaver._pending.pop(self._path, None)
-                except Exception as e:  # noqa: BLE001
-                    self._error(f"{self._path}: could not save annotations ({e}); the autosave keeps them")
-            self.dataset.refresh_row(self._path)
+        self._keep_current_doc()
         if self._unsub:
             self._unsub()
             self._unsub = None
@@ -160,15 +169,27 @@ class QtMainFilesMixin:
             return False
         if self._autosaver is not None:
             self._autosaver._pending.pop(self._path, None)
-        self.dataset.refresh_row(self._path)
+        doc = self._docs.get(self._path)
+        if doc is not None:
+            doc.mark_disk()
+        self._update_dataset_row()
         self._update_title()
         self.status(f"saved {side}")
         return True
 
     def mark_done(self) -> None:
-        if self._annotations is not None:
-            self._annotations.set_metadata("status", "done")
-            self.save()
+        """Ctrl+D: status "done" and save; says so (or that it already was)."""
+        a = self._annotations
+        if a is None or self._path is None:
+            self.status("Ctrl+D marks the open recording done: open one first")
+            return
+        if a.metadata.get("status") == "done" and not a.dirty:
+            self.status(f"{self._path.name} is already marked done")
+            return
+        if a.metadata.get("status") != "done":
+            a.set_metadata("status", "done")
+        if self.save():
+            self.status(f"marked {self._path.name} done and saved it (PgDn: next unlabeled)")
 
     # ------------------------------------------------------------------ import / export
     def _import_dialog(self, fmt: str) -> None:
@@ -217,7 +238,12 @@ class QtMainFilesMixin:
         except (ClinAudioError, ValueError, OSError) as e:
             self._error(str(e))
             return False
-        self.status(f"exported {len(self._annotations)} segment(s) to {path} ({fmt})")
+        msg = f"exported {len(self._annotations)} segment(s) to {path} ({fmt})"
+        n_model = sum(1 for s in self._annotations.segments if s.source == "model")
+        if n_model and fmt not in KEEPS_PROVENANCE:
+            msg += (f"; {fmt} has no place for source and confidence: {n_model} model-made segment(s) "
+                    f"lose them (CSV and the native .clinaudio.json keep them)")
+        self.status(msg)
         return True
 
     # ------------------------------------------------------------------ recent files

@@ -2,7 +2,9 @@
 spectrogram; accept or reject one suggested segment or all of them (one undo step)."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+
+from clinaudio_gui.ui.qt_elided_label import QtElidedLabel
 
 
 class QtMainSuggestionsMixin:
@@ -15,7 +17,7 @@ class QtMainSuggestionsMixin:
         self.sugg_bar = QWidget()
         sl = QHBoxLayout(self.sugg_bar)
         sl.setContentsMargins(8, 2, 8, 2)
-        self.sugg_label = QLabel("")
+        self.sugg_label = QtElidedLabel("")      # a long suggestion elides, never widens the window
         sl.addWidget(self.sugg_label, 1)
         for text, slot in (("Accept selected", self._accept_selected_suggestion),
                            ("Reject selected", self._reject_selected_suggestion),

@@ -19,13 +19,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QScrollArea,
-                               QSizePolicy, QStyle, QVBoxLayout, QWidget)
+                               QStyle, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core import (AnnotationSet, Autosaver, ClinAudioError, LabelSchema, Project, Recording,
                                 Segment, get_schema)
 from clinaudio_gui.ui.qt_dataset_panel import QtDatasetPanel
+from clinaudio_gui.ui.qt_elided_label import QtElidedLabel
 from clinaudio_gui.ui.qt_main_actions import QtMainActionsMixin
 from clinaudio_gui.ui.qt_main_files import QtMainFilesMixin
+from clinaudio_gui.ui.qt_main_session import QtMainSessionMixin
 from clinaudio_gui.ui.qt_main_suggestions import QtMainSuggestionsMixin
 from clinaudio_gui.ui.qt_player import QtPlayer
 from clinaudio_gui.ui.qt_segment_table import QtSegmentTable
@@ -46,7 +48,7 @@ def _settings() -> QSettings:
     return QSettings("ClinAudio", "clinaudio-gui")
 
 
-class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin, QMainWindow):
+class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin, QtMainSessionMixin, QMainWindow):
     recordingChanged = Signal()
 
     def __init__(self, *, schema: LabelSchema | str | None = None, load_panels: bool = True,
@@ -98,7 +100,7 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
         self.segments_dock = self._dock("Segments", self.segment_table, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.settings_dock = self._dock("View and playback", self.spectro_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.dataset_dock, self.settings_dock], [330, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dataset_dock, self.settings_dock], [300, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dataset_dock, self.segments_dock], [420, 300], Qt.Orientation.Vertical)
         self._build_actions()
         self._build_menus()
@@ -112,6 +114,7 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
         self._autosave_timer.setInterval(250)
         self._autosave_timer.timeout.connect(self._autosave_tick)
         self._autosave_timer.start()
+        self._init_session()
 
         st = self._qs.value("spectro")
         if isinstance(st, str):
@@ -165,24 +168,24 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
         lay = QVBoxLayout(w)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        self.info_label = QLabel("")
+        self.info_label = QtElidedLabel("", min_width_px=80)     # a long name elides, never widens the window
         self.info_label.setObjectName("infoBar")
-        self.info_label.setTextFormat(Qt.TextFormat.RichText)
-        self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.info_label.setMinimumWidth(120)
         head = QHBoxLayout()
         head.setContentsMargins(8, 4, 8, 4)
         head.addWidget(self.info_label, 1)
         head.addSpacing(12)
-        head.addWidget(QLabel("record label:"))
+        head.addWidget(QLabel("record:"))
         self.record_box = QComboBox()
-        self.record_box.setMinimumWidth(130)
+        self.record_box.setToolTip("the recording's record label")
         self.record_box.activated.connect(self._record_label_chosen)
         head.addWidget(self.record_box)
         head.addSpacing(8)
-        head.addWidget(QLabel("new segments:"))
+        head.addWidget(QLabel("new:"))
         self.label_box = QComboBox()
-        self.label_box.setMinimumWidth(130)
+        self.label_box.setToolTip("the label of new segments (keys 1-9 choose it when nothing is selected)")
+        for box in (self.record_box, self.label_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(9)
         self.label_box.activated.connect(lambda _i: self._set_active_label(self.label_box.currentData()))
         head.addWidget(self.label_box)
         lay.addLayout(head)
@@ -222,6 +225,10 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
                 self.panel_errors[cls_name] = msg
                 self.status(msg)
                 continue
+            for box in panel.findChildren(QComboBox):   # a long model / file name must not widen the dock
+                if box.sizeAdjustPolicy() == QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow:
+                    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                    box.setMinimumContentsLength(6)
             scroll = QScrollArea()          # a wide panel must not widen the whole window
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -231,7 +238,7 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
             self.panels_menu.addAction(dock.toggleViewAction())
             self.panels[cls_name] = panel
         self.settings_dock.raise_()
-        self.resizeDocks([self.dataset_dock, self.settings_dock], [330, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dataset_dock, self.settings_dock], [300, 340], Qt.Orientation.Horizontal)
 
     # ------------------------------------------------------------------ editing
     def _on_annotations_event(self, ev) -> None:
@@ -241,6 +248,7 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
             self._sync_record_box()
         self._update_title()
         self._update_info()
+        self._schedule_row_update()         # the dataset's counts follow the edit
 
     def _autosave_tick(self) -> None:
         if self._autosaver is not None:
@@ -259,7 +267,9 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
             return
         self._set_active_label(name)
         seg = self.timeline.selected_segment()
-        if seg is not None and self._annotations is not None and seg.label != name:
+        if seg is None:
+            self.status(f"no segment selected: key {key} sets the label of new segments to {name}")
+        elif self._annotations is not None and seg.label != name:
             self._annotations.modify(seg.id, label=name)
             self.status(f"labeled {seg.start_s:.2f}-{seg.end_s:.2f} s as {name}")
 
@@ -409,9 +419,7 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
 
     def _on_timeline_selection(self, sid) -> None:
         self.segment_table.select_segment(sid)
-        seg = self.timeline.selected_segment()
-        if seg is not None:
-            self._update_time_label(None)
+        self._update_time_label(None)        # also when the selection went (a deleted segment)
 
     def _on_view_changed(self, t0: float, t1: float) -> None:
         self._update_time_label(None)
@@ -452,11 +460,15 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
 
     def closeEvent(self, ev):
         try:
-            self._leave_recording()
-            if self._autosaver is not None:
+            self._keep_current_doc()
+            if not self._confirm_close():      # unsaved edits: Save / Discard / Cancel first
+                ev.ignore()
+                return
+            self.player.stop()
+            if self._autosaver is not None and not self._close_confirmed:
                 self._autosaver.flush()
         except Exception:  # noqa: BLE001
-            log.exception("saving on close failed")
+            log.exception("closing: keeping the edits failed")
         self._qs.setValue("geometry", self.saveGeometry())
         self._qs.setValue("window_state", self.saveState())
         self.player.shutdown()

@@ -5,10 +5,13 @@ the speed is not 1x (librosa phase vocoder: the pitch is kept) and queues them; 
 callback only copies queued blocks into the output buffer (friture habit). The GUI polls the
 position on a timer. Without PortAudio (``import sounddevice`` raises OSError) or without an
 output device the player says so and every call is a no-op: the window keeps working.
+At construction a background thread warms what the first Play would otherwise wait for (librosa's
+phase vocoder JIT, scipy's resampler, the device list; ui/audio_warmup.py).
 """
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -20,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_S = 1.0          # source seconds per feeder block
 STRETCH_PAD_S = 0.15   # context on each side of a stretched block (hides block edges)
+WARMUP_DELAY_S = 5.0   # the playback warm-up starts this long after the player is made
 
 
 def _load_sounddevice():
@@ -91,6 +95,36 @@ class QtPlayer(QObject):
         self._timer.setInterval(33)
         self._timer.timeout.connect(self._poll)
         self._finished.connect(self._on_finished)
+        self._warm = threading.Event()
+        self._warm_lock = threading.Lock()      # a warm-up step and the start of playback never overlap
+        self.warm_report: dict = {}
+        if os.environ.get("CLINAUDIO_NO_AUDIO_WARMUP") == "1":   # bench/playback_bench.py's reference
+            self._warm.set()
+        else:   # a few seconds after start-up: the window draws first (the warm-up is GIL-heavy)
+            QTimer.singleShot(int(WARMUP_DELAY_S * 1000), self, self._start_warm_up)   # cancelled with the player
+
+    def _start_warm_up(self) -> None:
+        threading.Thread(target=self._warm_up, daemon=True, name="clinaudio-audio-warmup").start()
+
+    def _warm_up(self) -> None:
+        """Background: the resampler, the device list and the time-stretch JIT, before the first Play;
+        a step waits while audio plays (a JIT compile holds the GIL and would starve the callback)."""
+        from clinaudio_gui.ui.audio_warmup import run_step, warm_steps
+        try:
+            for name, fn in warm_steps(self.sd):
+                while True:
+                    while self._state == "playing":
+                        time.sleep(0.1)
+                    with self._warm_lock:
+                        if self._state != "playing":
+                            self.warm_report[name] = run_step(name, fn)
+                            break
+        finally:
+            self._warm.set()
+
+    def is_warm(self) -> bool:
+        """True once the background warm-up is over (the first Play then starts without waiting)."""
+        return self._warm.is_set()
 
     # ---------------------------------------------------------------- devices
     def available(self) -> bool:
@@ -186,13 +220,15 @@ class QtPlayer(QObject):
         dur = source.frames / source.sample_rate_hz
         end_s = dur if end_s is None else min(dur, end_s)
         self._range = (max(0.0, start_s), end_s)
-        return self._open(self._range[0])
+        with self._warm_lock:          # waits for a warm-up step in progress (never plays against it)
+            return self._open(self._range[0])
 
     def _restart(self, t: float) -> None:
         if self._source is None:
             return
         self._teardown()
-        self._open(t)
+        with self._warm_lock:
+            self._open(t)
 
     def _open(self, t: float) -> bool:
         sd = self.sd

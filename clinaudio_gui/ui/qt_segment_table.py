@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QStyledItemDelegate, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QMenu, QPushButton,
+                               QStyledItemDelegate, QTableView, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core import AnnotationSet, LabelSchema
 from clinaudio_gui.ui.qt_table_model import QtRowTableModel
@@ -135,7 +135,11 @@ class _LabelDelegate(QStyledItemDelegate):
 
 
 class QtSegmentTable(QWidget):
+    """The segments; a row's context menu and the button under the table play it looped at 0.5x."""
+
     segmentActivated = Signal(str)    # segment id (click / Enter): jump there
+    loopRequested = Signal(str, float)   # segment id, speed: play that segment looped
+    LOOP_SPEED = 0.5
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -159,9 +163,48 @@ class QtSegmentTable(QWidget):
         self.view.setItemDelegate(_LabelDelegate(self.model, self.view))
         self.view.clicked.connect(self._clicked)
         self.view.activated.connect(self._clicked)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.loop_button = QPushButton(f"Loop selected at {self.LOOP_SPEED:g}×")
+        self.loop_button.setToolTip("play the selected segment over and over, slowed down (pitch kept); "
+                                    "Escape stops")
+        self.loop_button.clicked.connect(self.loop_selected)
+        self.loop_button.setEnabled(False)
+        self.view.selectionModel().selectionChanged.connect(
+            lambda *_: self.loop_button.setEnabled(self.selected_id() is not None))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view)
+        row = QHBoxLayout()
+        row.setContentsMargins(4, 2, 4, 2)
+        row.addWidget(self.loop_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+
+    def selected_id(self) -> str | None:
+        rows = self.view.selectionModel().selectedRows() if self.view.selectionModel() else []
+        if not rows:
+            return None
+        s = self.model.segment_at(self.proxy.mapToSource(rows[0]).row())
+        return s.id if s is not None else None
+
+    def loop_selected(self) -> None:
+        sid = self.selected_id()
+        if sid is not None:
+            self.loopRequested.emit(sid, self.LOOP_SPEED)
+
+    def _context_menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        s = self.model.segment_at(self.proxy.mapToSource(index).row())
+        if s is None:
+            return
+        self.view.selectRow(index.row())
+        menu = QMenu(self)
+        menu.addAction(f"Play looped at {self.LOOP_SPEED:g}×", lambda: self.loopRequested.emit(s.id, self.LOOP_SPEED))
+        menu.addAction("Play looped at 1×", lambda: self.loopRequested.emit(s.id, 1.0))
+        menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def set_annotations(self, annotations, schema) -> None:
         self.model.set_annotations(annotations, schema)

@@ -220,8 +220,10 @@ class QtTimeline(QtTimelineDrawingMixin, QtTimelineEditingMixin, QWidget):
         for p in (self.wave, self.spec, self.sugg):
             p.setLimits(xMin=0, xMax=self.duration_s, minXRange=min(0.005, self.duration_s),
                         maxXRange=self.duration_s)
-        self.overview.setXRange(0, self.duration_s, padding=0)
+        # limits first: the old recording's limits would clamp the new range (a 15 s file after a
+        # 9 s one showed 0-9 s, its later events missing and the view rectangle wrong)
         self.overview.setLimits(xMin=0, xMax=self.duration_s)
+        self.overview.setXRange(0, self.duration_s, padding=0)
         self.overview_region.setBounds((0, self.duration_s))
         self._apply_freq_axis()
         # first peek at the visible start for the amplitude range

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from clinaudio_gui.core import Segment
+from clinaudio_gui.ui.captions import caption_lanes
 from clinaudio_gui.ui.spectro import TILE_COLUMNS, level_for, tile_span_frames
 
 CACHE_BYTES = 256 * 1024 * 1024
@@ -92,6 +93,7 @@ class QtTimelineDrawingMixin:
         self._updating_region = False
         self._draw_waveform(t0, t1)
         self._draw_spectrogram(t0, t1)
+        self._layout_captions()
         self._check_drawn()
 
     def _draw_waveform(self, t0: float, t1: float) -> None:
@@ -302,6 +304,33 @@ class QtTimelineDrawingMixin:
         for seg in self.annotations.segments:
             self._seg_items[seg.id] = self._make_seg_items(seg)
         self._update_overview_segments()
+        self._layout_captions(force=True)
+
+    def _layout_captions(self, force: bool = False) -> None:
+        """Captions whose extents overlap at this zoom go to lanes one caption height apart; a caption
+        that would need more than captions.MAX_LANES lanes is hidden (its segment stays drawn)."""
+        if self.annotations is None or not self._seg_items:
+            return
+        t0, t1 = self.visible_range()
+        w_px = max(1.0, float(self.wave_vb.width()))
+        key = (round(t0, 5), round(t1, 5), int(w_px))
+        if not force and key == getattr(self, "_caption_key", None):
+            return
+        self._caption_key = key
+        px_per_s = w_px / max(1e-9, t1 - t0)
+        ids, spans = [], []
+        for sid, items in self._seg_items.items():
+            if self.annotations.index_of(sid) is None:
+                continue
+            seg = self.annotations.get(sid)
+            left = (seg.start_s - t0) * px_per_s
+            ids.append(sid)
+            spans.append((left, left + items["w_label"].boundingRect().width()))
+        for sid, lane in zip(ids, caption_lanes(spans)):
+            label = self._seg_items[sid]["w_label"]
+            label.setVisible(lane is not None)
+            if lane is not None:
+                label.setAnchor((0, -lane))
 
     def _remove_seg_items(self, items: dict) -> None:
         for name, it in items.items():

@@ -88,6 +88,7 @@ class QtTimelineEditingMixin:
         elif ev.kind == "reset":
             self._rebuild_segments()
         self._update_overview_segments()
+        self._layout_captions(force=True)
 
     def select(self, segment_id: str | None) -> None:
         old = self.selected_id

@@ -74,9 +74,28 @@ class SpectroSettings:
 
     @classmethod
     def default_for(cls, sample_rate_hz: int) -> "SpectroSettings":
-        """Lung sounds live below ~2 kHz: show 0-4 kHz (or Nyquist) by default."""
+        """Lung sounds (breath, crackles, wheezes) live in about 50-2000 Hz: show that band by default."""
         n_fft = 512 if sample_rate_hz <= 16000 else 2048
-        return cls(n_fft=n_fft, hop=n_fft // 4, f_max_hz=float(min(sample_rate_hz / 2, 4000.0)))
+        lo, hi = lung_band_hz(sample_rate_hz)
+        return cls(n_fft=n_fft, hop=n_fft // 4, f_min_hz=lo, f_max_hz=hi)
+
+    def is_full_band(self, sample_rate_hz: int) -> bool:
+        return self.f_min_hz <= 0.0 and self.f_max_hz >= sample_rate_hz / 2
+
+    def with_band(self, full: bool, sample_rate_hz: int) -> "SpectroSettings":
+        """The full band (0 Hz to Nyquist) or the lung-sound band."""
+        lo, hi = (0.0, float(sample_rate_hz / 2)) if full else lung_band_hz(sample_rate_hz)
+        return self.replace(f_min_hz=lo, f_max_hz=hi)
+
+
+LUNG_BAND_HZ = (50.0, 2000.0)
+
+
+def lung_band_hz(sample_rate_hz: int) -> tuple[float, float]:
+    """50-2000 Hz, cut at Nyquist for low sample rates (a 4 kHz recording: 50-2000 Hz still)."""
+    lo, hi = LUNG_BAND_HZ
+    nyq = float(sample_rate_hz / 2)
+    return (min(lo, nyq / 4), min(hi, nyq))
 
 
 # --------------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ from PySide6.QtWidgets import QApplication
 
 THEMES = {
     "dark": {"window": "#23262b", "base": "#1b1d21", "alt": "#262a30", "text": "#e3e6ea", "button": "#2d3137",
-             "highlight": "#3d7bd9", "plot_bg": "#15171a", "axis": "#aab2bd", "mid": "#3a3f46"},
+             "highlight": "#3d7bd9", "plot_bg": "#15171a", "axis": "#aab2bd", "mid": "#3a3f46",
+             "disabled": "#8b929b"},
     "light": {"window": "#f3f4f6", "base": "#ffffff", "alt": "#f0f2f5", "text": "#1d2125", "button": "#e8eaee",
-              "highlight": "#2f6fd0", "plot_bg": "#ffffff", "axis": "#454b52", "mid": "#c9cdd3"},
+              "highlight": "#2f6fd0", "plot_bg": "#ffffff", "axis": "#454b52", "mid": "#c9cdd3",
+              "disabled": "#6f757d"},
 }
 
 
@@ -34,8 +36,9 @@ def apply_theme(name: str, window=None) -> None:
     p.setColor(QPalette.ColorRole.ToolTipText, c(t["text"]))
     p.setColor(QPalette.ColorRole.PlaceholderText, c(t["axis"]))
     p.setColor(QPalette.ColorRole.Mid, c(t["mid"]))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, c(t["mid"]))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, c(t["mid"]))
+    # disabled text stays readable (contrast >= 3:1 on the button face), only dimmer than enabled text
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, c(t["disabled"]))
     app.setPalette(p)
     app.setStyleSheet(
         f"QDockWidget::title {{ background: {t['button']}; padding: 4px; }}"

@@ -68,11 +68,12 @@ def test_counts_follow_edits_before_saving(win, qtbot, sprsound_dir, tmp_path):
     rec = folder / (SHORT + ".flac")
     assert _cell(panel, rec, "status") == "unlabeled"
     win.current_annotations().add(Segment(1.0, 1.5, "Wheeze"))
-    assert _cell(panel, rec, "events") == "1"
+    qtbot.waitUntil(lambda: _cell(panel, rec, "events") == "1", timeout=2000)    # follows within a moment
     assert _cell(panel, rec, "status") == "in progress"
     assert "1 in progress" in panel.progress_label.text()
+    assert panel.model.row_of(rec).unsaved
     win.current_annotations().undo()
-    assert _cell(panel, rec, "events") == "0"
+    qtbot.waitUntil(lambda: _cell(panel, rec, "events") == "0", timeout=2000)
 
 
 def test_patient_context_columns(win, qtbot, sprsound_dir, icbhi_dir, tmp_path):

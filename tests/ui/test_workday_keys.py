@@ -116,7 +116,9 @@ QTest.mouseClick(table.loop_button, Qt.MouseButton.LeftButton)
 pos = []
 p.positionChanged.connect(pos.append)
 t0 = time.monotonic()
-while time.monotonic() - t0 < 4.0:
+def wraps():
+    return sum(1 for x, y in zip(pos, pos[1:]) if y < x - 0.2)
+while time.monotonic() - t0 < 12.0 and (wraps() < 2 or time.monotonic() - t0 < 3.0):
     app.processEvents(); time.sleep(0.005)
 print(json.dumps({"seg": [seg.start_s, seg.end_s], "speed": p.speed, "loop": p.loop, "playing": p.is_playing(),
                   "speed_box": win.speed_box.currentData(), "loop_action": win.act_loop.isChecked(),
@@ -139,4 +141,4 @@ def test_segment_table_plays_a_segment_looped_at_half_speed(pulse_server, short)
     assert len(pos) > 30
     assert all(s0 - 0.05 <= t <= s1 + 0.05 for t in pos), (min(pos), max(pos), s0, s1)
     wraps = sum(1 for x, y in zip(pos, pos[1:]) if y < x - 0.2)
-    assert wraps >= 2, wraps        # 0.6 s at 0.5x = 1.2 s a turn: at least 2 turns in 4 s
+    assert wraps >= 2, wraps        # 0.6 s at 0.5x = 1.2 s a turn: 2 turns well within 12 s

@@ -150,8 +150,10 @@ def test_disabled_buttons_show_their_text(qtbot, theme):
 
 
 def _caption_rects(win):
+    """Scene rectangles of the captions the user can see (a hidden one is not unreadable)."""
     tl = win.timeline
-    return {sid: it["w_label"].sceneBoundingRect() for sid, it in tl._seg_items.items()}
+    return {sid: it["w_label"].sceneBoundingRect() for sid, it in tl._seg_items.items()
+            if it["w_label"].isVisible()}
 
 
 def test_overlapping_segment_captions_do_not_overlap(win, qtbot, sprsound_dir, icbhi_dir, tmp_path):
@@ -172,7 +174,7 @@ def test_overlapping_segment_captions_do_not_overlap(win, qtbot, sprsound_dir, i
     win.open_path(tmp_path / "d" / "104_1b1_Al_sc_Litt3200.wav")
     wait_drawn(qtbot, win)
     rects = list(_caption_rects(win).values())
-    assert len(rects) > 5
+    assert len(rects) >= 0.6 * len(win.timeline._seg_items) and len(rects) > 5
     clashes = [(i, j) for i in range(len(rects)) for j in range(i + 1, len(rects)) if rects[i].intersects(rects[j])]
     assert not clashes
     _shot(win, "icbhi_captions.png")
