@@ -50,3 +50,9 @@ def test_empty_and_nan():
     assert assess_quality(np.full(SR, np.nan), SR).status == "no signal"
     with pytest.raises(ValueError, match="sample_rate_hz"):
         assess_quality(np.zeros(10), 0)
+
+
+def test_icbhi_recordings_pass_despite_low_frequency_rumble(icbhi_dir):
+    """ICBHI stethoscope files carry most power below 50 Hz (heart, handling): still lung sounds."""
+    st = {f.name: assess_quality(*read_audio(f, target_sr=8000)).status for f in sorted(icbhi_dir.glob("*.wav"))}
+    assert sum(v == "ok" for v in st.values()) >= len(st) - 1, st

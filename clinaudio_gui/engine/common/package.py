@@ -62,6 +62,9 @@ def save_model_package(out_dir: str | Path, tensors: dict[str, torch.Tensor],
     tmp = out / (WEIGHTS_FILE + ".tmp")
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
     os.replace(tmp, weights)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(weights, 0o666 & ~umask)   # readable by the group like every other file we write
     full = dict(manifest)
     full.update({
         "format": FORMAT,

@@ -171,7 +171,8 @@ class Detector:
             last = start_f + len(fp) >= n_frames
             a = 0 if first else margin
             b = len(fp) if last else len(fp) - margin
-            if q.ok:
+            b = min(b, n_frames - start_f)   # a resampled block may be a sample or two longer
+            if q.ok and b > a:
                 probs[start_f + a:start_f + b] = fp[a:b]
                 rec_logits.append(rl)
                 weights.append(len(y))
