@@ -28,7 +28,7 @@ def test_live_detector_finds_events_as_they_stream(pulse_server, examples_dir, t
     wav, _, _ = padded_copy(examples_dir / "40638274_9.7_1_p2_1801.flac", tmp_path, seconds=9.2)
     player = play_into_mic(wav, pulse_server)
     try:
-        r = _live(["--device", DEVICE, "--duration", "10", "--hop", "0.5", "--json"], dict(os.environ))
+        r = _live(["--device", DEVICE, "--duration", "11", "--hop", "0.5", "--json"], dict(os.environ))
     finally:
         player.wait(timeout=30)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -36,7 +36,7 @@ def test_live_detector_finds_events_as_they_stream(pulse_server, examples_dir, t
     summary = lines[-1]
     assert summary["overruns"] == 0
     events = summary["events"]
-    assert events, "the streaming detector found no event in a recording with 4 labelled events"
+    assert events, ("the streaming detector found no event in a recording with 4 labelled events", lines[:3], summary)
     for e in events:
         assert 0 <= e["start_s"] < e["end_s"] <= summary["duration_s"] + 0.1 and 0 < e["confidence"] <= 1
     assert summary["verdict"] in ("Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality")

@@ -120,17 +120,20 @@ class LiveDetector:
     level = "record"
     streaming = True
 
-    def __init__(self, det: Detector, *, context_s: float = 8.0, step_s: float = 0.5):
+    def __init__(self, det: Detector, *, context_s: float = 8.0, step_s: float = 0.5, window_s: float = 2.0):
         self.det = det
         self.sample_rate_hz = det.sr
-        self.window_s = context_s
+        # the session's window only carries the new samples here (the stream keeps its own
+        # context), so a short one gives the first verdict after 2 s instead of after 8 s
+        self.window_s = window_s
+        self.context_s = context_s
         self.labels = list(det.record_classes)
         self.name = det.version
         self.stream = StreamingDetector(det, context_s=context_s, step_s=step_s)
         self._fed = 0
 
     def reset(self) -> None:
-        self.stream = StreamingDetector(self.det, context_s=self.window_s,
+        self.stream = StreamingDetector(self.det, context_s=self.context_s,
                                         step_s=self.stream.step / self.det.sr)
         self._fed = 0
 
