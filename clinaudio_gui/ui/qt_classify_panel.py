@@ -102,7 +102,7 @@ class QtRankWorker(QThread):
     """Runs the detector over a folder's recordings and reports each one's uncertainty."""
 
     progress = Signal(int, int)
-    done = Signal(dict)
+    done = Signal(object)   # {Path: (uncertainty, reason)}: Path keys do not convert to a Qt map
     failed = Signal(str)
 
     def __init__(self, paths: list, detector: str, parent=None):

@@ -1,0 +1,54 @@
+"""The dataset list sorted by the detector's uncertainty (Classify panel > Rank folder), and the
+suggestion keys (N / A / R) in the real main window with the bundled detector."""
+import shutil
+
+import pytest
+
+from clinaudio_gui.ui.qt_classify_panel import QtClassifyPanel
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def folder(examples_dir, tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    for name in ("40638274_9.7_1_p2_1801", "40638274_9.7_1_p3_1765", "40638274_9.7_1_p4_1777"):
+        for suf in (".flac", ".json"):
+            shutil.copy(examples_dir / (name + suf), d / (name + suf))
+    return d
+
+
+def test_rank_folder_sorts_by_model_uncertainty(qtbot, win, folder):
+    win.open_path(folder)
+    qtbot.waitUntil(lambda: len(win.dataset.paths()) == 3, timeout=20_000)
+    panel = QtClassifyPanel(win)
+    qtbot.addWidget(panel)
+    assert panel.rank_folder()
+    qtbot.waitUntil(lambda: len(getattr(win.dataset.model, "uncertainty", {})) == 3, timeout=200_000)
+    unc = win.dataset.model.uncertainty
+    assert all(0.0 <= u <= 1.0 and reason for u, reason in unc.values())
+    proxy = win.dataset.proxy
+    shown = [win.dataset.model.rows[proxy.mapToSource(proxy.index(i, 0)).row()].path for i in range(proxy.rowCount())]
+    assert [unc[p][0] for p in shown] == sorted((u for u, _ in unc.values()), reverse=True)
+
+
+def test_suggestion_keys_accept_and_reject(qtbot, win, folder):
+    from PySide6.QtCore import Qt
+    win.open_path(folder / "40638274_9.7_1_p2_1801.flac")
+    qtbot.waitUntil(lambda: win.current_recording() is not None, timeout=20_000)
+    panel = QtClassifyPanel(win)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.classified, timeout=200_000):
+        assert panel.classify()
+    n = len(win._suggestions)
+    assert n >= 2
+    before = len(win._annotations)
+    qtbot.keyClick(win, Qt.Key.Key_N)
+    assert win._sugg_selected is not None
+    qtbot.keyClick(win, Qt.Key.Key_A)
+    assert len(win._suggestions) == n - 1 and len(win._annotations) == before + 1
+    accepted = [s for s in win._annotations.segments if s.source == "model"]
+    assert accepted and accepted[0].confidence is not None
+    qtbot.keyClick(win, Qt.Key.Key_R)
+    assert len(win._suggestions) == n - 2 and len(win._annotations) == before + 1
