@@ -24,7 +24,8 @@ from clinaudio_gui.ui.dataset_rows import STATUS_COLORS, Row, describe, fill_fro
 from clinaudio_gui.ui.qt_folder_watch import QtFolderWatch
 from clinaudio_gui.ui.qt_table_model import QtRowTableModel
 
-COLUMNS = ("recording", "status", "record", "s", "events", "patient", "age", "sex", "location")
+COLUMNS = ("recording", "status", "record", "s", "events", "unsure", "patient", "age", "sex", "location")
+UNSURE_COL = COLUMNS.index("unsure")
 PATIENT_COL = COLUMNS.index("patient")
 ANY_EVENT, ANY_RECORD = "any event", "any record label"
 
@@ -121,9 +122,17 @@ class QtDatasetModel(QtRowTableModel):
     def items(self):
         return self.rows
 
+    def set_uncertainty(self, values: dict) -> None:
+        """path -> (uncertainty in [0, 1], reason): the detector's, for "start where the model is least sure"."""
+        self.uncertainty = dict(values)
+        if self.rows:
+            self.emit_row_changed(0, len(self.rows) - 1)
+
     def sort_key(self, r, c):
         p = r.patient
-        return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0, p.patient or "",
+        if c == UNSURE_COL:
+            return getattr(self, "uncertainty", {}).get(r.path, (-1.0, ""))[0]
+        return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0, None, p.patient or "",
                 p.age_years if p.age_years is not None else -1.0, r.sex_text, p.location_name or ""][c]
 
     def display(self, r, c):
@@ -138,13 +147,16 @@ class QtDatasetModel(QtRowTableModel):
             return "" if r.duration_s is None else f"{r.duration_s:.1f}"
         if c == 4:
             return "" if r.events is None else str(r.events)
-        if c == 5:
-            return p.patient or ""
+        if c == UNSURE_COL:
+            u = getattr(self, "uncertainty", {}).get(r.path)
+            return "" if u is None else f"{u[0]:.2f}"
         if c == 6:
-            return p.age_text
+            return p.patient or ""
         if c == 7:
-            return r.sex_text
+            return p.age_text
         if c == 8:
+            return r.sex_text
+        if c == 9:
             return p.location_name or ""
         return None
 
@@ -153,6 +165,9 @@ class QtDatasetModel(QtRowTableModel):
             return QColor(STATUS_COLORS.get(r.status, "#9e9e9e"))
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = str(r.path)
+            u = getattr(self, "uncertainty", {}).get(r.path)
+            if u is not None:
+                tip += f"\n{u[1]}"
             if r.problem:
                 tip += f"\nbroken: {r.problem}"
             if r.unsaved:
@@ -245,7 +260,7 @@ class QtDatasetPanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
-        for col, px in enumerate((165, 70, 72, 40, 46, 70, 36, 32, 90)):
+        for col, px in enumerate((165, 70, 72, 40, 46, 46, 70, 36, 32, 90)):
             self.view.setColumnWidth(col, px)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setAlternatingRowColors(True)
@@ -299,6 +314,14 @@ class QtDatasetPanel(QWidget):
         self.project = project
         self.model.set_paths(project, paths)
         self.watch.watch(project.folder if project is not None else None)
+
+    def set_uncertainty(self, values: dict) -> None:
+        """Show the detector's uncertainty per recording and sort the list by it, most unsure first."""
+        self.model.set_uncertainty(values)
+        self.view.sortByColumn(COLUMNS.index("unsure"), Qt.SortOrder.DescendingOrder)
+
+    def paths(self) -> list[Path]:
+        return [r.path for r in self.model.rows]
 
     def rescan(self) -> None:
         """Bring the list in line with the folder: new recordings appear, removed ones go."""

@@ -54,6 +54,12 @@ class QtMainActionsMixin:
             self.label_actions.append(act)
         self.act_next_seg = A("Next segment", lambda: self._step_segment(+1), "]")
         self.act_prev_seg = A("Previous segment", lambda: self._step_segment(-1), "[")
+        # model suggestions, keyboard-first: N selects the next one, A / R accept / reject it
+        self.act_sugg_next = A("Next suggestion", self.select_next_suggestion, "N")
+        self.act_sugg_accept = A("Accept suggestion", self.accept_current_suggestion, "A")
+        self.act_sugg_reject = A("Reject suggestion", self.reject_current_suggestion, "R")
+        self.act_sugg_accept_all = A("Accept all suggestions", self.accept_all_suggestions, "Shift+A")
+        self.act_sugg_reject_all = A("Reject all suggestions", self.reject_all_suggestions, "Shift+R")
 
     def _action(self, text, slot, shortcut=None, *, checkable=False) -> QAction:
         act = QAction(text, self)
@@ -129,6 +135,9 @@ class QtMainActionsMixin:
         n = mb.addMenu("&Go")
         n.addActions([self.act_next, self.act_prev, self.act_next_any, self.act_prev_any, self.act_next_seg,
                       self.act_prev_seg, self.act_home, self.act_end])
+        sm = mb.addMenu("S&uggestions")
+        sm.addActions([self.act_sugg_next, self.act_sugg_accept, self.act_sugg_reject, self.act_sugg_accept_all,
+                       self.act_sugg_reject_all])
         h = mb.addMenu("&Help")
         a = QAction("Keyboard shortcuts", self)
         a.triggered.connect(self._show_keys)

@@ -75,6 +75,39 @@ class QtMainSuggestionsMixin:
             self.timeline.set_suggestions(self._suggestions)
             self._update_suggestion_bar()
 
+    def select_next_suggestion(self) -> None:
+        """N: select the next suggestion (in time) and show it."""
+        if not self._suggestions:
+            self.status("no model suggestions")
+            return
+        order = sorted(range(len(self._suggestions)), key=lambda i: self._suggestions[i].start_s)
+        cur = self._sugg_selected
+        pos = order.index(cur) + 1 if cur in order else 0
+        self._sugg_selected = order[pos % len(order)]
+        s = self._suggestions[self._sugg_selected]
+        if hasattr(self.timeline, "select_suggestion"):
+            self.timeline.select_suggestion(self._sugg_selected)
+        self._update_suggestion_bar()
+        self.status(f"suggestion {pos % len(order) + 1}/{len(order)}: {s.label} {s.start_s:.2f}-{s.end_s:.2f} s"
+                    + (f" ({s.confidence:.2f})" if s.confidence is not None else "") + "; A accept, R reject")
+
+    def accept_current_suggestion(self) -> None:
+        """A: accept the selected suggestion (the first in time when none is selected)."""
+        if not self._suggestions:
+            self.status("no model suggestions to accept")
+            return
+        if self._sugg_selected is None:
+            self.select_next_suggestion()
+        self._accept_selected_suggestion()
+
+    def reject_current_suggestion(self) -> None:
+        if not self._suggestions:
+            self.status("no model suggestions to reject")
+            return
+        if self._sugg_selected is None:
+            self.select_next_suggestion()
+        self._reject_selected_suggestion()
+
     def _accept_selected_suggestion(self) -> None:
         if self._sugg_selected is not None:
             self.accept_suggestion(self._sugg_selected)
