@@ -63,8 +63,10 @@ def test_evaluate_json(task, small_set):
 
 
 def test_classify_json_event_model(sprsound_dir):
+    """The older window classifier, asked for by its package (the detector is the default)."""
+    from clinaudio_gui.engine.common.package import models_root
     audio = sprsound_dir / (FILES[1] + ".flac")
-    r = _cli("classify", audio, "--task", "1-2", "--json")
+    r = _cli("classify", audio, "--model", models_root() / "classifier-1-2", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     dur = sf.info(str(audio)).duration
@@ -73,6 +75,21 @@ def test_classify_json_event_model(sprsound_dir):
     for a, b in zip(out["events"], out["events"][1:]):
         assert a["end_s"] == pytest.approx(b["start_s"]) and a["label"] != b["label"]
     assert abs(sum(out["probabilities"].values()) - 1) < 1e-4
+
+
+def test_classify_default_is_the_detector_in_the_tasks_classes(sprsound_dir):
+    audio = sprsound_dir / (FILES[1] + ".flac")
+    r21 = json.loads(_cli("classify", audio, "--task", "2-1", "--json").stdout)
+    r22 = json.loads(_cli("classify", audio, "--task", "2-2", "--json").stdout)
+    assert set(r21["probabilities"]) == {"Normal", "Adventitious", "Poor Quality"}
+    assert set(r22["probabilities"]) == {"Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"}
+    merged = r22["probabilities"]["CAS"] + r22["probabilities"]["DAS"] + r22["probabilities"]["CAS & DAS"]
+    assert r21["probabilities"]["Adventitious"] == pytest.approx(merged, abs=2e-4)
+    assert r21["record_label"] == ("Adventitious" if r22["record_label"] in ("CAS", "DAS", "CAS & DAS")
+                                   else r22["record_label"])
+    assert r22["quality"] == "ok" and r22["model"].startswith("detector-sprsound")
+    r11 = json.loads(_cli("classify", audio, "--task", "1-1", "--json").stdout)
+    assert {e["label"] for e in r11["events"]} <= {"Normal", "Adventitious"}
 
 
 def test_classify_errors_are_clear(tmp_path):
