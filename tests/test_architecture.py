@@ -136,3 +136,17 @@ def test_each_new_contract_can_fail(tmp_path, clean_copy_lints, probe, broken):
     assert r.returncode != 0, r.stdout[-3000:]
     broken_lines = [ln for ln in r.stdout.splitlines() if ln.endswith(" BROKEN")]
     assert any(broken in ln for ln in broken_lines), broken_lines
+
+
+def test_test_file_basenames_are_unique_outside_test_packages():
+    """tests/<dir>/ without __init__.py are imported by basename: two test_x.py would stop the
+    whole run at collection (tests/engine and tests/detector both had test_train_smoke.py)."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for p in sorted((REPO / "tests").rglob("test_*.py")):
+        if (p.parent / "__init__.py").exists():
+            continue
+        if p.name in seen:
+            clashes.append((str(seen[p.name].relative_to(REPO)), str(p.relative_to(REPO))))
+        seen[p.name] = p
+    assert not clashes, clashes
