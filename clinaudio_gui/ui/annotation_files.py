@@ -14,9 +14,10 @@ from clinaudio_gui.io import file_stem, read_sprsound
 
 FORMAT_TITLES = {"sprsound": "SPRSound JSON (*.json)", "icbhi": "ICBHI cycles (*.txt)",
                  "audacity": "Audacity labels (*.txt)", "textgrid": "Praat TextGrid (*.TextGrid)",
-                 "raven": "Raven selection table (*.txt *.selections.txt)", "csv": "CSV (*.csv)"}
+                 "raven": "Raven selection table (*.txt *.selections.txt)", "csv": "CSV (*.csv)",
+                 "hflung": "HF_Lung labels (*_label.txt *.txt)"}
 FORMAT_SUFFIX = {"sprsound": ".json", "icbhi": ".txt", "audacity": ".txt", "textgrid": ".TextGrid",
-                 "raven": ".selections.txt", "csv": ".csv"}
+                 "raven": ".selections.txt", "csv": ".csv", "hflung": "_label.txt"}
 
 
 def io_formats() -> tuple[str, ...]:
@@ -41,13 +42,17 @@ def find_external_annotation(audio_path: Path) -> Path | None:
     return cand if cand.exists() else None
 
 
-def read_annotations_any(path: Path, fmt: str | None = None, *, audio_duration_s: float | None = None
-                         ) -> AnnotationSet:
+def read_annotations_any(path: Path, fmt: str | None = None, *, audio_duration_s: float | None = None,
+                         schema=None) -> AnnotationSet:
+    """``schema``: the active label schema the file's labels are mapped onto (None: the io
+    layer's default, the SPRSound event schema)."""
     try:
         from clinaudio_gui.io import read_annotations  # type: ignore[attr-defined]
     except ImportError:
         read_annotations = None
     if read_annotations is not None:
+        if schema is not None:
+            return read_annotations(path, fmt, audio_duration_s=audio_duration_s, schema=schema)
         return read_annotations(path, fmt, audio_duration_s=audio_duration_s)
     if fmt not in (None, "sprsound"):
         raise ValueError(f"format={fmt!r} needs the io layer's read_annotations (not available yet)")
@@ -69,8 +74,8 @@ def write_annotations_any(path: Path, annotations: AnnotationSet, fmt: str, *,
     write_sprsound(path, annotations)
 
 
-def load_for_recording(project: Project, audio_path: Path, *, audio_duration_s: float | None = None
-                       ) -> tuple[AnnotationSet, str, str | None]:
+def load_for_recording(project: Project, audio_path: Path, *, audio_duration_s: float | None = None,
+                       schema=None) -> tuple[AnnotationSet, str, str | None]:
     """(annotations, where they came from, problem or None) for a recording.
 
     A file that cannot be read (corrupt sidecar, autosave or annotation file) never stops the
@@ -87,7 +92,7 @@ def load_for_recording(project: Project, audio_path: Path, *, audio_duration_s: 
     ext = find_external_annotation(audio_path)
     if ext is not None:
         try:
-            a = read_annotations_any(ext, audio_duration_s=audio_duration_s)
+            a = read_annotations_any(ext, audio_duration_s=audio_duration_s, schema=schema)
         except (ClinAudioError, ValueError) as e:
             return AnnotationSet(), "nothing (unreadable)", str(e)
         a.mark_saved()

@@ -205,10 +205,12 @@ class QtMainFilesMixin:
             return False
         try:
             dur = self._recording.duration_s if self._recording else None
-            new = read_annotations_any(Path(path), fmt, audio_duration_s=dur)
+            new = read_annotations_any(Path(path), fmt, audio_duration_s=dur, schema=self._schema)
         except (ClinAudioError, ValueError) as e:
             self._error(str(e))
             return False
+        from clinaudio_gui.io import label_message
+        unmatched = label_message(new)   # labels the active schema does not know: kept, and said once
         a = self._annotations
         with a.gesture(f"import {Path(path).name}"):
             for s in list(a.segments):
@@ -217,7 +219,8 @@ class QtMainFilesMixin:
                 a.add(s)
             if new.record_label != a.record_label:
                 a.set_record_label(new.record_label)
-        self.status(f"imported {len(new)} segment(s) from {path} (Ctrl+Z to undo)")
+        self.status(f"imported {len(new)} segment(s) from {path} (Ctrl+Z to undo)"
+                    + (f"; {unmatched}" if unmatched else ""))
         return True
 
     def _export_dialog(self, fmt: str) -> None:

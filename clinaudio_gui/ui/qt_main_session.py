@@ -50,7 +50,8 @@ class QtMainSessionMixin:
         doc = self._docs.get(path)
         if doc is None:
             annotations, source, problem = load_for_recording(self._project, path,
-                                                              audio_duration_s=recording.duration_s)
+                                                              audio_duration_s=recording.duration_s,
+                                                              schema=getattr(self, "_schema", None))
             doc = RecordingDoc(path, annotations, source, problem)
             doc.project = self._project
             doc.mark_disk()

@@ -52,3 +52,21 @@ def test_suggestion_keys_accept_and_reject(qtbot, win, folder):
     assert accepted and accepted[0].confidence is not None
     qtbot.keyClick(win, Qt.Key.Key_R)
     assert len(win._suggestions) == n - 2 and len(win._annotations) == before + 1
+
+
+def test_import_maps_onto_the_active_schema(qtbot, win, folder):
+    """File > Import maps a file's labels onto the schema the user has active (not always SPRSound's)."""
+    from pathlib import Path
+
+    from clinaudio_gui.core.schema import get_schema
+    hf = Path(__file__).resolve().parents[1] / "data" / "format_corpus" / "hflung" / "steth_20190626_10_21_54_label.txt"
+    win.open_path(folder / "40638274_9.7_1_p2_1801.flac")
+    qtbot.waitUntil(lambda: win.current_recording() is not None, timeout=20_000)
+    win.set_schema(get_schema("breath-phases"))
+    assert win.import_annotations(hf, "hflung")
+    labels = {s.label for s in win._annotations.segments}
+    assert labels & {"Inhalation", "Exhalation"}, labels
+    # "D" (a crackle) means nothing in the breath-phase schema: kept as it is and named once
+    # (mapped onto the SPRSound schema, as before this fix, it would have become "DAS")
+    assert "D" in labels and "DAS" not in labels
+    assert "D" in win.statusBar().currentMessage()
