@@ -82,12 +82,23 @@ class Compose(_Container):
     def apply_with_segments(self, x, sample_rate_hz, params, segments):
         segs = list(segments)
         if not params.get("applied", True):
-            return np.array(x, dtype=np.float32, copy=True), segs
+            return np.array(x, dtype=np.float32, copy=True), clip_segments(segs, len(x) / sample_rate_hz)
         y = x
         for t, c in zip(self.transforms, self._check(params)):
             if c["applied"]:
                 y, segs = t.apply_with_segments(y, sample_rate_hz, c["params"], segs)
-        return np.array(y, dtype=np.float32, copy=y is x), segs
+        return np.array(y, dtype=np.float32, copy=y is x), clip_segments(segs, len(y) / sample_rate_hz)
+
+
+def clip_segments(segments, duration_s: float) -> list:
+    """Segments cut to [0, duration_s]; those wholly outside the audio are dropped (a label that
+    ran past the end of its clip, whether or not any transform moved it, never points past it)."""
+    out = []
+    for sg in segments:
+        a, b = max(0.0, sg.start_s), min(duration_s, sg.end_s)
+        if b > a or (b == a and sg.start_s == sg.end_s and 0.0 <= a <= duration_s):
+            out.append(sg if (a, b) == (sg.start_s, sg.end_s) else sg.replace(start_s=a, end_s=b))
+    return out
 
 
 @register

@@ -126,7 +126,10 @@ def test_live_classification_agrees_with_offline(pulse_server, live_recording, l
     # each live window's centre
     model = os.environ.get("CLINAUDIO_TEST_MODEL")
     args = ["classify", str(live_recording), "--hop", "0.25", "--json", "--device", "cpu"]
-    args += ["--model", model] if model else ["--task", "1-2"]
+    if not model:   # the window classifier this test runs live (classify's default is the detector)
+        from clinaudio_gui.engine.common.package import models_root
+        model = str(models_root() / "classifier-1-2")
+    args += ["--model", model]
     capsys.readouterr()
     assert cli_main(args) == 0
     events = json.loads(capsys.readouterr().out)["events"]
