@@ -1,0 +1,46 @@
+"""The live verdict with the detector: silent windows never count, before or after sound arrives
+(the worker's bookkeeping, driven as the worker drives it, without a device)."""
+import numpy as np
+
+from clinaudio_gui.engine.detector.infer import load_detector
+from clinaudio_gui.engine.detector.stream import LiveDetector
+from clinaudio_gui.io import read_audio
+from clinaudio_gui.live.session import LivePrediction, LiveSession
+
+
+def _feed(session, clf, y, sr, hop_s=0.5):
+    """What LiveSession._run does per window, minus the device."""
+    win = int(clf.window_s * sr)
+    hop = int(hop_s * sr)
+    end = win
+    while end <= len(y):
+        label, conf, probs = clf.predict(y[end - win:end], sr, end_s=end / sr)
+        probs_t = session._probs_tuple(probs)
+        p = LivePrediction(index=len(session._predictions), start_s=(end - win) / sr, end_s=end / sr, label=label,
+                           confidence=conf, probs=probs_t, captured_at=0.0, ready_at=0.0)
+        session._predictions.append(p)
+        if probs_t:
+            v = np.asarray(probs_t)
+            session._prob_sum = v if session._prob_sum is None else session._prob_sum + v
+            session._n_prob += 1
+        end += hop
+
+
+def test_silence_then_sound(examples_dir):
+    import torch
+    torch.set_num_threads(1)
+    clf = LiveDetector(load_detector())
+    s = LiveSession(clf)
+    y, sr = read_audio(examples_dir / "40638274_9.7_1_p2_1801.flac")
+    silence = np.zeros(sr * 6, np.float32)
+    _feed(s, clf, silence, sr)
+    label, conf, _ = s.verdict()
+    assert label == "no signal" and conf == 1.0
+    n_silent = len(s.predictions)
+    _feed(s, clf, np.concatenate([silence, y]), sr)   # the same stream, now with sound
+    label, conf, probs = s.verdict()
+    assert label in clf.labels
+    with_sound = [p for p in s.predictions[n_silent:] if p.probs]
+    assert with_sound
+    mean = np.mean([p.probs for p in with_sound], axis=0)   # the silent windows do not dilute it
+    assert np.allclose(probs, mean, atol=1e-6)
