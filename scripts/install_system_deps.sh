@@ -9,6 +9,7 @@ PKGS=(
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0   # Qt's xcb platform plugin
   libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core      # Qt runtime
   postgresql                                                      # team projects: tests start a throwaway server
+  libmagic1                                                       # sed_eval -> dcase_util file-type checks
 )
 missing=()
 for p in "${PKGS[@]}"; do
