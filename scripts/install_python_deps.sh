@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 VPY="$VENV/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-"$VPY" -m pip install -q --upgrade pip setuptools wheel
+"$VPY" -m pip install -q --upgrade pip "setuptools<81" wheel   # <81: sed_eval's dcase_util needs pkg_resources
 "$VPY" -m pip install -q "torch==2.13.0"
 "$VPY" -m pip install -q -e ".[dev]"
 "$VPY" -c "import torch, PySide6, pyqtgraph, librosa, soundfile; print('ClinAudio: environment ready (torch', torch.__version__ + ')')"
