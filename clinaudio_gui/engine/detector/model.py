@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clinaudio_gui.engine.common.blocks import InceptionResidual, conv_bn_relu as _cbr
+
 
 @dataclass(frozen=True)
 class DetectorConfig:
@@ -44,29 +46,6 @@ class DetectorConfig:
         if "widths" in d:
             d["widths"] = tuple(d["widths"])
         return cls(**d)
-
-
-def _cbr(cin, cout, k=3, stride=1, dilation=1):
-    pad = dilation * (k // 2)
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-
-class InceptionResidual(nn.Module):
-    def __init__(self, cin: int, cout: int):
-        super().__init__()
-        c = max(4, cout // 4)
-        self.b1 = _cbr(cin, c, 1)
-        self.b3 = nn.Sequential(_cbr(cin, c, 1), _cbr(c, c, 3))
-        self.b5 = nn.Sequential(_cbr(cin, c, 1), _cbr(c, c, 3, dilation=2))
-        self.bp = nn.Sequential(nn.MaxPool2d(3, 1, 1), _cbr(cin, c, 1))
-        self.proj = nn.Sequential(nn.Conv2d(4 * c, cout, 1, bias=False), nn.BatchNorm2d(cout))
-        self.skip = nn.Identity() if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
-                                                                    nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = torch.cat([self.b1(x), self.b3(x), self.b5(x), self.bp(x)], dim=1)
-        return F.relu(self.proj(y) + self.skip(x))
 
 
 class FrameBranch(nn.Module):

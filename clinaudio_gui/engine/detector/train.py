@@ -306,6 +306,21 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
     return {k: v for k, v in net.state_dict().items()}
 
 
+def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print):
+    """Calibration, decoder and record-label source chosen on the validation recordings only,
+    then every figure of the test recordings: (calib, decoder, record_source, test, validation)."""
+    va_out = predict(net, recs, va_idx)
+    calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
+    metrics = evaluate_outputs(predict(net, recs, test_idx), test_idx, recs, calib, params, hop_s)
+    val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s)
+    # record labels: head or decoded events, whichever scores higher on validation
+    head = val_metrics["tasks"]["2-2"]["score"]
+    from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
+    record_source = "head" if head >= from_ev else "events"
+    metrics["record_source"] = record_source
+    return calib, params, record_source, metrics, val_metrics
+
+
 def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, log=print) -> dict:
@@ -338,16 +353,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
         t0 = time.time()
         net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
                                      ckpt=out / f"fold{k}.ckpt.safetensors")
-        va_out = predict(net, recs, va_idx)
-        calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
-        te_out = predict(net, recs, test_idx)
-        metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s)
-        val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s)
-        # record labels: head or decoded events, whichever scores higher on validation
-        head = val_metrics["tasks"]["2-2"]["score"]
-        from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
-        record_source = "head" if head >= from_ev else "events"
-        metrics["record_source"] = record_source
+        calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, test_idx, hop_s, log)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)} ({(time.time() - t0) / 60:.1f} min)")
         manifest = {
@@ -430,14 +436,7 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
         va_idx = np.array([i for i, r in enumerate(recs) if r.patient in val_p])
         te_idx = np.array([i for i, r in enumerate(recs) if r.patient in test_p])
         log(f"fold {k}: retune on {len(va_idx)} validation recordings, score {len(te_idx)} test recordings")
-        va_out = predict(net, recs, va_idx)
-        calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
-        metrics = evaluate_outputs(predict(net, recs, te_idx), te_idx, recs, calib, params, hop_s)
-        val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s)
-        head = val_metrics["tasks"]["2-2"]["score"]
-        from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
-        record_source = "head" if head >= from_ev else "events"
-        metrics["record_source"] = record_source
+        calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, te_idx, hop_s, log)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)}")
         m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",

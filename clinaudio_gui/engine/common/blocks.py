@@ -1,0 +1,29 @@
+"""Convolution building blocks shared by the classifier and the detector (torch)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv_bn_relu(cin, cout, k=3, stride=1, dilation=1):
+    pad = dilation * (k // 2)
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class InceptionResidual(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        c = max(4, cout // 4)
+        self.b1 = conv_bn_relu(cin, c, 1)
+        self.b3 = nn.Sequential(conv_bn_relu(cin, c, 1), conv_bn_relu(c, c, 3))
+        self.b5 = nn.Sequential(conv_bn_relu(cin, c, 1), conv_bn_relu(c, c, 3, dilation=2))
+        self.bp = nn.Sequential(nn.MaxPool2d(3, 1, 1), conv_bn_relu(cin, c, 1))
+        self.proj = nn.Sequential(nn.Conv2d(4 * c, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = nn.Identity() if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
+                                                                    nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.cat([self.b1(x), self.b3(x), self.b5(x), self.bp(x)], dim=1)
+        return F.relu(self.proj(y) + self.skip(x))
