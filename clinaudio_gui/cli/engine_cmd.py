@@ -156,15 +156,7 @@ def _classify_detector(args) -> int:
     from clinaudio_gui.engine.detector.scoring import task_view
     det = load_detector(args.model, device="cpu" if args.device == "auto" else args.device)
     r = task_view(det.detect_file(args.audio), args.task or "2-2")
-    r["audio"] = str(Path(args.audio))
-    if args.json:
-        print(json.dumps(r))
-        return 0
-    print(f"{r['audio']}: {r['record_label']} ({r['confidence']:.2f})  task {r['task']}  quality {r['quality']}")
-    print("  " + "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items()))
-    for e in r["events"]:
-        print(f"  {e['start_s']:7.2f} - {e['end_s']:7.2f} s  {e['label']:<15} {e['confidence']:.2f}")
-    return 0
+    return _print_classification(r, args)
 
 
 def _evaluate_detector(args) -> int:
@@ -207,11 +199,17 @@ def cmd_classify(args) -> int:
     clf = Classifier.load(args.model, task=(args.task or "1-2") if not args.model else None, device=args.device)
     y, sr = read_audio(args.audio)
     r = clf.classify_recording(y, sr, hop_s=args.hop)
+    return _print_classification(r, args)
+
+
+def _print_classification(r: dict, args) -> int:
+    """One JSON object, or the label line, the probabilities and one line per event."""
     r["audio"] = str(Path(args.audio))
     if args.json:
         print(json.dumps(r))
         return 0
-    print(f"{r['audio']}: {r['record_label']} ({r['confidence']:.2f})  task {r['task']}")
+    quality = f"  quality {r['quality']}" if "quality" in r else ""
+    print(f"{r['audio']}: {r['record_label']} ({r['confidence']:.2f})  task {r['task']}{quality}")
     print("  " + "  ".join(f"{k} {v:.2f}" for k, v in r["probabilities"].items()))
     for e in r["events"]:
         print(f"  {e['start_s']:7.2f} - {e['end_s']:7.2f} s  {e['label']:<15} {e['confidence']:.2f}")

@@ -9,17 +9,17 @@ reported in the manifest).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from clinaudio_gui.engine.common.blocks import InceptionResidual, conv_bn_relu as _cbr
+from clinaudio_gui.engine.common.blocks import ArchDict, InceptionResidual, conv_bn_relu as _cbr
 
 
 @dataclass(frozen=True)
-class ArchConfig:
+class ArchConfig(ArchDict):
     n_classes: int
     n_branches: int = 2
     n_bands: int = 64
@@ -27,18 +27,6 @@ class ArchConfig:
     embed_dim: int = 64
     n_heads: int = 4
     dropout: float = 0.2
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["widths"] = list(self.widths)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ArchConfig":
-        d = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        if "widths" in d:
-            d["widths"] = tuple(d["widths"])
-        return cls(**d)
 
 
 class Branch(nn.Module):

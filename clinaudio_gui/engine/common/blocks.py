@@ -1,9 +1,28 @@
 """Convolution building blocks shared by the classifier and the detector (torch)."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+class ArchDict:
+    """to_dict / from_dict for a frozen architecture dataclass with a ``widths`` tuple (JSON has
+    lists; unknown keys in an older or newer manifest are ignored)."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        d = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        if "widths" in d:
+            d["widths"] = tuple(d["widths"])
+        return cls(**d)
 
 
 def conv_bn_relu(cin, cout, k=3, stride=1, dilation=1):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from clinaudio_gui.core.errors import ClinAudioError
 from clinaudio_gui.engine.common import frontend
@@ -101,7 +102,6 @@ def scan_recordings(data_dir: str | Path) -> list[Recording]:
                 raise ClinAudioError(f"event label {seg.label!r} is not one of {EVENT_LABELS}", path=js)
             if seg.end_s - seg.start_s > 0.01:
                 events.append((float(seg.start_s), float(seg.end_s), seg.label))
-        import soundfile as sf
         try:
             dur = float(sf.info(str(audio)).duration)
         except Exception as e:  # noqa: BLE001 - soundfile raises several types

@@ -95,7 +95,7 @@ class Detector:
             "duration_s": round(float(duration_s), 4),
             "record_label": label,
             "record_probabilities": {c: round(float(p), 4) for c, p in zip(self.record_classes, rp)},
-            "quality": quality.status if quality.ok else quality.status,
+            "quality": quality.status,
             "quality_measures": quality.to_dict(),
             "events": events,
             "model": self.version,

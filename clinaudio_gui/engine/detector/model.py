@@ -14,17 +14,17 @@ frequency away but keeps time at 32 ms; the two branch sequences are fused with 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clinaudio_gui.engine.common.blocks import InceptionResidual, conv_bn_relu as _cbr
+from clinaudio_gui.engine.common.blocks import ArchDict, InceptionResidual, conv_bn_relu as _cbr
 
 
 @dataclass(frozen=True)
-class DetectorConfig:
+class DetectorConfig(ArchDict):
     n_frame_classes: int = 8
     n_record_classes: int = 5
     n_branches: int = 2
@@ -34,18 +34,6 @@ class DetectorConfig:
     rnn_hidden: int = 48
     n_heads: int = 4
     dropout: float = 0.2
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["widths"] = list(self.widths)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DetectorConfig":
-        d = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        if "widths" in d:
-            d["widths"] = tuple(d["widths"])
-        return cls(**d)
 
 
 class FrameBranch(nn.Module):

@@ -76,11 +76,12 @@ def _batch(recs, idx, crop: int, rng: np.random.Generator | None):
 def predict(net: DetectorNet, recs, idx) -> list[tuple[np.ndarray, np.ndarray]]:
     """(frame logits (T, 8), record logits (5,)) per recording, whole recording at once."""
     net.eval()
+    dev = next(net.parameters()).device
     out = []
     for i in idx:
-        x = torch.from_numpy(recs[i].features.astype(np.float32))[None]
+        x = torch.from_numpy(recs[i].features.astype(np.float32))[None].to(dev)
         f, r, _, _ = net(x)
-        out.append((f[0].numpy(), r[0].numpy()))
+        out.append((f[0].cpu().numpy(), r[0].cpu().numpy()))
     return out
 
 
@@ -284,8 +285,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             losses.append(float(loss.detach()))
         row = {"epoch": ep, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - t0, 1)}
         if ep >= eval_from or ep == epochs:
-            net_cpu = net if device == "cpu" else net
-            crit, f, sc = _val_criterion(predict(net_cpu, recs, va_idx), va_idx, recs, hop_s)
+            crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
             row.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4), "val_criterion": round(crit, 4)})
             if crit > best:
                 best = crit
