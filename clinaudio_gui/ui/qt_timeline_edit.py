@@ -217,11 +217,22 @@ class QtTimelineEditingMixin:
     # ------------------------------------------------------------------ suggestions
     def set_suggestions(self, segments: list[Segment]) -> None:
         self.suggestions = list(segments)
+        self.selected_suggestion = None
         self._rebuild_suggestions()
 
     def _sugg_clicked(self, p: QPointF, _mods) -> None:
         for i, seg in enumerate(self.suggestions):
             if seg.start_s <= p.x() <= seg.end_s:
+                self.select_suggestion(i)
                 self.suggestionSelected.emit(i)
                 return
+        self.select_suggestion(None)
         self.suggestionSelected.emit(None)
+
+    def select_suggestion(self, index: int | None) -> None:
+        """Outline the selected suggestion (white, thick) on the suggestion track; others plain."""
+        self.selected_suggestion = index
+        for k, reg in enumerate(self._sugg_items[0::2]):
+            pen = pg.mkPen("#ffffff", width=3) if k == index else pg.mkPen(self._color(self.suggestions[k]))
+            for line in reg.lines:
+                line.setPen(pen)

@@ -46,6 +46,9 @@ def test_suggestion_keys_accept_and_reject(qtbot, win, folder):
     before = len(win._annotations)
     qtbot.keyClick(win, Qt.Key.Key_N)
     assert win._sugg_selected is not None
+    assert win.timeline.selected_suggestion == win._sugg_selected     # outlined on the track
+    reg = win.timeline._sugg_items[2 * win._sugg_selected]
+    assert reg.lines[0].pen.width() == 3
     qtbot.keyClick(win, Qt.Key.Key_A)
     assert len(win._suggestions) == n - 1 and len(win._annotations) == before + 1
     accepted = [s for s in win._annotations.segments if s.source == "model"]
