@@ -18,7 +18,8 @@ from clinaudio_gui import __version__
 from clinaudio_gui.core.errors import ClinAudioError
 
 # module name -> owner area; a module that does not exist yet is skipped.
-COMMAND_MODULES = ("files", "augment_cmd", "engine_cmd", "detect_cmd", "gan_cmd", "live_cmd", "project_cmd")
+COMMAND_MODULES = ("files", "augment_cmd", "engine_cmd", "detect_cmd", "gan_cmd", "live_cmd", "project_cmd",
+                   "learn_cmd")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     t.add_argument("--crop-frames", type=int, default=448)
     t.add_argument("--widths", default="12,24,32")
     t.add_argument("--cache", default="runs/cache", help="feature cache folder")
+    t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+    t.add_argument("--init-from", default=None, metavar="DIR",
+                   help="continue training each fold's model from DIR/fold<k> (same split; e.g. more epochs)")
     t.add_argument("--retune", action="store_true",
                    help="no training: refit calibration + decoder of the trained folds on their own validation "
                         "patients and re-score their test patients")
@@ -42,7 +45,8 @@ def cmd_detect_train(args) -> int:
     else:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,
                      threads=args.threads, cache_dir=args.cache, only_folds=only,
-                     widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, log=log)
+                     widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, lr=args.lr,
+                     init_from=args.init_from, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

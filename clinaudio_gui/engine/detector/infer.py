@@ -70,14 +70,15 @@ class Detector:
 
     # ---- the network on one block -------------------------------------------------------
     @torch.inference_mode()
-    def _block(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated frame probabilities (T, 1 + K), record logits (R,)) of one block at self.sr."""
+    def _block(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding) of
+        one block at self.sr."""
         feats = compute_features(y, self.settings)
         x = torch.from_numpy(feats)[None].to(self.device)
-        f, r, _, _ = self.net(x)
+        f, r, _, emb = self.net(x)
         n = int(np.ceil(len(y) / self.hop_samples))
         fp = S.softmax(f[0].cpu().numpy().astype(np.float64) / self.t_frame)[:n]
-        return fp, r[0].cpu().numpy().astype(np.float64)
+        return fp, r[0].cpu().numpy().astype(np.float64), emb[0].cpu().numpy().astype(np.float64)
 
     def _finish(self, frame_probs: np.ndarray, record_logits: np.ndarray, quality, duration_s: float) -> dict:
         events = decode(frame_probs, self.event_classes, self.hop_s, self.decoder)
@@ -102,7 +103,8 @@ class Detector:
         }
 
     # ---- whole recordings ---------------------------------------------------------------
-    def detect(self, y: np.ndarray, sample_rate_hz: int, *, with_frames: bool = False) -> dict:
+    def detect(self, y: np.ndarray, sample_rate_hz: int, *, with_frames: bool = False,
+               with_embedding: bool = False) -> dict:
         """Detect on samples in memory (mono float; resampled to the model's rate if needed)."""
         y = np.asarray(y, np.float32)
         if y.ndim == 2:
@@ -111,9 +113,9 @@ class Detector:
             from clinaudio_gui.io.audio import resample
             y = resample(y, orig_sr=int(sample_rate_hz), target_sr=self.sr)
         blocks = self._blocks_of_array(y)
-        return self._run_blocks(blocks, len(y), with_frames=with_frames)
+        return self._run_blocks(blocks, len(y), with_frames=with_frames, with_embedding=with_embedding)
 
-    def detect_file(self, path: str | Path, *, with_frames: bool = False) -> dict:
+    def detect_file(self, path: str | Path, *, with_frames: bool = False, with_embedding: bool = False) -> dict:
         """Detect on a file, reading block by block (memory flat on hour-long files)."""
         from clinaudio_gui.io.audio import audio_info, read_audio
         info = audio_info(path)
@@ -138,7 +140,8 @@ class Detector:
                     return
                 start += hop_s
 
-        res = self._run_blocks(gen(), int(round(dur * self.sr)), with_frames=with_frames)
+        res = self._run_blocks(gen(), int(round(dur * self.sr)), with_frames=with_frames,
+                               with_embedding=with_embedding)
         res["audio"] = str(path)
         return res
 
@@ -155,18 +158,18 @@ class Detector:
                 return
             s += H
 
-    def _run_blocks(self, blocks, n_samples: int, *, with_frames: bool) -> dict:
+    def _run_blocks(self, blocks, n_samples: int, *, with_frames: bool, with_embedding: bool = False) -> dict:
         n_frames = max(1, int(np.ceil(n_samples / self.hop_samples)))
         probs = np.zeros((n_frames, 1 + len(self.event_classes)))
         probs[:, 0] = 1.0
-        rec_logits, weights, reports = [], [], []
+        rec_logits, weights, reports, embs = [], [], [], []
         margin = (self.max_frames - self.block_hop_frames) // 2
         for start_f, y in blocks:
             if len(y) < 64:
                 continue
             q = assess_quality(y, self.sr)
             reports.append(q)
-            fp, rl = self._block(y)
+            fp, rl, emb = self._block(y)
             first = start_f == 0
             last = start_f + len(fp) >= n_frames
             a = 0 if first else margin
@@ -175,6 +178,7 @@ class Detector:
             if q.ok and b > a:
                 probs[start_f + a:start_f + b] = fp[a:b]
                 rec_logits.append(rl)
+                embs.append(emb)
                 weights.append(len(y))
         if not reports:
             raise ValueError(f"audio too short to analyse ({n_samples} samples at {self.sr} Hz)")
@@ -185,6 +189,9 @@ class Detector:
         res = self._finish(probs, rl, quality, n_samples / self.sr)
         if len(reports) > 1:
             res["quality_blocks"] = {"ok": len(good), "total": len(reports)}
+        if with_embedding:   # the record head's input (attention + max pooling), averaged over blocks
+            res["embedding"] = (np.average(np.array(embs), axis=0, weights=weights) if embs
+                                else np.zeros(4 * self.cfg.rnn_hidden)).round(5).tolist()
         if with_frames:
             res["frame_probabilities"] = probs
             res["hop_s"] = self.hop_s

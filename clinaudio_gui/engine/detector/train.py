@@ -247,12 +247,19 @@ def _val_criterion(outs, idx, recs, hop_s):
 
 
 def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, seed: int, crop: int = 448,
-                  batch: int = 16, lr: float = 3e-3, log=print, device="cpu", eval_from: int = 4,
-                  ckpt: Path | None = None) -> tuple[DetectorNet, list[dict]]:
+                  batch: int = 16, lr: float = 3e-3, log=print, device="cpu", eval_from: int | None = 4,
+                  ckpt: Path | None = None, init_state: dict | None = None,
+                  should_stop=None, progress=None) -> tuple[DetectorNet, list[dict]]:
+    """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
+    The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
+    validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
+    ends training early (the best state so far is kept); ``progress(step, total_steps)``."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     hop_s = D.detector_settings().hop_s
     net = DetectorNet(cfg).to(device)
+    if init_state is not None:
+        net.load_state_dict(init_state)
     fc = np.bincount(np.concatenate([recs[i].target for i in tr_idx]), minlength=cfg.n_frame_classes)
     rc = np.bincount([recs[i].record_index for i in tr_idx], minlength=cfg.n_record_classes)
     fw, rw = _weights_from_counts(fc).to(device), _weights_from_counts(rc).to(device)
@@ -272,6 +279,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             bidx = order[s * batch:(s + 1) * batch]
             if len(bidx) == 0:
                 continue
+            if should_stop is not None and should_stop():
+                break
             x, yt, m, r = _batch(recs, bidx, crop, rng)
             x = _spec_augment(x, rng)
             x, yt, m, r = x.to(device), yt.to(device), m.to(device), r.to(device)
@@ -283,8 +292,12 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
-        row = {"epoch": ep, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - t0, 1)}
-        if ep >= eval_from or ep == epochs:
+            if progress is not None:
+                progress((ep - 1) * steps_per_epoch + s + 1, epochs * steps_per_epoch)
+        row = {"epoch": ep, "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
+               "seconds": round(time.time() - t0, 1)}
+        stopped = should_stop is not None and should_stop()
+        if eval_from is not None and not stopped and (ep >= eval_from or ep == epochs):
             crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
             row.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4), "val_criterion": round(crit, 4)})
             if crit > best:
@@ -297,6 +310,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             from safetensors.torch import save_file  # a checkpoint is tensors too: no pickle
             save_file({k: v.contiguous() for k, v in best_state.items()}, str(ckpt))
             atomic_write_text(ckpt.with_suffix(".json"), json.dumps(history) + "\n")
+        if stopped:
+            break
     if best_state is not None:
         net.load_state_dict(best_state)
     return net.eval(), history
@@ -323,7 +338,8 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print):
 
 def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
-           widths=(12, 24, 32), crop: int = 448, log=print) -> dict:
+           widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
+           log=print) -> dict:
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -351,8 +367,17 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
         log(f"fold {k}: train {len(tr_idx)} rec / val {len(va_idx)} / test {len(test_idx)} "
             f"({len({recs[i].patient for i in test_idx})} test patients)")
         t0 = time.time()
+        init_state = None
+        if init_from is not None:   # continue the same fold's model (trained on the same patients)
+            init_net, init_m = _load_net(Path(init_from) / f"fold{k}")
+            if sorted(init_m["split"]["test_patients"]) != sorted({recs[i].patient for i in test_idx}):
+                raise ValueError(f"{init_from}/fold{k} was trained with another split: cannot continue it")
+            cfg = DetectorConfig.from_dict(init_m["architecture"])
+            init_state = init_net.state_dict()
+            log(f"  continuing from {init_from}/fold{k} ({init_m['training']['epochs']} epochs)")
         net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
-                                     ckpt=out / f"fold{k}.ckpt.safetensors")
+                                     ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
+                                     eval_from=1 if init_state is not None else 4)
         calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, test_idx, hop_s, log)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)} ({(time.time() - t0) / 60:.1f} min)")
@@ -368,6 +393,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
                       "seed": seed, "test_patients": sorted({recs[i].patient for i in test_idx}),
                       "inner_val_patients": sorted({recs[i].patient for i in va_idx})},
             "training": {"data": str(data_dir), "epochs": epochs, "crop_frames": crop, "history": history,
+                         "lr": lr, "continued_from": None if init_from is None else str(init_from),
                          "minutes": round((time.time() - t0) / 60, 1), "command": command},
             "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics),
         }
