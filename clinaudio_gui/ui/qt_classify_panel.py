@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
                                QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core.segment import Segment
+from clinaudio_gui.ui.learn_jobs import model_text, project_model
 
 NONE_CHOICE = "(none)"
 BUNDLED = "__bundled_detector__"
@@ -50,8 +51,9 @@ class QtClassifyWorker(QThread):
 
     def __init__(self, samples: np.ndarray, sample_rate_hz: int, event_model: str | None,
                  record_model: str | None, device: str = "auto", parent=None, *, detector: str | None = None,
-                 recording: str | None = None):
+                 recording: str | None = None, model_version: str | None = None):
         super().__init__(parent)
+        self.model_version = model_version     # the project's model version the detector package is
         self.samples, self.sr = samples, int(sample_rate_hz)
         self.event_model, self.record_model, self.device = event_model, record_model, device
         self.detector = detector
@@ -95,7 +97,8 @@ class QtClassifyWorker(QThread):
         return {"events": r["events"], "record_label": label,
                 "record_confidence": probs.get(label, 1.0 if label == "Poor Quality" else None),
                 "record_probabilities": probs, "quality": r["quality"], "model": r["model"],
-                "recording": self.recording, "detector": True}
+                "recording": self.recording, "detector": True, "model_version": self.model_version,
+                "model_dir": None if self.detector == BUNDLED else self.detector}
 
 
 class QtRankWorker(QThread):
@@ -138,7 +141,8 @@ class QtRankWorker(QThread):
 
 def result_segments(result: dict) -> list[Segment]:
     return [Segment(float(e["start_s"]), float(e["end_s"]), str(e["label"]), source="model",
-                    confidence=float(e["confidence"]), annotator="clinaudio-classifier")
+                    confidence=float(e["confidence"]), annotator="clinaudio-classifier",
+                    note=f"model {model_text(result)}" if result.get("model") else "")
             for e in result.get("events", []) if float(e["end_s"]) > float(e["start_s"])]
 
 
@@ -256,6 +260,15 @@ class QtClassifyPanel(QWidget):
         rec = self.main_window.current_recording()
         return rec is not None and str(getattr(rec, "path", "")) == str(r.get("recording"))
 
+    @staticmethod
+    def project_detector(det, path) -> tuple:
+        """(detector, version): the folder project's model in use (Model in the loop) in place of
+        the bundled detector, for that folder's recordings; anything else chosen stays as it is."""
+        if det != BUNDLED:
+            return det, None
+        pm = project_model(path)
+        return (BUNDLED, None) if pm is None else (str(pm[1]), pm[0])
+
     # ---------------------------------------------------------------- classify
     def classify(self) -> bool:
         rec = self.main_window.current_recording()
@@ -268,6 +281,7 @@ class QtClassifyPanel(QWidget):
         ev, rc = self.event_combo.currentData(), self.record_combo.currentData()
         if det == CLASSIFIERS:
             det = None
+        det, version = self.project_detector(det, getattr(rec, "path", None))
         if not det and not ev and not rc:
             self.result_label.setText("Choose an event model and/or a record model.")
             return False
@@ -277,7 +291,7 @@ class QtClassifyPanel(QWidget):
         # no Qt parent + a module-level reference: closing the panel mid-run never destroys a running thread
         self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, None if det else ev, None if det else rc,
                                         self.device_combo.currentText(), detector=det,
-                                        recording=str(getattr(rec, "path", "")))
+                                        recording=str(getattr(rec, "path", "")), model_version=version)
         _RUNNING.add(self._worker)
         self._worker.finished.connect(lambda w=self._worker: _RUNNING.discard(w))
         self._worker.done.connect(self._on_done)
@@ -312,7 +326,7 @@ class QtClassifyPanel(QWidget):
         if probs:
             text += "<br>" + " &middot; ".join(f"{k} {v:.2f}" for k, v in probs.items())
         if result.get("model"):
-            text += f"<br><small>model {result['model']}</small>"
+            text += f"<br><small>model {model_text(result)}</small>"
         self.result_label.setText(text)  # the main window's status bar reports the suggestions itself
         self.classified.emit(result)
 
@@ -333,6 +347,7 @@ class QtClassifyPanel(QWidget):
             return False
         det = self.detector_combo.currentData()
         det = BUNDLED if det in (None, CLASSIFIERS) else det
+        det, _v = self.project_detector(det, paths[0])
         w = QtRankWorker(paths, det)
         _RUNNING.add(w)
         w.finished.connect(lambda w=w: _RUNNING.discard(w))

@@ -24,8 +24,10 @@ from clinaudio_gui.ui.dataset_rows import STATUS_COLORS, Row, describe, fill_fro
 from clinaudio_gui.ui.qt_folder_watch import QtFolderWatch
 from clinaudio_gui.ui.qt_table_model import QtRowTableModel
 
-COLUMNS = ("recording", "status", "record", "s", "events", "unsure", "patient", "age", "sex", "location")
+COLUMNS = ("recording", "status", "record", "s", "events", "unsure", "patient", "age", "sex", "location", "reason")
 UNSURE_COL = COLUMNS.index("unsure")
+REASON_COL = COLUMNS.index("reason")      # why the model put a recording where it is in the queue
+UNQUEUED = 1 << 30
 PATIENT_COL = COLUMNS.index("patient")
 ANY_EVENT, ANY_RECORD = "any event", "any record label"
 
@@ -125,13 +127,41 @@ class QtDatasetModel(QtRowTableModel):
     def set_uncertainty(self, values: dict) -> None:
         """path -> (uncertainty in [0, 1], reason): the detector's, for "start where the model is least sure"."""
         self.uncertainty = dict(values)
+        self.queue = {}
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, UNSURE_COL, UNSURE_COL)
         if self.rows:
             self.emit_row_changed(0, len(self.rows) - 1)
+
+    def set_queue(self, items) -> None:
+        """A labeling queue in order, [(path, score, reason), ...]: column 'unsure' becomes the rank
+        ('queue'), 'reason' says why; recordings left out (labeled ones) sort after it."""
+        self.queue = {Path(p): (i, float(score), str(reason)) for i, (p, score, reason) in enumerate(items)}
+        self.uncertainty = {}
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, UNSURE_COL, UNSURE_COL)
+        if self.rows:
+            self.emit_row_changed(0, len(self.rows) - 1)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if (section == UNSURE_COL and orientation == Qt.Orientation.Horizontal
+                and role == Qt.ItemDataRole.DisplayRole and getattr(self, "queue", None)):
+            return "queue"
+        return super().headerData(section, orientation, role)
+
+    def _reason(self, r) -> str:
+        q = getattr(self, "queue", {}).get(r.path)
+        if q is not None:
+            return q[2]
+        u = getattr(self, "uncertainty", {}).get(r.path)
+        return "" if u is None else u[1]
 
     def sort_key(self, r, c):
         p = r.patient
         if c == UNSURE_COL:
+            if getattr(self, "queue", None):
+                return self.queue.get(r.path, (UNQUEUED,))[0]
             return getattr(self, "uncertainty", {}).get(r.path, (-1.0, ""))[0]
+        if c == REASON_COL:
+            return self._reason(r)
         return [r.path.name, r.status, r.record_label, r.duration_s or 0.0, r.events or 0, None, p.patient or "",
                 p.age_years if p.age_years is not None else -1.0, r.sex_text, p.location_name or ""][c]
 
@@ -148,8 +178,13 @@ class QtDatasetModel(QtRowTableModel):
         if c == 4:
             return "" if r.events is None else str(r.events)
         if c == UNSURE_COL:
+            if getattr(self, "queue", None):
+                q = self.queue.get(r.path)
+                return "" if q is None else str(q[0] + 1)
             u = getattr(self, "uncertainty", {}).get(r.path)
             return "" if u is None else f"{u[0]:.2f}"
+        if c == REASON_COL:
+            return self._reason(r)
         if c == 6:
             return p.patient or ""
         if c == 7:
@@ -165,6 +200,9 @@ class QtDatasetModel(QtRowTableModel):
             return QColor(STATUS_COLORS.get(r.status, "#9e9e9e"))
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = str(r.path)
+            q = getattr(self, "queue", {}).get(r.path)
+            if q is not None:
+                tip += f"\nqueue #{q[0] + 1} (score {q[1]:.3f}): {q[2]}"
             u = getattr(self, "uncertainty", {}).get(r.path)
             if u is not None:
                 tip += f"\n{u[1]}"
@@ -260,7 +298,7 @@ class QtDatasetPanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
-        for col, px in enumerate((165, 70, 72, 40, 46, 46, 70, 36, 32, 90)):
+        for col, px in enumerate((165, 70, 72, 40, 46, 46, 70, 36, 32, 90, 240)):
             self.view.setColumnWidth(col, px)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setAlternatingRowColors(True)
@@ -319,6 +357,12 @@ class QtDatasetPanel(QWidget):
         """Show the detector's uncertainty per recording and sort the list by it, most unsure first."""
         self.model.set_uncertainty(values)
         self.view.sortByColumn(COLUMNS.index("unsure"), Qt.SortOrder.DescendingOrder)
+
+    def set_queue(self, items) -> None:
+        """Show a labeling queue [(path, score, reason), ...] and sort the list in its order, so
+        "next recording" (PgDn) follows it; the reason shows beside each recording."""
+        self.model.set_queue(items)
+        self.view.sortByColumn(UNSURE_COL, Qt.SortOrder.AscendingOrder)
 
     def paths(self) -> list[Path]:
         return [r.path for r in self.model.rows]

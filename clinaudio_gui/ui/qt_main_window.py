@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PANEL_MODULES = (("qt_augment_panel", "QtAugmentPanel", "Augment"),
                  ("qt_classify_panel", "QtClassifyPanel", "Classify"),
+                 ("qt_learn_panel", "QtLearnPanel", "Model in the loop"),
                  ("qt_gan_panel", "QtGanPanel", "Synthesize (GAN)"),
                  ("qt_live_panel", "QtLivePanel", "Live"))
 
@@ -239,6 +240,9 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
             self.panels[cls_name] = panel
         self.settings_dock.raise_()
         self.resizeDocks([self.dataset_dock, self.settings_dock], [300, 340], Qt.Orientation.Horizontal)
+        if "QtLearnPanel" in self.panels:
+            from clinaudio_gui.ui.qt_learn_panel import wire_learn
+            wire_learn(self)
 
     # ------------------------------------------------------------------ editing
     def _on_annotations_event(self, ev) -> None:
@@ -473,6 +477,8 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
         self._qs.setValue("window_state", self.saveState())
         self.player.shutdown()
         self.timeline.shutdown()
+        if "QtLearnPanel" in self.panels:         # a running fine-tune process ends with the window
+            self.panels["QtLearnPanel"].shutdown()
         super().closeEvent(ev)
 
 
