@@ -116,6 +116,7 @@ class QtLearnPanel(QWidget):
         self._stderr_buf = ""
         self._stderr_tail: collections.deque = collections.deque(maxlen=12)
         self.last_result: dict | None = None
+        self.last_exit: tuple | None = None      # (exit code, "normal" / "crash") of the last round
         self.extra_args: list[str] = []     # added to the fine-tune command (tests: a tiny round)
         lay = QVBoxLayout(self)
 
@@ -416,6 +417,7 @@ class QtLearnPanel(QWidget):
     def _on_proc_finished(self, code: int, status) -> None:
         if self.proc is None:
             return
+        self.last_exit = (int(code), "normal" if status == QProcess.ExitStatus.NormalExit else "crash")
         self._read_stdout()
         self._read_stderr()
         if self._stderr_buf.strip():
