@@ -98,17 +98,14 @@ def decision_text(result: dict) -> str:
 
 
 def scores_text(scores: dict | None) -> str:
-    """Short text of one scores dict for the versions table."""
+    """Short text of one scores dict for the versions table: "event F / 2-2 Score"."""
     if not scores:
         return ""
-    parts = []
-    if isinstance(scores.get("event_f"), (int, float)):
-        parts.append(f"F {scores['event_f']:.3f}")
-    if isinstance(scores.get("score_2_2"), (int, float)):
-        parts.append(f"2-2 {scores['score_2_2']:.3f}")
-    if not parts and criterion(scores) is not None:
-        parts.append(f"{criterion(scores):.3f}")
-    return " · ".join(parts)
+    ef, sc = scores.get("event_f"), scores.get("score_2_2")
+    if isinstance(ef, (int, float)) and isinstance(sc, (int, float)):
+        return f"{ef:.2f} / {sc:.2f}"
+    c = criterion(scores)
+    return "" if c is None else f"{c:.3f}"
 
 
 # ---------------------------------------------------------------- the project's model in use

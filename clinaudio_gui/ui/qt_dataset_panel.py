@@ -148,9 +148,12 @@ class QtDatasetModel(QtRowTableModel):
         return super().headerData(section, orientation, role)
 
     def _reason(self, r) -> str:
-        q = getattr(self, "queue", {}).get(r.path)
-        if q is not None:
-            return q[2]
+        queue = getattr(self, "queue", None)
+        if queue:
+            q = queue.get(r.path)
+            if q is not None:
+                return q[2]
+            return {"done": "labeled: left out of the queue", "broken": "unreadable"}.get(r.status, "not ranked")
         u = getattr(self, "uncertainty", {}).get(r.path)
         return "" if u is None else u[1]
 
@@ -362,6 +365,10 @@ class QtDatasetPanel(QWidget):
         """Show a labeling queue [(path, score, reason), ...] and sort the list in its order, so
         "next recording" (PgDn) follows it; the reason shows beside each recording."""
         self.model.set_queue(items)
+        hdr = self.view.horizontalHeader()      # the rank and the reason right beside the name
+        hdr.moveSection(hdr.visualIndex(UNSURE_COL), 1)
+        hdr.moveSection(hdr.visualIndex(REASON_COL), 2)
+        self.view.setColumnWidth(UNSURE_COL, 54)
         self.view.sortByColumn(UNSURE_COL, Qt.SortOrder.AscendingOrder)
 
     def paths(self) -> list[Path]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import html
 import json
 import threading
 from pathlib import Path
@@ -160,16 +161,14 @@ class QtLearnPanel(QWidget):
         # ---- fine-tuning
         fbox = QGroupBox("Fine-tuning on this folder's labels")
         fl = QVBoxLayout(fbox)
-        frow = QHBoxLayout()
-        frow.addWidget(QLabel("Fine-tune after"))
+        frow = QFormLayout()
         self.every_spin = QSpinBox()
         self.every_spin.setRange(1, 10_000)
+        self.every_spin.setSuffix(" new labels")
         self.every_spin.setValue(int(self._qs.value("learn/finetune_every", DEFAULT_EVERY)))
         self.every_spin.setToolTip("start a fine-tuning round by itself after this many recordings saved as done")
         self.every_spin.valueChanged.connect(self._every_changed)
-        frow.addWidget(self.every_spin)
-        frow.addWidget(QLabel("new labeled recordings"))
-        frow.addStretch(1)
+        frow.addRow("Fine-tune after", self.every_spin)
         fl.addLayout(frow)
         self.counter_label = QLabel("")
         fl.addWidget(self.counter_label)
@@ -309,7 +308,7 @@ class QtLearnPanel(QWidget):
         w.progress.connect(self._rank_progress)
         w.done.connect(self._on_ranked)
         w.cancelled.connect(lambda: self._rank_ended("Ranking cancelled: the list keeps its order."))
-        w.failed.connect(lambda m: self._rank_ended("Ranking failed: " + m))
+        w.failed.connect(lambda m: self._rank_ended("Ranking failed: " + html.escape(m)))
         self._worker = w
         self._ranking_model = pm[0] if pm else "bundled"
         self.rank_button.setText("Cancel ranking")
@@ -338,7 +337,8 @@ class QtLearnPanel(QWidget):
         if ds is not None:
             ds.set_queue(items)
         n_lab = sum(1 for r in self._rows() if r.status == "done")
-        head = "".join(f"<br>{i + 1}. {p.name}: <i>{reason}</i>" for i, (p, _s, reason) in enumerate(items[:3]))
+        head = "".join(f"<br>{i + 1}. {html.escape(p.name)}: <i>{html.escape(reason)}</i>"
+                       for i, (p, _s, reason) in enumerate(items[:3]))
         self._rank_ended(f"Queue of {len(items)} recording(s) by <b>{self.strategy_combo.currentData()}</b> "
                          f"(model {self._ranking_model}; {n_lab} labeled left out). PgDn follows it.{head}")
         self.queueRanked.emit(items)
@@ -440,7 +440,7 @@ class QtLearnPanel(QWidget):
         self.last_result = res
         if "error" in res:
             self.stage_label.setText("")
-            self.decision_label.setText(f"<b>Fine-tuning failed</b>: {res['error']}")
+            self.decision_label.setText(f"<b>Fine-tuning failed</b>: {html.escape(str(res['error']))}")
         elif res.get("cancelled"):
             self.stage_label.setText("")
             self.decision_label.setText("Fine-tuning cancelled: no new version, the model in use is unchanged.")
@@ -448,7 +448,7 @@ class QtLearnPanel(QWidget):
             self.ft_progress.setValue(1000)
             self.stage_label.setText("")
             text = decision_text(res)
-            self.decision_label.setText(f"<b>{text}</b>")
+            self.decision_label.setText(f"<b>{html.escape(text)}</b>")
             self.counter.clear()              # the labels so far went into this round
             self._save_counter()
             self._update_counter()

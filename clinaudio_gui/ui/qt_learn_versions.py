@@ -3,6 +3,8 @@ with its status, the labels it learned from, its scores against the model it was
 the decision; "Use this version" rolls back (or forward) to any of them, or to the bundled detector."""
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -11,7 +13,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from clinaudio_gui.ui.learn_jobs import BUNDLED_VERSION, project_versions, scores_text
 
-VERSION_COLUMNS = ("version", "status", "labels", "candidate", "current", "decision")
+VERSION_COLUMNS = ("version", "status", "labels", "new F / 2-2", "old F / 2-2", "decision")
+COLUMN_TIPS = ("v0001, v0002, ...: fine-tuned on this folder's labels; bundled: the detector shipped",
+               "in use / previous (was in use) / kept aside (scored no better) / base",
+               "recordings it was fine-tuned on",
+               "the new version's event F and 2-2 Score on the held-back patients",
+               "the model in use then, on the same held-back patients", "why it was put in use or kept aside")
 
 
 class QtVersionsTable(QWidget):
@@ -32,6 +39,8 @@ class QtVersionsTable(QWidget):
         lay.addWidget(self.current_label)
         self.table = QTableWidget(0, len(VERSION_COLUMNS))
         self.table.setHorizontalHeaderLabels(VERSION_COLUMNS)
+        for c, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(c).setToolTip(tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -39,7 +48,7 @@ class QtVersionsTable(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for col, px in enumerate((56, 70, 44, 110, 110)):
+        for col, px in enumerate((64, 72, 44, 84, 84)):
             self.table.setColumnWidth(col, px)
         self.table.setMinimumHeight(120)
         self.table.itemSelectionChanged.connect(self._sync_button)
@@ -92,13 +101,15 @@ class QtVersionsTable(QWidget):
                 it = QTableWidgetItem(text)
                 it.setData(Qt.ItemDataRole.UserRole, d.get("version"))
                 it.setToolTip(self._tooltip(d))
+                if c in (3, 4) and sc:
+                    it.setToolTip(f"{VERSION_COLUMNS[c]}: {json.dumps(sc.get('candidate' if c == 3 else 'current'))}")
                 if d.get("version") == self.current:
                     f = it.font()
                     f.setBold(True)
                     it.setFont(f)
                 self.table.setItem(i, c, it)
         n = len(self.versions)
-        self.current_label.setText(f"Model in use for <b>{self.folder.name}</b>: <b>{self.current}</b>"
+        self.current_label.setText(f"Model in use for <b>{html.escape(self.folder.name)}</b>: <b>{self.current}</b>"
                                    f" &middot; {n} fine-tuned version(s)")
         self._sync_button()
 

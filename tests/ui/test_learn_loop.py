@@ -76,7 +76,7 @@ def test_label_finetune_version_rollback(qtbot, win, project):
     t = learn.versions.table
     row = [t.item(0, c).text() for c in range(t.columnCount())]
     assert row[0] == "v0001" and row[1] == ("in use" if res["accepted"] else "kept aside")
-    assert row[2] == "6" and row[3].startswith("F ") and row[4].startswith("F ") and "v0001" in row[5]
+    assert row[2] == "6" and " / " in row[3] and " / " in row[4] and "v0001" in row[5]
     assert t.item(t.rowCount() - 1, 0).text() == "bundled"
     # the model the Classify panel uses follows "Use this version"
     other = "bundled" if res["accepted"] else "v0001"

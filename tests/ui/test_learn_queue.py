@@ -63,6 +63,9 @@ def test_queue_order_in_the_dataset_list_follows_the_models_uncertainty(qtbot, w
         assert proxy.index(i, UNSURE_COL).data() == str(i + 1)
         assert proxy.index(i, REASON_COL).data() == it.reason and it.reason.startswith(("model unsure", "unsure"))
     assert proxy.index(5, UNSURE_COL).data() == "" and proxy.headerData(UNSURE_COL, Qt.Orientation.Horizontal) == "queue"
+    assert proxy.index(6, REASON_COL).data() == "labeled: left out of the queue"
+    hdr = win.dataset.view.horizontalHeader()
+    assert (hdr.visualIndex(UNSURE_COL), hdr.visualIndex(REASON_COL)) == (1, 2)     # beside the name
     # "next recording" follows the queue
     first = win.dataset.neighbour(None, +1)
     assert str(first) == expected[0].audio
