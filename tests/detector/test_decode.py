@@ -73,3 +73,54 @@ def test_frame_target_roundtrip():
 def test_bad_shape_is_a_clear_error():
     with pytest.raises(ValueError, match="expected"):
         decode(np.zeros((10, 3)), CLASSES, HOP, DecoderParams())
+
+
+def test_boundary_shifts_move_every_event_and_stay_inside_the_recording():
+    p = activity(300, [(0, 50, "Wheeze", 0.8), (100, 150, "Rhonchi", 0.8), (280, 300, "Fine Crackle", 0.8)])
+    base = DecoderParams(default_threshold=0.5, median_frames=1, min_duration_s=0.1)
+    shifted = DecoderParams(**{**base.to_dict(), "onset_shift_s": -0.1, "offset_shift_s": 0.05})
+    a, b = decode(p, CLASSES, HOP, base), decode(p, CLASSES, HOP, shifted)
+    assert [e["label"] for e in a] == [e["label"] for e in b] == ["Wheeze", "Rhonchi", "Fine Crackle"]
+    assert b[0]["start_s"] == 0.0                                   # clipped at the start
+    assert b[1]["start_s"] == pytest.approx(a[1]["start_s"] - 0.1)
+    assert b[1]["end_s"] == pytest.approx(a[1]["end_s"] + 0.05)
+    assert b[2]["end_s"] == pytest.approx(300 * HOP)                # clipped at the end
+    seg = DecoderParams(**{**shifted.to_dict(), "mode": "segments"})
+    assert decode(p, CLASSES, HOP, seg)[1]["start_s"] == pytest.approx(100 * HOP - 0.1)
+    assert DecoderParams.from_dict(shifted.to_dict()) == shifted
+
+
+def test_streaming_with_shifted_boundaries_emits_the_shifted_events(sprsound_dir):
+    """The stream's bookkeeping works on unshifted frames: with shifts it emits exactly the events
+    it emits without them, each moved by the shifts (nothing twice, nothing dropped)."""
+    import torch
+
+    from clinaudio_gui.engine.detector.infer import load_detector
+    from clinaudio_gui.engine.detector.stream import StreamingDetector
+    from clinaudio_gui.io import read_audio
+    torch.set_num_threads(1)
+    det = load_detector()
+    plain = DecoderParams(**{**det.decoder.to_dict(), "onset_shift_s": 0.0, "offset_shift_s": 0.0})
+    shifted = DecoderParams(**{**plain.to_dict(), "onset_shift_s": -0.15, "offset_shift_s": 0.1})
+
+    def stream(y):
+        s = StreamingDetector(det)
+        out = []
+        for i in range(0, len(y), 400):
+            out += s.push(y[i:i + 400])
+        return [(e["start_s"], e["end_s"], e["label"]) for e in out + s.flush()]
+
+    n = 0
+    for f in sorted(sprsound_dir.glob("*.flac"))[7::300][:3]:
+        y, sr = read_audio(f)
+        det.decoder = plain
+        a = stream(y)
+        det.decoder = shifted
+        b = stream(y)
+        n += len(a)
+        assert len(a) == len(b)
+        for (a0, a1, la), (b0, b1, lb) in zip(a, b):
+            assert la == lb
+            assert b0 == pytest.approx(max(0.0, a0 - 0.15), abs=1e-3)
+            assert b1 == pytest.approx(min(len(y) / sr, a1 + 0.1), abs=0.02)
+    assert n > 5

@@ -33,6 +33,10 @@ class DecoderParams:
     mode: str = "classwise"
     event_threshold: float = 0.5
     label_offsets: dict[str, float] = field(default_factory=dict)
+    # systematic boundary corrections (chosen on validation): the network's activity starts late
+    # and ends off by a roughly constant amount; added to every event's start / end
+    onset_shift_s: float = 0.0
+    offset_shift_s: float = 0.0
 
     def threshold(self, label: str) -> float:
         return float(self.thresholds.get(label, self.default_threshold))
@@ -76,9 +80,24 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
         return []
     sm = smooth(probs, params.median_frames)
     if params.mode == "segments":
-        return _decode_segments(probs, sm, classes, hop_s, params, offset_s)
-    if params.mode != "classwise":
+        out = _decode_segments(probs, sm, classes, hop_s, params, offset_s)
+    elif params.mode == "classwise":
+        out = _decode_classwise(sm, classes, hop_s, params, offset_s)
+    else:
         raise ValueError(f"mode={params.mode!r} must be classwise or segments")
+    if params.onset_shift_s or params.offset_shift_s:
+        lo, hi = offset_s, offset_s + n * hop_s
+        for e in out:
+            a = min(max(lo, e["start_s"] + params.onset_shift_s), hi)
+            b = min(max(lo, e["end_s"] + params.offset_shift_s), hi)
+            if b - a < hop_s:
+                b = min(hi, a + hop_s)
+            e["start_s"], e["end_s"] = round(a, 4), round(b, 4)
+    return out
+
+
+def _decode_classwise(sm, classes, hop_s, params: DecoderParams, offset_s: float) -> list[dict]:
+    n = len(sm)
     ev = sm[:, 1:]
     cand = ev.argmax(axis=1)
     pc = ev[np.arange(n), cand]

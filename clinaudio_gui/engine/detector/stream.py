@@ -98,14 +98,15 @@ class StreamingDetector:
         gap = int(round(self.det.decoder.max_gap_s / hop_s)) + self.det.decoder.median_frames
         limit_s = (self.emitted_frames - gap - 1) * hop_s
         new = []
+        on, off = self.det.decoder.onset_shift_s, self.det.decoder.offset_shift_s   # compare unshifted frames
         for e in evs:
-            if e["start_s"] < self._final_until_frame * hop_s - 1e-9:
+            if e["start_s"] - on < self._final_until_frame * hop_s - 1e-9:
                 continue
-            if final or e["end_s"] < limit_s:
+            if final or e["end_s"] - off < limit_s:
                 new.append(e)
         if new:
             self.events += new
-            self._final_until_frame = int(round(new[-1]["end_s"] / hop_s))
+            self._final_until_frame = int(round((new[-1]["end_s"] - off) / hop_s))
         # keep the track bounded: drop what lies well before the open tail
         keep_from = min(self._final_until_frame, self.emitted_frames - gap - 1) - 4 * gap
         if keep_from > self.track_start:

@@ -132,6 +132,8 @@ def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tu
             f = f_of(p)
             if f > best_f + 1e-9:
                 best, best_f = p, f
+    shifts = [("onset_shift_s", (-0.15, -0.1, -0.05, 0.05)), ("offset_shift_s", (-0.1, -0.05, 0.05, 0.1))]
+    best, best_f = refine(best, best_f, shifts)
     log(f"  decoder (class-wise) on validation: F={best_f:.3f}")
     # cut, then name
     sbest, sbest_f = None, -1.0
@@ -151,6 +153,7 @@ def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tu
                 f = f_of(p)
                 if f > sbest_f + 1e-9:
                     sbest, sbest_f = p, f
+    sbest, sbest_f = refine(sbest, sbest_f, shifts)
     log(f"  decoder (segments) on validation: F={sbest_f:.3f}")
     if sbest_f > best_f:
         best, best_f = sbest, sbest_f
