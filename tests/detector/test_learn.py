@@ -275,3 +275,30 @@ def test_cli_queue_finetune_versions(project, tmp_path):
     assert json.loads(run("learn", "versions", proj, "--json").stdout)["current"] == "v0001"
     bad = run("learn", "rollback", proj, "v0042", check=False)
     assert bad.returncode == 2 and "v0042" in bad.stderr
+
+
+def test_long_recordings_are_read_and_scored_in_blocks(project, tmp_path):
+    """A 50 s recording (longer than one 16.4 s block): features block by block, the right number
+    of frames; block-wise prediction equals the whole-recording prediction on a short one."""
+    import soundfile as sf
+
+    from clinaudio_gui.engine.detector.finetune import (BLOCK_FRAMES, LabeledItem, _recordings, load_net,
+                                                        predict_blocks)
+    from clinaudio_gui.engine.detector.train import predict
+    f = sorted(project.glob("*.flac"))[0]
+    y, sr = sf.read(f, dtype="float32")
+    reps = int(np.ceil(50 * sr / len(y)))
+    long = tmp_path / "long.wav"
+    sf.write(long, np.tile(y, reps)[:50 * sr], sr)
+    recs = _recordings([LabeledItem(str(long), "p1", [(1.0, 2.0, "Wheeze")], "CAS"),
+                        LabeledItem(str(f), "p2", [], "Normal")], tmp_path / "cache")
+    assert abs(recs[0].features.shape[-1] - 50 / 0.016) <= 3 and recs[0].features.shape[-1] > 3 * BLOCK_FRAMES
+    assert np.isfinite(recs[0].features.astype(np.float32)).all()
+    net, _ = load_net(bundled_detector_dir())
+    (fl, rl), (fs, rs) = predict_blocks(net, recs, [0, 1])
+    assert fl.shape == (recs[0].features.shape[-1], 8) and np.abs(fl).sum(axis=1).min() > 0   # no frame left empty
+    (ws, wr), = predict(net, recs, [1])
+    assert np.allclose(fs, ws, atol=1e-4) and np.allclose(rs, wr, atol=1e-4)
+    # cached: the second read is the same array
+    again = _recordings([LabeledItem(str(long), "p1", [], "CAS")], tmp_path / "cache")
+    assert np.array_equal(again[0].features, recs[0].features)

@@ -156,8 +156,7 @@ def _recordings(items: list[LabeledItem], cache_dir: Path | None) -> list[D.Reco
             if cf.is_file():
                 f = np.load(cf, allow_pickle=False)
         if f is None:
-            from clinaudio_gui.engine.common.frontend import compute_features
-            f = compute_features(D.load_audio_8k(p), s).astype(np.float16)
+            f = _block_features(p, s)
             if cache_dir is not None:
                 cache_dir.mkdir(parents=True, exist_ok=True)
                 tmp = cf.with_name(cf.stem + f".{np.random.randint(1 << 30)}.tmp.npy")
@@ -170,6 +169,54 @@ def _recordings(items: list[LabeledItem], cache_dir: Path | None) -> list[D.Reco
     return recs
 
 
+BLOCK_FRAMES = 1024   # as the detector reads long files (16.4 s), each block standardised on its own
+
+
+def _block_features(path: Path, s) -> np.ndarray:
+    """The detector's inputs of a recording of any length, computed block by block (memory stays
+    bounded on hour-long files; per-block standardisation as at inference)."""
+    from clinaudio_gui.engine.common.frontend import compute_features
+    from clinaudio_gui.io import audio_info, read_audio
+    info = audio_info(path)
+    dur = float(info["frames"]) / float(info["sample_rate_hz"])
+    block_s = BLOCK_FRAMES * s.hop_s
+    if dur <= block_s:
+        return compute_features(D.load_audio_8k(path), s).astype(np.float16)
+    parts, start = [], 0.0
+    while start < dur - 1e-6:
+        y, _ = read_audio(path, start_s=start, end_s=min(dur, start + block_s), target_sr=D.SAMPLE_RATE_HZ)
+        if len(y) >= 64:
+            n = int(round(min(block_s, dur - start) / s.hop_s))
+            parts.append(compute_features(y, s).astype(np.float16)[:, :, :max(1, n)])
+        start += block_s
+    return np.concatenate(parts, axis=-1)
+
+
+@torch.inference_mode()
+def predict_blocks(net: DetectorNet, recs, idx) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frame logits, record logits) per recording; a long one in blocks of BLOCK_FRAMES with
+    half-block hops, each keeping its central half (record logits averaged over blocks)."""
+    net.eval()
+    out = []
+    for i in idx:
+        f = recs[i].features
+        T = f.shape[-1]
+        starts = [0] if T <= BLOCK_FRAMES else list(range(0, T - BLOCK_FRAMES, BLOCK_FRAMES // 2)) + [T - BLOCK_FRAMES]
+        fl = np.zeros((T, net.cfg.n_frame_classes), np.float32)
+        rls = []
+        q = BLOCK_FRAMES // 4
+        for k, a in enumerate(starts):
+            x = torch.from_numpy(f[:, :, a:a + BLOCK_FRAMES].astype(np.float32))[None]
+            fb, rb, _, _ = net(x)
+            fb = fb[0].numpy()
+            lo = 0 if k == 0 else q
+            hi = len(fb) if k == len(starts) - 1 else len(fb) - q
+            fl[a + lo:a + hi] = fb[lo:hi]
+            rls.append(rb[0].numpy())
+        out.append((fl, np.mean(rls, axis=0)))
+    return out
+
+
 def load_net(model_dir: Path) -> tuple[DetectorNet, dict]:
     tensors, m = load_model_package(model_dir, kind=KIND)
     net = DetectorNet(DetectorConfig.from_dict(m["architecture"]))
@@ -179,10 +226,10 @@ def load_net(model_dir: Path) -> tuple[DetectorNet, dict]:
 
 def judge(net: DetectorNet, manifest: dict, recs, idx) -> dict:
     """Event micro F, 2-2 Score and their mean (the criterion) with the package's own settings."""
-    from clinaudio_gui.engine.detector.train import evaluate_outputs, predict
+    from clinaudio_gui.engine.detector.train import evaluate_outputs
     calib = manifest.get("calibration") or {"t_frame": 1.0, "t_record": 1.0, "offsets": {}}
     params = DecoderParams.from_dict(manifest.get("decoder", {}))
-    r = evaluate_outputs(predict(net, recs, idx), idx, recs, calib, params, D.detector_settings().hop_s)
+    r = evaluate_outputs(predict_blocks(net, recs, idx), idx, recs, calib, params, D.detector_settings().hop_s)
     f = r["events"]["event_based"]["micro"]["f"] or 0.0
     sc = r["tasks"]["2-2"]["score"]
     return {"event_f": round(float(f), 4), "score_2_2": round(float(sc), 4),
