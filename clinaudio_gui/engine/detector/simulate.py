@@ -123,6 +123,7 @@ def simulate(data_dir: str | Path, strategy: str, *, budget: int = 150, step: in
         progress(rounds, rounds)
     return {"strategy": strategy, "seed": seed, "budget": budget, "step": step, "epochs": epochs, "lr": lr,
             "data": str(data_dir), "base_model": base_m.get("name"), "base_dir": str(base_dir),
+            "base_weights_sha256": base_m.get("weights_sha256"),
             "pool_recordings": int(len(pool)), "test_recordings": int(len(test)),
             "test_patients": sorted({recs[i].patient for i in test}), "split_seed": SPLIT_SEED,
             "curve": curve, "seconds": round(time.time() - t0, 1)}
