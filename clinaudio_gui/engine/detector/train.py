@@ -132,7 +132,8 @@ def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tu
             f = f_of(p)
             if f > best_f + 1e-9:
                 best, best_f = p, f
-    shifts = [("onset_shift_s", (-0.15, -0.1, -0.05, 0.05)), ("offset_shift_s", (-0.1, -0.05, 0.05, 0.1))]
+    shifts = [("onset_shift_s", (-0.3, -0.25, -0.2, -0.15, -0.1, -0.05, 0.05)),
+              ("offset_shift_s", (-0.1, -0.05, 0.05, 0.1, 0.15, 0.2, 0.3))]
     best, best_f = refine(best, best_f, shifts)
     log(f"  decoder (class-wise) on validation: F={best_f:.3f}")
     # cut, then name
