@@ -35,6 +35,24 @@ def register(subparsers) -> None:
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     t.add_argument("--cache", default="runs/gan_cache", help="feature cache folder ('' = none)")
     t.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint and fail if there is none or it does not match "
+                        "(without either flag a matching checkpoint is resumed)")
+    t.add_argument("--generator", choices=("cbn", "input"), default="cbn",
+                   help="cbn: conditional batch norm in every block (default); input: class only at the input "
+                        "(the session-1 generator)")
+    t.add_argument("--ac-weight", type=float, default=1.0,
+                   help="weight of the auxiliary-classifier (AC-GAN) term on the critic (0 = off)")
+    t.add_argument("--diffaug", default="translation,cutout",
+                   help="DiffAugment policy for real and fake before the critic ('' = off)")
+    t.add_argument("--finetune-epochs", type=int, default=0,
+                   help="the last N epochs draw classes with weight count**--finetune-balance (0 = uniform)")
+    t.add_argument("--finetune-balance", type=float, default=0.0)
+    t.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                   help="start from this generator package (a plain generator is converted exactly into the "
+                        "conditional-BN one; its normalisation is kept)")
+    t.add_argument("--balance-power", type=float, default=0.5,
+                   help="classes drawn with weight count**p during training (0 = uniform, 1 = as in the data)")
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     t.set_defaults(func=_train)
 
@@ -45,6 +63,14 @@ def register(subparsers) -> None:
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--audio", action="store_true", help="also write .wav by Griffin-Lim")
+    s.add_argument("--truncation", type=float, default=None, help="truncation trick: latents with |z| <= T")
+    s.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="patches of S seconds (generator outputs tiled along time with a cross-fade)")
+    s.add_argument("--filter", type=float, default=None, metavar="P",
+                   help="keep only patches that a classifier trained on the generator's real training "
+                        "patients (from --data) assigns to the class with probability >= P")
+    s.add_argument("--data", default=None, help="the generator's training data set (for --filter)")
+    s.add_argument("--cache", default="runs/gan_cache")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=_sample)
 
@@ -59,13 +85,22 @@ def register(subparsers) -> None:
     q.add_argument("--threads", type=int, default=None)
     q.add_argument("--cache", default="runs/gan_cache")
     q.add_argument("--json", action="store_true")
+    q.add_argument("--truncation", type=float, default=None, help="sample with the truncation trick (|z| <= T)")
+    q.add_argument("--no-nn", action="store_true",
+                   help="skip the nearest-neighbour (memorisation) distances to the training patches")
     q.set_defaults(func=_fid)
 
     st = subparsers.add_parser("study", help="compare augmentation strategies with one classifier (macro F1, "
                                              "SPRSound score, mean +- std over folds)")
     st.add_argument("--data", required=True)
     st.add_argument("--task", default="1-2", help="1-1, 1-2, 2-1, 2-2 (SPRSound) or 'folders' (class folders)")
-    st.add_argument("--strategies", default="none,naa,taa,gan")
+    st.add_argument("--strategies", default="none,naa,taa,gan",
+                    help="comma list of none, naa, taa, gan, naa+gan (half naa, half gan copies)")
+    st.add_argument("--seeds", type=int, default=1, help="classifier seeds per fold (paired runs)")
+    st.add_argument("--gan-filter", type=float, default=None, metavar="P",
+                    help="keep only GAN patches the real-data classifier of the training fold assigns to "
+                         "their class with probability >= P")
+    st.add_argument("--gan-truncation", type=float, default=None, help="sample the GAN with |z| <= T")
     st.add_argument("--folds", type=int, default=5)
     st.add_argument("--run-folds", default=None, help="only these fold numbers, e.g. '1,2' (default all)")
     st.add_argument("--epochs", type=int, default=8)
@@ -98,7 +133,7 @@ def _command_line(args) -> str:
     """The training command as a user would type it (from the parsed arguments, not sys.argv,
     so it is right whether called from a shell, -m or a test)."""
     parts = ["clinaudio", "gan", "train", "--data", str(args.data), "--out", str(args.out)]
-    skip = {"data", "out", "func", "command", "gan_command"}
+    skip = {"data", "out", "func", "command", "gan_command", "resume", "no_resume"}
     for k, v in sorted(vars(args).items()):
         if k in skip or v is None or v is False:
             continue
@@ -141,7 +176,11 @@ def _train(args) -> int:
     out = train_gan(exs, classes, feat, out_dir=args.out, se=not args.no_se, epochs=args.epochs,
                     steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, n_critic=args.n_critic,
                     lr=args.lr, g_channels=args.g_channels, d_channels=args.d_channels, seed=args.seed,
-                    device=args.device, resume=not args.no_resume,
+                    device=args.device, resume=not args.no_resume, require_checkpoint=args.resume,
+                    generator={"cbn": "CBNGenerator", "input": "Generator"}[args.generator],
+                    ac_weight=args.ac_weight, diffaug=tuple(x.strip() for x in args.diffaug.split(",") if x.strip()),
+                    finetune_epochs=args.finetune_epochs, finetune_balance=args.finetune_balance,
+                    balance_power=args.balance_power, init_from=args.init_from,
                     max_seconds=args.max_minutes * 60 if args.max_minutes else None,
                     extra_manifest=extra, progress=prog)
     print(f"wrote {out}", file=sys.stderr)
@@ -156,7 +195,28 @@ def _sample(args) -> int:
         raise ValueError(f"-n {args.n} must be >= 1")
     s = GanSampler.load(args.model, device=args.device)
     label = s.classes[s.class_index(args.label)]
-    imgs = s.sample(label, args.n, seed=args.seed)
+    stats = None
+    if args.filter is not None:
+        if not args.data:
+            raise ValueError("--filter needs --data (the generator's training data set)")
+        if args.duration:
+            raise ValueError("--filter works on single generator outputs; leave out --duration")
+        from clinaudio_gui.engine.gan.data import load_examples
+        from clinaudio_gui.engine.gan.filtering import filtered_samples
+        from clinaudio_gui.engine.study.embedders import StudyCnnEmbedder
+        exs, feat, _ = load_examples(args.data, labels="events", features=s.features, cache_dir=args.cache or None)
+        seen = set(s.manifest.get("training_patients") or [])
+        if seen:
+            exs = [e for e in exs if e.patient in seen]
+        clf = StudyCnnEmbedder([e for e in exs if e.label in s.classes], s.classes, feat, seed=args.seed)
+        imgs, stats = filtered_samples(s, label, args.n, clf.probabilities, threshold=args.filter, seed=args.seed,
+                                       truncation=args.truncation)
+        print(f"filter: kept {stats['kept']} of {stats['drawn']} drawn (acceptance {stats['acceptance']:.2f})",
+              file=sys.stderr)
+    elif args.duration:
+        imgs = s.sample_long(label, args.n, args.duration, seed=args.seed, truncation=args.truncation)
+    else:
+        imgs = s.sample(label, args.n, seed=args.seed, truncation=args.truncation)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     safe = "".join(ch if ch.isalnum() else "_" for ch in label)
@@ -175,7 +235,8 @@ def _sample(args) -> int:
         rows.append(row)
     atomic_write_text(out / "labels.json", json.dumps({"generator": str(Path(args.model).resolve()) if args.model
                                                       else "bundled:gan-sprsound-events",
-                                                      "features": s.features, "samples": rows}, indent=1) + "\n")
+                                                      "features": s.features, "truncation": args.truncation,
+                                                      "filter": stats, "samples": rows}, indent=1) + "\n")
     with open(out / "labels.csv.tmp", "w", encoding="utf-8") as f:
         f.write("file,label\n" + "".join(f"{r['file']},{r['label']}\n" for r in rows))
     (out / "labels.csv.tmp").replace(out / "labels.csv")
@@ -211,7 +272,14 @@ def _fid(args) -> int:
             print(f"no bundled classifier ({e}); using the StudyCNN fallback", file=sys.stderr)
     if embedder is None:
         embedder = StudyCnnEmbedder(train, first.classes, feat, seed=args.seed)
+    if args.truncation is not None:
+        samplers = {k: _Truncated(v, args.truncation) for k, v in samplers.items()}
     res = per_class_fd(samplers, train, held, feat, embedder, n_per_class=args.n_per_class, seed=args.seed,
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+    nn = None
+    if not args.no_nn:
+        from clinaudio_gui.engine.gan.filtering import nn_report
+        nn = nn_report(samplers, train, held, n_per_class=args.n_per_class, seed=args.seed,
                        log=lambda m: print(m, file=sys.stderr, flush=True))
     out = {"embedder": embedder.name, "embedder_description": embedder.description,
            "models": {k: str(Path(m).resolve()) for k, m in zip(samplers, args.models)},
@@ -219,7 +287,8 @@ def _fid(args) -> int:
            "mean_fd": {k: float(sum(r["fd"][k] for r in res.values()) / max(1, len(res))) for k in samplers},
            "mean_agreement": {k: float(sum(r["agreement"][k] for r in res.values()) / max(1, len(res)))
                               for k in samplers},
-           "mean_agreement_real": float(sum(r["agreement_real"] for r in res.values()) / max(1, len(res)))}
+           "mean_agreement_real": float(sum(r["agreement_real"] for r in res.values()) / max(1, len(res))),
+           "truncation": args.truncation, "nearest_neighbour": nn}
     if args.json:
         print(json.dumps(out, indent=1))
     else:
@@ -229,8 +298,26 @@ def _fid(args) -> int:
         print("mean             " + "  ".join(f"{k} {v:8.2f}" for k, v in out["mean_fd"].items()))
         print("class agreement  " + "  ".join(f"{k} {v:8.2f}" for k, v in out["mean_agreement"].items())
               + f"  real {out['mean_agreement_real']:.2f}")
+        if nn:
+            print("nearest-neighbour distance to training patches (median RMS of standardised mel; "
+                  "generated below real held-out would mean copies):")
+            for c, r in nn.items():
+                print(f"  {c:<16} " + "  ".join(f"{k} {v['median']:.3f}" for k, v in r.items()))
         print(f"embedder: {out['embedder_description']}")
     return 0
+
+
+class _Truncated:
+    """A sampler that always samples with the truncation trick (for `gan fid --truncation`)."""
+
+    def __init__(self, sampler, t: float):
+        self._s, self._t = sampler, t
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+    def sample(self, label, n, *, seed=0, truncation=None):
+        return self._s.sample(label, n, seed=seed, truncation=self._t)
 
 
 def _study(args) -> int:
@@ -241,6 +328,7 @@ def _study(args) -> int:
                     epochs=args.epochs, max_per_class=args.max_per_class, gan_model=args.gan_model,
                     gan_minutes=args.gan_minutes, gan_steps=args.gan_steps, synthetic_ratio=args.synthetic_ratio,
                     seed=args.seed, cache_dir=args.cache or None, gan_dir=args.gan_dir, device=args.device,
+                    gan_filter=args.gan_filter, gan_truncation=args.gan_truncation, seeds=args.seeds,
                     log=lambda m: print(m, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps(res, indent=1))

@@ -76,8 +76,11 @@ def mel_db(y: np.ndarray, feat: dict) -> np.ndarray:
     return np.maximum(np.asarray(img, dtype=np.float32), floor)
 
 
-def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: int = 0) -> np.ndarray:
-    """Griffin-Lim through librosa's mel inversion: audible, not exact (phase is guessed)."""
+def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: int = 0,
+                    momentum: float = 0.99) -> np.ndarray:
+    """Griffin-Lim through librosa's mel inversion: audible, not exact (phase is guessed).
+    momentum 0.99 is librosa's fast Griffin-Lim (Perraudin et al. 2013), 0 the classic one;
+    bench/gan_vocoder.py measures both against the input mel."""
     import librosa
     power = np.power(10.0, np.asarray(img_db, dtype=np.float64) / 10.0)
     floor = 10.0 ** (-float(feat.get("top_db", 80.0)) / 10.0)
@@ -85,7 +88,7 @@ def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: i
     stft_mag = librosa.feature.inverse.mel_to_stft(power, sr=feat["sample_rate_hz"], n_fft=feat["n_fft"],
                                                    fmin=feat["f_min_hz"], fmax=feat["f_max_hz"], power=2.0)
     y = librosa.griffinlim(stft_mag, n_iter=n_iter, hop_length=feat["hop"], n_fft=feat["n_fft"],
-                           random_state=seed)
+                           random_state=seed, momentum=momentum)
     y = np.nan_to_num(y.astype(np.float32))
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0.99:

@@ -10,13 +10,13 @@ from clinaudio_gui.core.errors import ModelPackageError
 from clinaudio_gui.engine.common.device import resolve_device
 from clinaudio_gui.engine.common.package import load_model_package, models_root
 from clinaudio_gui.engine.gan.data import mel_db_to_audio
-from clinaudio_gui.engine.gan.model import KIND, Generator
+from clinaudio_gui.engine.gan.model import KIND, build_generator
 
 
 class GanSampler:
     """A loaded generator package: class names, features, normalization; sample and invert."""
 
-    def __init__(self, generator: Generator, manifest: dict, device: torch.device | None = None):
+    def __init__(self, generator: torch.nn.Module, manifest: dict, device: torch.device | None = None):
         self.generator = generator.eval()
         self.manifest = manifest
         self.classes: list[str] = list(manifest["classes"])
@@ -32,11 +32,10 @@ class GanSampler:
         tensors, manifest = load_model_package(d, kind=KIND)
         arch = manifest.get("architecture", {})
         try:
-            g = Generator(len(manifest["classes"]), z_dim=arch["z_dim"], embed_dim=arch["embed_dim"],
-                          base_channels=arch["base_channels"], n_mels=manifest["features"]["n_mels"],
-                          frames=manifest["features"]["frames"], se=arch["se"])
+            g = build_generator(arch, len(manifest["classes"]), n_mels=manifest["features"]["n_mels"],
+                                frames=manifest["features"]["frames"])
             g.load_state_dict(tensors, strict=True)
-        except (KeyError, RuntimeError) as e:
+        except (KeyError, RuntimeError, ValueError) as e:
             raise ModelPackageError(f"generator weights do not match the manifest: {e}", path=d) from None
         return cls(g, manifest, resolve_device(device))
 
@@ -47,22 +46,83 @@ class GanSampler:
         raise ValueError(f"label={label!r} is not a class of this generator ({', '.join(self.classes)})")
 
     @torch.no_grad()
-    def sample_normalized(self, label: str, n: int, *, seed: int = 0) -> np.ndarray:
+    def sample_normalized(self, label: str, n: int, *, seed: int = 0, truncation: float | None = None
+                          ) -> np.ndarray:
         if n < 1:
             raise ValueError(f"n={n} must be >= 1")
         y = torch.full((n,), self.class_index(label), dtype=torch.long, device=self.device)
-        g = torch.Generator(device="cpu").manual_seed(int(seed))
-        z = torch.randn(n, self.generator.z_dim, generator=g).to(self.device)
+        z = latents(n, self.generator.z_dim, seed=seed, truncation=truncation).to(self.device)
         return self.generator(z, y)[:, 0].float().cpu().numpy()
 
-    def sample(self, label: str, n: int, *, seed: int = 0) -> np.ndarray:
-        """(n, n_mels, frames) log-mel in dB; the same seed gives the same images."""
-        x = self.sample_normalized(label, n, seed=seed)
+    def sample(self, label: str, n: int, *, seed: int = 0, truncation: float | None = None) -> np.ndarray:
+        """(n, n_mels, frames) log-mel in dB; the same seed gives the same images. truncation t:
+        latent components with |z| > t are redrawn (the truncation trick: fewer, more typical
+        samples; None = plain normal latents)."""
+        x = self.sample_normalized(label, n, seed=seed, truncation=truncation)
         floor = -float(self.features.get("top_db", 80.0))
         return np.maximum(x * self.std[None, :, None] + self.mean[None, :, None], floor).astype(np.float32)
 
+    def patch_seconds(self) -> float:
+        f = self.features
+        return f["frames"] * f["hop"] / f["sample_rate_hz"]
+
+    def sample_long(self, label: str, n: int, duration_s: float, *, seed: int = 0,
+                    truncation: float | None = None, overlap: int = 16) -> np.ndarray:
+        """(n, n_mels, T) dB patches of about duration_s: generator outputs tiled along time with an
+        ``overlap``-frame linear cross-fade (each tile its own latent; tile j of sample i uses the
+        latent of seed*1000003 + j, so the first tile equals ``sample(label, n, seed=seed)``)."""
+        f = self.features
+        frames = int(f["frames"])
+        t_total = max(frames, int(round(duration_s * f["sample_rate_hz"] / f["hop"])))
+        if t_total <= frames:
+            return self.sample(label, n, seed=seed, truncation=truncation)
+        if not 0 <= overlap < frames:
+            raise ValueError(f"overlap={overlap} must be in [0, {frames})")
+        step = frames - overlap
+        k = int(np.ceil((t_total - frames) / step)) + 1
+        tiles = [self.sample(label, n, seed=seed if j == 0 else int(seed) * 1000003 + j, truncation=truncation)
+                 for j in range(k)]
+        out = np.zeros((n, tiles[0].shape[1], step * (k - 1) + frames), np.float32)
+        weight = np.zeros(out.shape[2], np.float32)
+        ramp = np.ones(frames, np.float32)
+        if overlap:
+            ramp[:overlap] = np.linspace(0, 1, overlap + 2, dtype=np.float32)[1:-1]
+            ramp[-overlap:] = ramp[:overlap][::-1]
+        for j, t in enumerate(tiles):
+            w = ramp.copy()
+            if j == 0 and overlap:
+                w[:overlap] = 1
+            if j == k - 1 and overlap:
+                w[-overlap:] = 1
+            out[:, :, j * step:j * step + frames] += t * w[None, None, :]
+            weight[j * step:j * step + frames] += w
+        return (out / weight[None, None, :])[:, :, :t_total]
+
+    def band_centres_hz(self) -> np.ndarray:
+        """Centre frequency (Hz) of each mel band, low to high (for axes)."""
+        import librosa
+        f = self.features
+        return librosa.mel_frequencies(int(f["n_mels"]) + 2, fmin=f["f_min_hz"], fmax=f["f_max_hz"])[1:-1]
+
     def to_audio(self, img_db: np.ndarray, *, n_iter: int = 48) -> np.ndarray:
         return mel_db_to_audio(img_db, self.features, n_iter=n_iter)
+
+
+def latents(n: int, z_dim: int, *, seed: int = 0, truncation: float | None = None) -> torch.Tensor:
+    """(n, z_dim) standard normal latents from a seed; with truncation t, every component with
+    |z| > t is redrawn until inside (a truncated normal), reproducibly from the same seed."""
+    if truncation is not None and truncation <= 0:
+        raise ValueError(f"truncation={truncation} must be > 0")
+    g = torch.Generator(device="cpu").manual_seed(int(seed))
+    z = torch.randn(n, z_dim, generator=g)
+    if truncation is not None:
+        for _ in range(100):
+            bad = z.abs() > truncation
+            if not bad.any():
+                break
+            z = torch.where(bad, torch.randn(n, z_dim, generator=g), z)
+        z = z.clamp(-truncation, truncation)
+    return z
 
 
 def default_model_dir() -> Path:

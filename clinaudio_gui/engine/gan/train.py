@@ -15,7 +15,10 @@ import torch.nn as nn
 from clinaudio_gui.engine.common.device import resolve_device
 from clinaudio_gui.engine.common.package import load_model_package, save_model_package
 from clinaudio_gui.engine.gan.data import Example, crop
-from clinaudio_gui.engine.gan.model import CHECKPOINT_KIND, KIND, Critic, Generator, gradient_penalty
+import torch.nn.functional as F
+
+from clinaudio_gui.engine.gan.model import (CHECKPOINT_KIND, KIND, Critic, build_generator, diff_augment,
+                                             gradient_penalty)
 
 
 def normalization_stats(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +77,7 @@ def _load_opt(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict
 
 
 @torch.no_grad()
-def refresh_batchnorm(generator: Generator, n_classes: int, *, batches: int = 8, batch_size: int = 32,
+def refresh_batchnorm(generator: nn.Module, n_classes: int, *, batches: int = 8, batch_size: int = 32,
                       seed: int = 0, device: torch.device | None = None) -> None:
     """'Standing statistics': re-estimate BN running stats as exact averages over fresh batches,
     so eval-mode sampling (batch independent, hence reproducible per seed) matches training."""
@@ -137,11 +140,24 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
               d_channels: int = 16, balance_power: float = 0.5, seed: int = 0, device: str | None = None,
               max_seconds: float | None = None, resume: bool = True, extra_manifest: dict | None = None,
               progress: Callable[[dict], None] | None = None, grid_every_epoch: bool = True,
-              cancel: Callable[[], bool] | None = None) -> Path:
+              cancel: Callable[[], bool] | None = None, generator: str = "CBNGenerator", ac_weight: float = 1.0,
+              diffaug: tuple[str, ...] = ("translation", "cutout"), finetune_epochs: int = 0,
+              finetune_balance: float = 0.0, require_checkpoint: bool = False,
+              init_from: str | Path | None = None) -> Path:
     """Train and write the generator package to out_dir (checkpoint in out_dir/checkpoint).
 
     An epoch is enough generator steps for the critic to see about len(examples) real patches
     (len / (batch_size * n_critic)), unless steps_per_epoch is given.
+
+    generator: "CBNGenerator" (conditional BN in every block) or "Generator" (class only at the
+    input, the session-1 design). ac_weight > 0 adds the auxiliary-classifier (AC-GAN) term: the
+    critic's class head is trained on real patches, the generator is rewarded for patches it
+    classifies as the intended class. diffaug: DiffAugment policy applied to real and fake
+    before the critic (() = off). The last finetune_epochs epochs draw classes with weight
+    count ** finetune_balance (0 = uniform: fine-tuning on the rare classes after pretraining on
+    all). require_checkpoint: resume must find a matching checkpoint (else an error). init_from: a
+    generator package to start from (a plain ``Generator`` is converted exactly into a
+    ``CBNGenerator``; its normalisation is kept); ignored when a checkpoint is resumed.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,36 +169,63 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     frames, n_mels = features["frames"], features["n_mels"]
     mean, std = normalization_stats(examples)
     sampler = PatchSampler(examples, classes, mean, std, frames, balance_power=balance_power, seed=seed)
-    G = Generator(n_classes, z_dim=z_dim, embed_dim=embed_dim, base_channels=g_channels, n_mels=n_mels,
-                  frames=frames, se=se).to(dev)
-    D = Critic(n_classes, base_channels=d_channels, n_mels=n_mels, frames=frames).to(dev)
+    diffaug = tuple(diffaug or ())
+    if set(diffaug) - {"translation", "cutout"}:
+        raise ValueError(f"diffaug={','.join(diffaug)!r}: known policies are translation, cutout")
+    arch = {"z_dim": z_dim, "embed_dim": embed_dim, "base_channels": g_channels, "se": se,
+            "critic_channels": d_channels, "generator": generator,
+            "critic": "Critic(projection" + (", auxiliary classifier)" if ac_weight > 0 else ")")}
+    G = build_generator(arch, n_classes, n_mels=n_mels, frames=frames).to(dev)
+    D = Critic(n_classes, base_channels=d_channels, n_mels=n_mels, frames=frames, ac=ac_weight > 0).to(dev)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     if steps_per_epoch is None:
         steps_per_epoch = max(1, math.ceil(len(examples) / (batch_size * n_critic)))
     start_epoch, history = 0, []
+    init_note = None
+    if init_from is not None:
+        init_note = _warm_start(G, init_from, arch, classes, features)
+        mean = np.asarray(init_note.pop("mean"), np.float32)
+        std = np.asarray(init_note.pop("std"), np.float32)
+        sampler.mean, sampler.std = mean[:, None], std[:, None]
     ckpt_dir = out / "checkpoint"
-    arch = {"z_dim": z_dim, "embed_dim": embed_dim, "base_channels": g_channels, "se": se,
-            "critic_channels": d_channels, "generator": "Generator", "critic": "Critic(projection)"}
+    if require_checkpoint and not (ckpt_dir / "manifest.json").is_file():
+        raise ValueError(f"--resume: no checkpoint in {ckpt_dir}")
     if resume and (ckpt_dir / "manifest.json").is_file():
         tensors, cm = load_model_package(ckpt_dir, kind=CHECKPOINT_KIND)
-        if cm.get("architecture") == arch and cm.get("classes") == list(classes):
+        same = cm.get("architecture") == arch and cm.get("classes") == list(classes)
+        if require_checkpoint and not same:
+            raise ValueError(f"--resume: the checkpoint in {ckpt_dir} has another architecture or classes "
+                             f"({cm.get('architecture')}, {cm.get('classes')}) than asked ({arch}, {list(classes)})")
+        if same:
             G.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
             D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
             _load_opt("og.", opt_g, tensors, cm["opt_g"])
             _load_opt("od.", opt_d, tensors, cm["opt_d"])
             start_epoch, history = int(cm["epoch"]), list(cm.get("history", []))
             sampler.rng = np.random.default_rng(seed + 1000 * start_epoch)
+            if "rng_torch" in tensors and cm.get("rng_numpy"):  # exact continuation (issue 15 checkpoints)
+                torch.set_rng_state(tensors["rng_torch"].to(torch.uint8))
+                sampler.rng.bit_generator.state = cm["rng_numpy"]
     fixed_g = torch.Generator(device="cpu").manual_seed(1234)
     grid_cols = 6
     fixed_z = torch.randn(n_classes * grid_cols, z_dim, generator=fixed_g).to(dev)
     fixed_y = torch.arange(n_classes).repeat_interleave(grid_cols).to(dev)
     t0 = time.monotonic()
     stopped = False
+    full_p = sampler.class_p.copy()
+    counts = np.array([len(b) for b in sampler.by_class], dtype=np.float64)
+    ft = np.where(counts > 0, counts ** finetune_balance, 0.0)
+    ft_p = ft / ft.sum()
+
+    def aug(x):
+        return diff_augment(x, diffaug) if diffaug else x
+
     for epoch in range(start_epoch, epochs):
+        sampler.class_p = ft_p if epoch >= epochs - finetune_epochs else full_p
         G.train()
         D.train()
-        sums = {"d_loss": 0.0, "g_loss": 0.0, "gp": 0.0, "w_dist": 0.0}
+        sums = {"d_loss": 0.0, "g_loss": 0.0, "gp": 0.0, "w_dist": 0.0, "ac_real": 0.0, "ac_fake": 0.0}
         done = 0
         for step in range(steps_per_epoch):
             for _ in range(n_critic):
@@ -191,15 +234,21 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
                 z = torch.randn(batch_size, z_dim, device=dev)
                 with torch.no_grad():
                     fake = G(z, y)
-                d_real, d_fake = D(real, y).mean(), D(fake, y).mean()
-                gp = gradient_penalty(D, real, fake, y)
+                real_a, fake_a = aug(real), aug(fake)
+                s_real, logit_real = D.score_and_logits(real_a, y)
+                d_real, d_fake = s_real.mean(), D(fake_a, y).mean()
+                gp = gradient_penalty(D, real_a, fake_a, y)
                 d_loss = d_fake - d_real + gp_weight * gp
+                ac_real = F.cross_entropy(logit_real, y) if logit_real is not None else torch.zeros((), device=dev)
+                d_loss = d_loss + ac_weight * ac_real
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_d.step()
             y = torch.from_numpy(sampler.rng.choice(n_classes, size=batch_size, p=sampler.class_p)).to(dev)
             z = torch.randn(batch_size, z_dim, device=dev)
-            g_loss = -D(G(z, y), y).mean()
+            s_fake, logit_fake = D.score_and_logits(aug(G(z, y)), y)
+            ac_fake = F.cross_entropy(logit_fake, y) if logit_fake is not None else torch.zeros((), device=dev)
+            g_loss = -s_fake.mean() + ac_weight * ac_fake
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
@@ -207,6 +256,8 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
             sums["g_loss"] += float(g_loss.detach())
             sums["gp"] += float(gp.detach())
             sums["w_dist"] += float((d_real - d_fake).detach())
+            sums["ac_real"] += float(ac_real.detach())
+            sums["ac_fake"] += float(ac_fake.detach())
             done += 1
             if progress and (step % 10 == 0):
                 progress({"epoch": epoch + 1, "epochs": epochs, "step": step + 1, "steps": steps_per_epoch,
@@ -225,9 +276,10 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         td, md = _opt_tensors("od.", opt_d)
         tens.update(tg)
         tens.update(td)
+        tens["rng_torch"] = torch.get_rng_state().clone()
         save_model_package(ckpt_dir, tens, {"kind": CHECKPOINT_KIND, "epoch": epoch + 1, "architecture": arch,
                                             "classes": list(classes), "opt_g": mg, "opt_d": md,
-                                            "history": history})
+                                            "history": history, "rng_numpy": sampler.rng.bit_generator.state})
         if grid_every_epoch:
             G.eval()
             with torch.no_grad():
@@ -251,16 +303,45 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         "training": {"epochs_done": history[-1]["epoch"] if history else 0, "epochs_requested": epochs,
                      "steps_per_epoch": steps_per_epoch, "batch_size": batch_size, "n_critic": n_critic,
                      "lr": lr, "betas": list(betas), "gp_weight": gp_weight, "balance_power": balance_power,
+                     "ac_weight": ac_weight, "diffaug": list(diffaug), "finetune_epochs": finetune_epochs,
+                     "finetune_balance": finetune_balance,
+                     "generator_steps": int(sum(h["steps"] for h in history)),
                      "seed": seed, "device": str(dev), "stopped_early": stopped,
                      "examples": len(examples),
                      "class_counts": {c: sum(1 for e in examples if e.label == c) for c in classes},
                      "seconds": round(time.monotonic() - t0, 1)},
         "history": history,
     }
+    if init_note:
+        manifest["init_from"] = init_note
     if extra_manifest:
         manifest.update(extra_manifest)
     save_model_package(out, _state_tensors("", G_final), manifest)
     return out
+
+
+def _warm_start(G: nn.Module, init_from, arch: dict, classes, features: dict) -> dict:
+    """Load a generator package into G (converting a plain Generator into a CBNGenerator)."""
+    from clinaudio_gui.engine.gan.model import cbn_state_from_plain
+    tensors, man = load_model_package(init_from, kind=KIND)
+    src = man.get("architecture", {})
+    if list(man["classes"]) != list(classes):
+        raise ValueError(f"--init-from {init_from}: classes {man['classes']} differ from {list(classes)}")
+    for k in ("sample_rate_hz", "n_fft", "hop", "n_mels", "frames"):
+        if man["features"].get(k) != features.get(k):
+            raise ValueError(f"--init-from {init_from}: feature {k} differs")
+    for k in ("z_dim", "embed_dim", "base_channels", "se"):
+        if src.get(k) != arch[k]:
+            raise ValueError(f"--init-from {init_from}: architecture {k}={src.get(k)} differs from {arch[k]}")
+    if src.get("generator", "Generator") == "Generator" and arch["generator"] == "CBNGenerator":
+        tensors = cbn_state_from_plain(tensors, len(classes))
+    elif src.get("generator", "Generator") != arch["generator"]:
+        raise ValueError(f"--init-from {init_from}: cannot convert {src.get('generator')} to {arch['generator']}")
+    G.load_state_dict(tensors, strict=True)
+    steps = int(sum(h.get("steps", 0) for h in man.get("history", [])))
+    return {"package": str(Path(init_from).resolve()), "weights_sha256": man.get("weights_sha256"),
+            "architecture": src, "generator_steps": steps,
+            "mean": man["normalization"]["mean_db"], "std": man["normalization"]["std_db"]}
 
 
 def load_manifest_json(model_dir: str | Path) -> dict:

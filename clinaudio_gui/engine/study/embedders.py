@@ -50,6 +50,13 @@ class StudyCnnEmbedder:
         self.description = f"StudyCNN trained {steps} steps on the real training patches (fallback)"
         self.classes = list(classes)
 
+    def probabilities(self, mels: np.ndarray) -> np.ndarray:
+        """(n, n_classes) softmax of the CNN (trained on real patches only), for GAN filtering."""
+        x = ((np.asarray(mels) - self.mean[None, :, None]) / self.std[None, :, None])[:, None].astype(np.float32)
+        with torch.no_grad():
+            return np.concatenate([torch.softmax(self.model(torch.from_numpy(x[i:i + 64])), 1).numpy()
+                                   for i in range(0, len(x), 64)])
+
     def embed_mels(self, mels: np.ndarray, features: dict, *, with_labels: bool = False):
         x = ((np.asarray(mels) - self.mean[None, :, None]) / self.std[None, :, None])[:, None].astype(np.float32)
         with torch.no_grad():

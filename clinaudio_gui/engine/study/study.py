@@ -62,7 +62,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from clinaudio_gui.engine.gan.data import crop, load_examples, mel_db  # noqa: E402
 
-STRATEGIES = ("none", "naa", "taa", "gan")
+STRATEGIES = ("none", "naa", "taa", "gan", "naa+gan")
+RARE_EVENT_CLASSES = ("Stridor", "Wheeze+Crackle", "Rhonchi", "Coarse Crackle")
 CLASSIFIER_DOC = ("StudyCNN: log-mel patch (1 x 64 x 64, per-band standardized with training-fold statistics) -> "
                   "4 x [conv3x3-BN-ReLU-maxpool2] with 16/32/64/64 channels -> global average pool -> dropout 0.3 "
                   "-> linear; Adam 1e-3, batch 64, cross-entropy with inverse-sqrt class weights, random 64-frame "
@@ -200,9 +201,13 @@ def _taa_copies(sources, plan, feat, seed):
     return out
 
 
-def _gan_copies(sampler, plan, task_labels, raw_to_task, seed):
+def _gan_copies(sampler, plan, task_labels, raw_to_task, seed, *, classify=None, threshold=None,
+                truncation=None, stats=None):
     """Synthetic images per task class; a merged task class (e.g. Adventitious) draws its raw
-    generator classes in turn."""
+    generator classes in turn. With classify and threshold, only patches the real-data
+    classifier assigns to the intended class with probability >= threshold are kept
+    (``gan.filtering.filtered_samples``; a class may then get fewer)."""
+    from clinaudio_gui.engine.gan.filtering import filtered_samples
     out = []
     for c, n in enumerate(plan):
         if n == 0:
@@ -212,10 +217,55 @@ def _gan_copies(sampler, plan, task_labels, raw_to_task, seed):
             continue
         per_raw = [n // len(raws) + (1 if k < n % len(raws) else 0) for k in range(len(raws))]
         for k, (raw, m) in enumerate(zip(raws, per_raw)):
-            if m:
-                imgs = sampler.sample(raw, m, seed=seed * 1000 + c * 37 + k)
-                out.extend((img, c) for img in imgs)
+            if not m:
+                continue
+            sd = seed * 1000 + c * 37 + k
+            if classify is not None and threshold is not None:
+                imgs, st = filtered_samples(sampler, raw, m, classify, threshold=threshold, seed=sd,
+                                            truncation=truncation)
+                if stats is not None:
+                    stats[raw] = st
+            else:
+                imgs = sampler.sample(raw, m, seed=sd, truncation=truncation)
+            out.extend((img, c) for img in imgs)
     return out
+
+
+def _split_plan(plan: list[int]) -> tuple[list[int], list[int]]:
+    """naa+gan: the same number of added examples as one strategy, half naa, half gan per class."""
+    a = [n // 2 + n % 2 for n in plan]
+    return a, [n - x for n, x in zip(plan, a)]
+
+
+def _study_classify(model, mean, std, frames, dev, gen_classes, task_labels, raw_to_task):
+    """Probabilities in the generator's class order from the study CNN trained on real data only."""
+    idx = [task_labels.index(raw_to_task.get(c, c)) if raw_to_task.get(c, c) in task_labels else -1
+           for c in gen_classes]
+
+    def classify(mels):
+        x = ((np.asarray(mels) - mean[None, :, None]) / std[None, :, None])[:, None].astype(np.float32)
+        with torch.no_grad():
+            p = torch.softmax(model(torch.from_numpy(x).to(dev)), 1).cpu().numpy()
+        return np.stack([p[:, j] if j >= 0 else np.zeros(len(p)) for j in idx], 1)
+    return classify
+
+
+def paired_ci(a, b) -> dict:
+    """Mean paired difference a - b over folds/seeds with a t-based 95 % confidence interval."""
+    from scipy import stats as sst
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    n = len(d)
+    out = {"mean": float(d.mean()), "std": float(d.std(ddof=1)) if n > 1 else 0.0, "n": n,
+           "per_run": d.tolist(), "wins": int((d > 0).sum())}
+    if n > 1:
+        half = float(sst.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
+        out["ci95"] = [out["mean"] - half, out["mean"] + half]
+    return out
+
+
+def class_recall(confusion: list[list[int]], labels: list[str]) -> dict:
+    cm = np.asarray(confusion)
+    return {lab: (float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None) for i, lab in enumerate(labels)}
 
 
 def _cap(idx: list[int], y: list[int], max_per_class: int, seed: int) -> list[int]:
@@ -255,7 +305,8 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
               run_folds: list[int] | None = None, epochs: int = 8, max_per_class: int | None = None,
               gan_model: str | Path | None = None, gan_minutes: float = 3.0, gan_steps: int | None = None,
               synthetic_ratio: float = 0.5, seed: int = 0, cache_dir: str | Path | None = None,
-              gan_dir: str | Path | None = None,
+              gan_dir: str | Path | None = None, gan_filter: float | None = None,
+              gan_truncation: float | None = None, seeds: int = 1,
               device: str | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Cross-validated comparison of augmentation strategies; returns a JSON-able dict.
 
@@ -263,6 +314,11 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     trained on exactly the same training patients and examples with the same budget and seed
     (recorded in its manifest as study_fold); another fold GAN there is replaced, and a folder
     that is not a fold GAN is an error (never deleted).
+
+    gan_filter: keep only GAN patches that the classifier trained on the real training fold
+    (the ``none`` model of that fold and seed) assigns to the intended class with at least this
+    probability. seeds: classifier seeds per fold (seed, seed + 100, ...); every (fold, seed) is a
+    paired run of all strategies.
     """
     from clinaudio_gui.engine.common.device import resolve_device
     from clinaudio_gui.engine.gan.sampler import GanSampler
@@ -280,7 +336,7 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     # max_per_class caps each fold's training and validation parts afterwards
     exs, feat, layout = load_examples(data_dir, labels=level,
                                       max_per_class=max_per_class if layout == "folders" else None, seed=seed,
-                                      cache_dir=cache_dir, keep_audio="naa" in strategies)
+                                      cache_dir=cache_dir, keep_audio=any("naa" in s_ for s_ in strategies))
     if layout == "folders":
         task_labels = sorted({e.label for e in exs})
         raw_to_task = {lab: lab for lab in task_labels}
@@ -299,10 +355,11 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     log(f"study: {len(exs)} examples, task {task}, labels {task_labels}, folds {fold_ids}, device {dev}")
     frames = feat["frames"]
     pretrained = None
-    if gan_model is not None and "gan" in strategies:
+    if gan_model is not None and any("gan" in s_ for s_ in strategies):
         pretrained = GanSampler.load(gan_model, device=str(dev))
     per: dict[str, list[dict]] = {s_: [] for s_ in strategies}
     gan_sources = []
+    uses_gan = any("gan" in s_ for s_ in strategies)
     for f in fold_ids:
         tr = [i for i, ff in enumerate(fold_of) if ff != f]
         va = [i for i, ff in enumerate(fold_of) if ff == f]
@@ -316,88 +373,119 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
         plan = augmentation_plan([y_all[i] for i in tr], len(task_labels), n_aug)
         val_imgs = [exs[i].mel_db for i in va]
         val_y = [y_all[i] for i in va]
-        for strat in strategies:
-            ts = time.monotonic()
-            pool = [(e.mel_db, c) for e, c in train_src]
-            src_note = None
-            if strat == "naa":
-                pool += _naa_copies(train_src, plan, feat, layout, seed + f, log)
-            elif strat == "taa":
-                pool += _taa_copies(train_src, plan, feat, seed + f)
-            elif strat == "gan":
-                sampler = None
-                if pretrained is not None:
-                    seen = set(pretrained.manifest.get("training_patients") or [])
-                    val_patients = {exs[i].patient for i in va if exs[i].patient}
-                    same_feat = all(pretrained.features.get(k) == feat.get(k) for k in
-                                    ("sample_rate_hz", "n_fft", "hop", "n_mels", "frames"))
-                    if same_feat and seen and not (seen & val_patients):
-                        sampler, src_note = pretrained, f"pretrained {gan_model} (no validation patient seen)"
-                    else:
-                        log(f"fold {f}: --gan-model saw validation patients or has other features; "
-                            f"training a fold GAN instead")
-                if sampler is None:
-                    budget = f"{gan_steps} steps" if gan_steps else f"{gan_minutes} min"
-                    src_note = f"fold GAN trained on the training fold ({budget})"
-                    fold_key = {"fold": f, "folds": folds, "budget": budget, "seed": seed + f,
-                                "max_per_class": max_per_class,
-                                "training_patients": sorted({exs[i].patient for i in tr if exs[i].patient}),
-                                "training_examples": len(tr)}
-                    raw_classes = sorted({e.label for e, _ in train_src},
-                                         key=lambda r: (task_labels.index(raw_to_task[r]), r))
-                    if gan_dir is not None:
-                        fdir = Path(gan_dir) / f"fold-{f}"
-                        if _fold_gan_matches(fdir, fold_key):
-                            log(f"fold {f}: reusing the fold GAN in {fdir}")
-                            src_note += f", reused from {fdir}"
-                        else:
-                            if fdir.exists() and any(fdir.iterdir()):
-                                if _fold_gan_manifest(fdir) is None:
-                                    raise ValueError(f"{fdir} exists and is not a study fold GAN "
-                                                     f"(no study_fold in its manifest.json); it is left "
-                                                     f"untouched: choose another --gan-dir")
-                                log(f"fold {f}: {fdir} holds another fold's or budget's GAN; retraining")
-                                import shutil
-                                shutil.rmtree(fdir)
-                            _train_fold_gan(train_gan, train_src, raw_classes, feat, fdir, gan_steps,
-                                            gan_minutes, seed + f, dev, fold_key, resume=False)
-                        sampler = GanSampler.load(fdir, device=str(dev))
-                    else:
-                        with tempfile.TemporaryDirectory(prefix="clinaudio-study-gan-") as tmp:
-                            _train_fold_gan(train_gan, train_src, raw_classes, feat, tmp, gan_steps,
-                                            gan_minutes, seed + f, dev, fold_key, resume=False)
-                            sampler = GanSampler.load(tmp, device=str(dev))
-                pool += _gan_copies(sampler, plan, task_labels, raw_to_task, seed + f)
-            model = train_classifier(pool, len(task_labels), mean, std, frames, steps=steps, seed=seed + f,
-                                     device=dev)
-            pred = predict(model, val_imgs, mean, std, frames, dev)
-            met = _metrics(val_y, pred.tolist(), task_labels)
-            met.update({"fold": f, "train_real": len(tr), "train_augmented": len(pool) - len(tr),
-                        "validation": len(va), "seconds": round(time.monotonic() - ts, 1)})
-            if src_note:
-                met["gan_source"] = src_note
-                gan_sources.append(src_note)
-            per[strat].append(met)
-            log(f"fold {f} {strat:>4}: macro F1 {met['macro_f1']:.3f}  score {met['score']:.3f}  "
-                f"({met['seconds']:.0f} s, {len(pool) - len(tr)} augmented)")
+        sampler, src_note = None, None
+        if uses_gan:
+            sampler, src_note = _fold_sampler(pretrained, gan_model, exs, tr, va, feat, f, folds, gan_steps,
+                                              gan_minutes, seed, max_per_class, train_src, task_labels,
+                                              raw_to_task, gan_dir, dev, log)
+        for r in range(seeds):
+            cseed = seed + f + 100 * r
+            real_model = None
+            for strat in strategies:
+                ts = time.monotonic()
+                pool = [(e.mel_db, c) for e, c in train_src]
+                note, fstats = None, {}
+                naa_plan, gan_plan = (_split_plan(plan) if strat == "naa+gan" else
+                                      (plan, plan))
+                if strat in ("naa", "naa+gan"):
+                    pool += _naa_copies(train_src, naa_plan, feat, layout, seed + f, log)
+                if strat == "taa":
+                    pool += _taa_copies(train_src, plan, feat, seed + f)
+                if strat in ("gan", "naa+gan"):
+                    classify = None
+                    if gan_filter is not None:
+                        if real_model is None:
+                            real_model = train_classifier([(e.mel_db, c) for e, c in train_src], len(task_labels),
+                                                          mean, std, frames, steps=steps, seed=cseed, device=dev)
+                        classify = _study_classify(real_model, mean, std, frames, dev, sampler.classes,
+                                                   task_labels, raw_to_task)
+                    pool += _gan_copies(sampler, gan_plan, task_labels, raw_to_task, seed + f, classify=classify,
+                                        threshold=gan_filter, truncation=gan_truncation, stats=fstats)
+                    note = src_note
+                model = train_classifier(pool, len(task_labels), mean, std, frames, steps=steps, seed=cseed,
+                                         device=dev)
+                if strat == "none":
+                    real_model = model
+                pred = predict(model, val_imgs, mean, std, frames, dev)
+                met = _metrics(val_y, pred.tolist(), task_labels)
+                met.update({"fold": f, "seed": cseed, "train_real": len(tr), "train_augmented": len(pool) - len(tr),
+                            "validation": len(va), "seconds": round(time.monotonic() - ts, 1),
+                            "recall": class_recall(met["confusion"], task_labels)})
+                if note:
+                    met["gan_source"] = note
+                    gan_sources.append(note)
+                if fstats:
+                    met["gan_filter"] = fstats
+                per[strat].append(met)
+                log(f"fold {f} seed {cseed} {strat:>7}: macro F1 {met['macro_f1']:.3f}  score {met['score']:.3f}  "
+                    f"({met['seconds']:.0f} s, {len(pool) - len(tr)} augmented)")
     summary = {}
     for strat, rows in per.items():
         f1 = np.array([r["macro_f1"] for r in rows])
         sc = np.array([r["score"] for r in rows])
+        rare = {c: [r["recall"][c] for r in rows if r["recall"].get(c) is not None]
+                for c in RARE_EVENT_CLASSES if c in task_labels}
         summary[strat] = {"macro_f1_mean": float(f1.mean()), "macro_f1_std": float(f1.std()),
                           "score_mean": float(sc.mean()), "score_std": float(sc.std()),
-                          "macro_f1": f1.tolist(), "score": sc.tolist(), "folds": rows}
+                          "macro_f1": f1.tolist(), "score": sc.tolist(),
+                          "rare_recall_mean": {c: (float(np.mean(v)) if v else None) for c, v in rare.items()},
+                          "folds": rows}
     gains = {}
-    for base in ("none", "naa", "taa"):
-        if "gan" in summary and base in summary:
-            d = np.array(summary["gan"]["macro_f1"]) - np.array(summary[base]["macro_f1"])
-            gains[f"gan_vs_{base}"] = {"macro_f1_gain_mean": float(d.mean()), "macro_f1_gain_std": float(d.std())}
+    for a_, b_ in (("gan", "none"), ("gan", "naa"), ("gan", "taa"), ("naa", "none"), ("naa+gan", "naa"),
+                   ("naa+gan", "none"), ("naa+gan", "gan")):
+        if a_ in summary and b_ in summary:
+            d = np.array(summary[a_]["macro_f1"]) - np.array(summary[b_]["macro_f1"])
+            ci = paired_ci(summary[a_]["macro_f1"], summary[b_]["macro_f1"])
+            gains[f"{a_}_vs_{b_}"] = {"macro_f1_gain_mean": float(d.mean()), "macro_f1_gain_std": float(d.std()),
+                                      "macro_f1_paired": ci,
+                                      "score_paired": paired_ci(summary[a_]["score"], summary[b_]["score"])}
     return {"data": str(Path(data_dir).resolve()), "task": task, "layout": layout, "labels": task_labels,
-            "folds": folds, "run_folds": fold_ids, "epochs": epochs,
+            "folds": folds, "run_folds": fold_ids, "epochs": epochs, "seeds": seeds,
             "synthetic_ratio": synthetic_ratio, "max_per_class": max_per_class, "seed": seed,
+            "gan_filter": gan_filter, "gan_truncation": gan_truncation,
             "classifier": CLASSIFIER_DOC, "features": feat, "strategies": summary, "gains": gains,
             "gan_sources": sorted(set(gan_sources)), "seconds": round(time.monotonic() - t0, 1)}
 
+
+def _fold_sampler(pretrained, gan_model, exs, tr, va, feat, f, folds, gan_steps, gan_minutes, seed,
+                  max_per_class, train_src, task_labels, raw_to_task, gan_dir, dev, log):
+    """(sampler, note) for fold f: the pretrained generator when it never saw a validation
+    patient, else a fold GAN trained on the training fold (kept in / reused from gan_dir)."""
+    from clinaudio_gui.engine.gan.sampler import GanSampler
+    from clinaudio_gui.engine.gan.train import train_gan
+    if pretrained is not None:
+        seen = set(pretrained.manifest.get("training_patients") or [])
+        val_patients = {exs[i].patient for i in va if exs[i].patient}
+        same_feat = all(pretrained.features.get(k) == feat.get(k) for k in
+                        ("sample_rate_hz", "n_fft", "hop", "n_mels", "frames"))
+        if same_feat and seen and not (seen & val_patients):
+            return pretrained, f"pretrained {gan_model} (no validation patient seen)"
+        log(f"fold {f}: --gan-model saw validation patients or has other features; training a fold GAN instead")
+    budget = f"{gan_steps} steps" if gan_steps else f"{gan_minutes} min"
+    note = f"fold GAN trained on the training fold ({budget})"
+    fold_key = {"fold": f, "folds": folds, "budget": budget, "seed": seed + f, "max_per_class": max_per_class,
+                "training_patients": sorted({exs[i].patient for i in tr if exs[i].patient}),
+                "training_examples": len(tr)}
+    raw_classes = sorted({e.label for e, _ in train_src}, key=lambda r: (task_labels.index(raw_to_task[r]), r))
+    if gan_dir is None:
+        with tempfile.TemporaryDirectory(prefix="clinaudio-study-gan-") as tmp:
+            _train_fold_gan(train_gan, train_src, raw_classes, feat, tmp, gan_steps, gan_minutes, seed + f, dev,
+                            fold_key, resume=False)
+            return GanSampler.load(tmp, device=str(dev)), note
+    fdir = Path(gan_dir) / f"fold-{f}"
+    if _fold_gan_matches(fdir, fold_key):
+        log(f"fold {f}: reusing the fold GAN in {fdir}")
+        return GanSampler.load(fdir, device=str(dev)), note + f", reused from {fdir}"
+    if fdir.exists() and any(fdir.iterdir()):
+        if _fold_gan_manifest(fdir) is None:
+            raise ValueError(f"{fdir} exists and is not a study fold GAN (no study_fold in its manifest.json); "
+                             f"it is left untouched: choose another --gan-dir")
+        log(f"fold {f}: {fdir} holds another fold's or budget's GAN; retraining")
+        import shutil
+        shutil.rmtree(fdir)
+    _train_fold_gan(train_gan, train_src, raw_classes, feat, fdir, gan_steps, gan_minutes, seed + f, dev, fold_key,
+                    resume=False)
+    return GanSampler.load(fdir, device=str(dev)), note
 
 def format_table(res: dict) -> str:
     lines = [f"task {res['task']} on {res['data']} (folds {res['run_folds']}, {res['epochs']} epochs)",
@@ -406,5 +494,7 @@ def format_table(res: dict) -> str:
         lines.append(f"{s_:<9} {v['macro_f1_mean']:8.3f} +- {v['macro_f1_std']:.3f} "
                      f"{v['score_mean']:8.3f} +- {v['score_std']:.3f}")
     for k, v in res["gains"].items():
-        lines.append(f"{k}: macro F1 {v['macro_f1_gain_mean']:+.3f} +- {v['macro_f1_gain_std']:.3f}")
+        ci = v.get("macro_f1_paired", {}).get("ci95")
+        lines.append(f"{k}: macro F1 {v['macro_f1_gain_mean']:+.3f} +- {v['macro_f1_gain_std']:.3f}"
+                     + (f" (95 % CI {ci[0]:+.3f} .. {ci[1]:+.3f}, n={v['macro_f1_paired']['n']})" if ci else ""))
     return "\n".join(lines)
