@@ -76,7 +76,10 @@ def register(subparsers) -> None:
 
     q = sub.add_parser("fid", help="per-class Frechet distance of generators to real data on classifier embeddings")
     q.add_argument("--data", required=True)
-    q.add_argument("--models", nargs="+", required=True, help="generator package folders (same classes)")
+    q.add_argument("--models", nargs="+", required=True,
+                   help="generator package folders (same classes); a variant is DIR@trunc=T (truncation trick) "
+                        "or DIR@filter=P (kept only when the real-data CNN of the generator's training patients "
+                        "gives the class probability >= P), e.g. models/gan-sprsound-events@filter=0.5")
     q.add_argument("--labels", choices=("events", "records"), default="events")
     q.add_argument("--n-per-class", type=int, default=100)
     q.add_argument("--embedder", choices=("auto", "classifier", "studycnn"), default="auto",
@@ -251,8 +254,9 @@ def _fid(args) -> int:
     from clinaudio_gui.engine.gan.quality import per_class_fd
     from clinaudio_gui.engine.study.embedders import ClassifierEmbedder, StudyCnnEmbedder
     from clinaudio_gui.engine.study.study import patient_folds
-    samplers = {Path(m).name: GanSampler.load(m) for m in args.models}
-    first = next(iter(samplers.values()))
+    specs = [_model_spec(m) for m in args.models]
+    loaded = {d: GanSampler.load(d) for d in dict.fromkeys(d for d, _ in specs)}
+    first = loaded[specs[0][0]]
     exs, feat, _ = load_examples(args.data, labels=args.labels, features=first.features,
                                  cache_dir=args.cache or None)
     hold = first.manifest.get("holdout")
@@ -272,8 +276,19 @@ def _fid(args) -> int:
             print(f"no bundled classifier ({e}); using the StudyCNN fallback", file=sys.stderr)
     if embedder is None:
         embedder = StudyCnnEmbedder(train, first.classes, feat, seed=args.seed)
-    if args.truncation is not None:
-        samplers = {k: _Truncated(v, args.truncation) for k, v in samplers.items()}
+    samplers = {}
+    for m, (d, opts) in zip(args.models, specs):
+        name = Path(d).name + (m[m.index("@"):] if "@" in m else "")
+        s = loaded[d]
+        if "filter" in opts:
+            from clinaudio_gui.engine.study.embedders import StudyCnnEmbedder
+            seen = set(s.manifest.get("training_patients") or [])
+            pool = [e for e in train if e.label in s.classes and (not seen or e.patient in seen)]
+            s = _Filtered(s, StudyCnnEmbedder(pool, s.classes, feat, seed=args.seed).probabilities, opts["filter"],
+                          opts.get("trunc", args.truncation))
+        elif "trunc" in opts or args.truncation is not None:
+            s = _Truncated(s, opts.get("trunc", args.truncation))
+        samplers[name] = s
     res = per_class_fd(samplers, train, held, feat, embedder, n_per_class=args.n_per_class, seed=args.seed,
                        log=lambda m: print(m, file=sys.stderr, flush=True))
     nn = None
@@ -282,7 +297,8 @@ def _fid(args) -> int:
         nn = nn_report(samplers, train, held, n_per_class=args.n_per_class, seed=args.seed,
                        log=lambda m: print(m, file=sys.stderr, flush=True))
     out = {"embedder": embedder.name, "embedder_description": embedder.description,
-           "models": {k: str(Path(m).resolve()) for k, m in zip(samplers, args.models)},
+           "models": {k: str(Path(d).resolve()) for k, (d, _) in zip(samplers, specs)},
+           "filter_stats": {k: v.stats for k, v in samplers.items() if isinstance(v, _Filtered)},
            "n_per_class": args.n_per_class, "per_class": res,
            "mean_fd": {k: float(sum(r["fd"][k] for r in res.values()) / max(1, len(res))) for k in samplers},
            "mean_agreement": {k: float(sum(r["agreement"][k] for r in res.values()) / max(1, len(res)))
@@ -310,7 +326,7 @@ def _fid(args) -> int:
 class _Truncated:
     """A sampler that always samples with the truncation trick (for `gan fid --truncation`)."""
 
-    def __init__(self, sampler, t: float):
+    def __init__(self, sampler, t: float | None):
         self._s, self._t = sampler, t
 
     def __getattr__(self, name):
@@ -318,6 +334,40 @@ class _Truncated:
 
     def sample(self, label, n, *, seed=0, truncation=None):
         return self._s.sample(label, n, seed=seed, truncation=self._t)
+
+
+def _model_spec(text: str) -> tuple[str, dict]:
+    """'DIR' or 'DIR@trunc=0.7' / 'DIR@filter=0.5' (options joined by ',')."""
+    if "@" not in text:
+        return text, {}
+    d, opt = text.split("@", 1)
+    out = {}
+    for kv in opt.split(","):
+        k, _, v = kv.partition("=")
+        if k not in ("trunc", "filter"):
+            raise ValueError(f"--models {text!r}: unknown option {k!r} (trunc=T or filter=P)")
+        out[k] = float(v)
+    return d, out
+
+
+class _Filtered(_Truncated):
+    """A sampler whose samples are filtered by a real-data classifier (for `gan fid`)."""
+
+    def __init__(self, sampler, classify, threshold: float, truncation=None):
+        super().__init__(sampler, truncation)
+        self._classify, self._thr, self.stats = classify, threshold, {}
+
+    def sample(self, label, n, *, seed=0, truncation=None):
+        import numpy as np
+        from clinaudio_gui.engine.gan.filtering import filtered_samples
+        imgs, st = filtered_samples(self._s, label, n, self._classify, threshold=self._thr, seed=seed,
+                                    truncation=self._t)
+        self.stats[label] = st
+        if len(imgs) < 2:  # the Frechet distance needs two; say so instead of failing
+            imgs = np.concatenate([imgs, self._s.sample(label, 2 - len(imgs), seed=seed + 999)]) if len(imgs) else \
+                self._s.sample(label, 2, seed=seed + 999)
+            st["padded_unfiltered"] = True
+        return imgs
 
 
 def _study(args) -> int:

@@ -80,7 +80,7 @@ def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: i
                     momentum: float = 0.99) -> np.ndarray:
     """Griffin-Lim through librosa's mel inversion: audible, not exact (phase is guessed).
     momentum 0.99 is librosa's fast Griffin-Lim (Perraudin et al. 2013), 0 the classic one;
-    bench/gan_vocoder.py measures both against the input mel."""
+    bench/gan_vocoder_bench.py measures both against the input mel."""
     import librosa
     power = np.power(10.0, np.asarray(img_db, dtype=np.float64) / 10.0)
     floor = 10.0 ** (-float(feat.get("top_db", 80.0)) / 10.0)

@@ -104,8 +104,12 @@ class GanSampler:
         f = self.features
         return librosa.mel_frequencies(int(f["n_mels"]) + 2, fmin=f["f_min_hz"], fmax=f["f_max_hz"])[1:-1]
 
-    def to_audio(self, img_db: np.ndarray, *, n_iter: int = 48) -> np.ndarray:
-        return mel_db_to_audio(img_db, self.features, n_iter=n_iter)
+    def to_audio(self, img_db: np.ndarray, *, n_iter: int = 100) -> np.ndarray:
+        """Audio for auditioning: fast Griffin-Lim (momentum 0.99), 100 iterations. On 40 real
+        SPRSound mels it comes back closer to the input mel than the 48 iterations used before
+        (spectral convergence 0.066 vs 0.073, log-mel distance 1.50 vs 1.61 dB;
+        bench/gan_vocoder_bench.py, docs/benchmarks.md)."""
+        return mel_db_to_audio(img_db, self.features, n_iter=n_iter, momentum=0.99)
 
 
 def latents(n: int, z_dim: int, *, seed: int = 0, truncation: float | None = None) -> torch.Tensor:

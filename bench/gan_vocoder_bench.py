@@ -12,7 +12,7 @@ Vocoders: librosa's mel -> linear (NNLS) then Griffin-Lim with momentum 0 (class
 (fast Griffin-Lim, librosa's default) at several iteration counts. Fixed phase seed, so the
 figures are reproducible.
 
-    .venv/bin/python bench/gan_vocoder.py [--n 40] [--threads 1]
+    .venv/bin/python bench/gan_vocoder_bench.py [--n 40] [--only 0,2]
 """
 from __future__ import annotations
 
