@@ -8,6 +8,7 @@ stdout, exit 0 (accepted or kept aside), 2 (error) or 3 (cancelled by SIGTERM).
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,9 +17,13 @@ BUNDLED_VERSION = "bundled"
 
 
 def finetune_command(folder, *, epochs: int | None = None, seed: int | None = None,
-                     python: str | None = None) -> list[str]:
-    """[program, *arguments] of one fine-tune round on a folder project."""
+                     python: str | None = None, nice: int = 0) -> list[str]:
+    """[program, *arguments] of one fine-tune round on a folder project; ``nice`` > 0 runs it at a
+    lower CPU priority (``nice -n``, which execs it: the process is still the round's own) so the
+    window gets the CPU first on a small machine."""
     cmd = [python or sys.executable, "-m", "clinaudio_gui.cli", "learn", "finetune", str(folder), "--progress-json"]
+    if nice > 0 and shutil.which("nice"):
+        cmd = [shutil.which("nice"), "-n", str(int(nice))] + cmd
     if epochs is not None:
         cmd += ["--epochs", str(int(epochs))]
     if seed is not None:

@@ -19,6 +19,7 @@ import collections
 import hashlib
 import html
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from clinaudio_gui.ui.qt_learn_versions import QtVersionsTable
 
 STRATEGIES = ("uncertainty", "diversity", "random")
 DEFAULT_EVERY = 10
+CHILD_NICE = 10
 _RUNNING: set = set()   # queue workers kept alive until they finish
 _ANALYSED: dict = {}    # (model, path, size, mtime) -> the detector's analysis: another strategy re-ranks at once
 
@@ -119,6 +121,7 @@ class QtLearnPanel(QWidget):
         self.last_result: dict | None = None
         self.last_exit: tuple | None = None      # (exit code, "normal" / "crash") of the last round
         self.extra_args: list[str] = []     # added to the fine-tune command (tests: a tiny round)
+        self.child_nice = CHILD_NICE        # the round runs at a lower CPU priority than the window
         lay = QVBoxLayout(self)
 
         # ---- labeling queue
@@ -356,11 +359,15 @@ class QtLearnPanel(QWidget):
         a = self.main_window.current_annotations() if hasattr(self.main_window, "current_annotations") else None
         if a is not None and a.dirty and hasattr(self.main_window, "status"):
             self.main_window.status("fine-tuning uses the saved labels: Ctrl+S saves the open recording's edits")
-        cmd = finetune_command(self.folder) + list(self.extra_args)
+        cmd = finetune_command(self.folder, nice=self.child_nice) + list(self.extra_args)
         p = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
         p.setProcessEnvironment(env)
+        if os.name == "posix" and hasattr(p, "setUnixProcessParameters"):
+            # its own session = its own scheduler group (Linux autogroup): a busy round then never
+            # delays the window's event loop; in the window's group even `nice 19` did (bench/learn_gui_bench.py)
+            p.setUnixProcessParameters(QProcess.UnixProcessFlag.CreateNewSession)
         p.setProgram(cmd[0])
         p.setArguments(cmd[1:])
         p.readyReadStandardError.connect(self._read_stderr)

@@ -52,3 +52,12 @@ def test_counter_counts_recordings_saved_done_not_those_listed_done():
     c2 = NewLabelCounter(["b.wav"])                       # restored after a restart
     c2.observe("b.wav", "in progress", False)
     assert not c2.observe("b.wav", "done", False)         # never counted twice
+
+
+def test_finetune_command_at_lower_priority_execs_the_same_round():
+    import shutil
+    cmd = finetune_command("/data/lab", nice=10)
+    if shutil.which("nice"):
+        assert cmd[:3] == [shutil.which("nice"), "-n", "10"] and cmd[3:] == finetune_command("/data/lab")
+    else:
+        assert cmd == finetune_command("/data/lab")
