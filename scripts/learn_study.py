@@ -3,7 +3,7 @@ seed, then the curves as a PNG and a table.
 
     .venv/bin/python scripts/learn_study.py [--data ../shared/data/sprsound/train] [--out runs/learn_sim]
         [--strategies uncertainty,diversity,random] [--seeds 0,1,2] [--budget 150] [--step 25]
-        [--epochs 4] [--threads 1] [--png docs/learn_curves.png] [--figure-only]
+        [--epochs 4] [--threads 1] [--model DIR] [--png docs/learn_curves.png] [--figure-only]
 
 Each run's JSON goes to OUT/<strategy>-seed<k>.json (a run already there is read, not redone, so
 the study can be resumed). The figure is drawn with Qt (QPainter on a QImage, offscreen): mean
@@ -32,12 +32,14 @@ def run_all(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for strat in args.strategies:
-            f = out / f"{strat}-seed{seed}.json"
+            f = out / f"{strat}-{args.adapt}-seed{seed}.json"
             if f.is_file():
                 continue
             cmd = [sys.executable, "-m", "clinaudio_gui.cli", "learn", "simulate", "--data", args.data,
-                   "--strategy", strat, "--seed", str(seed), "--budget", str(args.budget), "--step", str(args.step),
+                   "--strategy", strat, "--adapt", args.adapt, "--seed", str(seed), "--budget", str(args.budget), "--step", str(args.step),
                    "--epochs", str(args.epochs), "--threads", str(args.threads), "--json"]
+            if args.model:
+                cmd[-1:-1] = ["--model", args.model]
             print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
             p = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if p.returncode:
@@ -51,7 +53,7 @@ def load(out: Path) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {}
     for f in sorted(out.glob("*-seed*.json")):
         r = json.loads(f.read_text())
-        runs.setdefault(r["strategy"], []).append(r)
+        runs.setdefault(f"{r['strategy']} ({r.get('adapt', 'weights')})", []).append(r)
     return runs
 
 
@@ -68,11 +70,18 @@ def table(runs: dict[str, list[dict]]) -> str:
 
 
 def target(runs: dict[str, list[dict]]) -> str:
-    if "random" not in runs or "uncertainty" not in runs:
-        return ""
-    labels = [p["labels"] for p in runs["random"][0]["curve"]]
-    rnd = np.array([[p["event_f"] for p in r["curve"]] for r in runs["random"]]).mean(0)
-    unc = np.array([[p["event_f"] for p in r["curve"]] for r in runs["uncertainty"]]).mean(0)
+    lines = []
+    for mode in sorted({k.split(" (")[1][:-1] for k in runs}):
+        lines.append(f"{mode}: " + _target(runs, f"random ({mode})", f"uncertainty ({mode})"))
+    return "\n".join(lines)
+
+
+def _target(runs, rkey, ukey) -> str:
+    if rkey not in runs or ukey not in runs:
+        return "(needs both random and uncertainty runs)"
+    labels = [p["labels"] for p in runs[rkey][0]["curve"]]
+    rnd = np.array([[p["event_f"] for p in r["curve"]] for r in runs[rkey]]).mean(0)
+    unc = np.array([[p["event_f"] for p in r["curve"]] for r in runs[ukey]]).mean(0)
     goal = rnd[-1]
     reach = next((n for n, f in zip(labels, unc) if f >= goal - 1e-9), None)
     frac = None if reach is None else reach / labels[-1]
@@ -86,7 +95,7 @@ def figure(runs: dict[str, list[dict]], png: Path) -> None:
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
     app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - fonts need it
-    W, H, L, R, T, B = 900, 560, 80, 170, 50, 70
+    W, H, L, R, T, B = 960, 560, 80, 240, 50, 70
     img = QImage(W, H, QImage.Format.Format_RGB32)
     img.fill(QColor("white"))
     p = QPainter(img)
@@ -124,7 +133,9 @@ def figure(runs: dict[str, list[dict]], png: Path) -> None:
     p.drawText(QRectF(0, 10, W, 24), Qt.AlignmentFlag.AlignCenter,
                "Labeling effort: the bundled detector fine-tuned on revealed labels (mean of seeds; seeds faint)")
     for k, (strat, rs) in enumerate(runs.items()):
-        c = QColor(*COLORS.get(strat, (0, 150, 0)))
+        c = QColor(*COLORS.get(strat.split(" ")[0], (0, 150, 0)))
+        if "weights" in strat:
+            c = c.darker(160)
         faint = QColor(c)
         faint.setAlpha(70)
         for r in rs:
@@ -134,7 +145,10 @@ def figure(runs: dict[str, list[dict]], png: Path) -> None:
                 p.drawLine(a, b)
         m = np.array([[pt["event_f"] for pt in r["curve"]] for r in rs]).mean(0)
         xs = [pt["labels"] for pt in rs[0]["curve"]]
-        p.setPen(QPen(c, 3))
+        pen = QPen(c, 3)
+        if "weights" in strat:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(pen)
         pts = [QPointF(X(a), Y(b)) for a, b in zip(xs, m)]
         for a, b in zip(pts, pts[1:]):
             p.drawLine(a, b)
@@ -160,7 +174,9 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--step", type=int, default=25)
     ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--adapt", default="decoder", choices=("decoder", "weights"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--model", default=None, help="starting detector (default: the bundled one)")
     ap.add_argument("--png", default="docs/learn_curves.png")
     ap.add_argument("--figure-only", action="store_true")
     args = ap.parse_args()

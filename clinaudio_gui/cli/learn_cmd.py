@@ -25,7 +25,11 @@ def register(subparsers) -> None:
     f.add_argument("--store", default=None, metavar="URL",
                    help="a team project: use its consensus / majority labels (reviewer or admin)")
     f.add_argument("--media-root", default=None, help="team project: where its audio is (default: remembered)")
-    f.add_argument("--epochs", type=int, default=6)
+    f.add_argument("--adapt", default="decoder", choices=("decoder", "weights"),
+                   help="decoder: choose the decoder again on the labels (measured best on SPRSound); "
+                        "weights: fine-tune the network first, then the decoder")
+    f.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs (--adapt weights)")
+    f.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate (--adapt weights)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--holdout", type=float, default=0.3, help="fraction of patients held back to judge")
     f.add_argument("--threads", type=int, default=1)
@@ -50,7 +54,10 @@ def register(subparsers) -> None:
     s.add_argument("--budget", type=int, default=150, help="labels revealed in all")
     s.add_argument("--step", type=int, default=25, help="labels revealed per round")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs per round")
+    s.add_argument("--adapt", default="decoder", choices=("decoder", "weights"),
+                   help="how the detector learns from the revealed labels (see learn finetune)")
+    s.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs per round (--adapt weights)")
+    s.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate (--adapt weights)")
     s.add_argument("--model", default=None, help="starting detector (default: the bundled one)")
     s.add_argument("--threads", type=int, default=2)
     s.add_argument("--cache", default="runs/cache", help="feature cache folder")
@@ -126,7 +133,7 @@ def cmd_finetune(args) -> int:
     progress(0.0, f"{len(items)} labeled recordings")
     versions = ModelVersions.for_project(args.folder)
     res = finetune_round(versions, items, epochs=args.epochs, seed=args.seed, holdout_fraction=args.holdout,
-                         progress=progress, should_stop=cancel, threads=args.threads)
+                         progress=progress, should_stop=cancel, threads=args.threads, mode=args.adapt, lr=args.lr)
     if res.get("cancelled"):
         print(json.dumps(res) if as_json else "fine-tuning cancelled; nothing changed", flush=True)
         return 3
@@ -171,6 +178,7 @@ def cmd_simulate(args) -> int:
     try:
         res = simulate(args.data, args.strategy, budget=args.budget, step=args.step, seed=args.seed,
                        base_dir=args.model, epochs=args.epochs, threads=args.threads, cache_dir=args.cache,
+                       mode=args.adapt, lr=args.lr,
                        progress=progress, log=lambda m: bar.write(m, file=sys.stderr))
     finally:
         bar.close()

@@ -4,11 +4,12 @@ A round: the project's finished labels (a folder project's "done" recordings, or
 project's consensus / annotators' majority) are split by patient into training and held-back
 judging recordings. The held-back patients are fixed per patient (a hash of the patient id, so a
 patient stays on its side in every round; the set is written in the registry). The model in use
-is fine-tuned on the training recordings (its calibration temperatures, decoder and Score
-offsets are inherited: nothing is re-selected on the judging patients), both models are scored
-there (event micro F with the sed_eval protocol of ``clinaudio evaluate --task events``, and the
-SPRSound 2-2 Score; criterion = their mean, as in training), and the new version is put in use
-only if it scores higher. Either way it is kept with its manifest (``versions.ModelVersions``).
+is adapted to the training recordings (``adapt``: by default the decoder's thresholds, smoothing
+and boundary shifts are chosen again on them; with ``mode="weights"`` the network is fine-tuned
+first; temperatures and Score offsets are inherited: nothing is chosen on the judging
+patients), both models are scored there (event micro F with the sed_eval protocol of
+``clinaudio evaluate --task events``, and the SPRSound 2-2 Score; criterion = their mean, as in
+training), and the new version is put in use only if it scores higher. Either way it is kept with its manifest (``versions.ModelVersions``).
 """
 from __future__ import annotations
 
@@ -236,9 +237,45 @@ def judge(net: DetectorNet, manifest: dict, recs, idx) -> dict:
             "criterion": round(0.5 * (f + sc), 4), "recordings": len(idx)}
 
 
-def finetune_round(versions: ModelVersions, items: list[LabeledItem], *, epochs: int = 6, seed: int = 0,
-                   holdout_fraction: float = 0.3, lr: float = 3e-4, batch: int = 8, progress=None,
-                   should_stop=None, threads: int = 1, cache_dir: str | Path | None = None) -> dict:
+ADAPT_MODES = ("decoder", "weights")
+
+
+def adapt(net: DetectorNet, manifest: dict, recs, tr_idx, *, mode: str = "decoder", epochs: int = 4,
+          seed: int = 0, lr: float = 1e-4, batch: int = 8, should_stop=None, progress=None):
+    """A candidate model adapted to labeled recordings ``tr_idx``: (network, manifest, history).
+
+    ``decoder``: the network stays; the decoder (thresholds, smoothing, boundary shifts) is chosen
+    again on the labeled recordings. ``weights``: the network is fine-tuned first (batch-norm
+    statistics frozen, AdamW at ``lr``, ``epochs`` epochs, as in training otherwise), then the
+    decoder is chosen again. The temperatures and Score offsets are inherited."""
+    import copy
+
+    from clinaudio_gui.engine.detector.train import train_network, tune_decoder
+    if mode not in ADAPT_MODES:
+        raise ValueError(f"adapt mode {mode!r} must be one of {', '.join(ADAPT_MODES)}")
+    prog = progress or (lambda f, s: None)
+    history: list[dict] = []
+    if mode == "weights":
+        cfg = DetectorConfig.from_dict(manifest["architecture"])
+        net, history = train_network(recs, np.asarray(tr_idx), np.zeros(0, np.int64), cfg, epochs=epochs, seed=seed,
+                                     crop=384, batch=batch, lr=lr, log=lambda m: None, eval_from=None,
+                                     init_state=net.state_dict(), should_stop=should_stop, freeze_bn=True,
+                                     progress=lambda s, n: prog(0.8 * s / n, "fine-tuning the network"))
+    if should_stop is not None and should_stop():
+        return net, manifest, history
+    prog(0.8, "choosing the decoder on the labeled recordings")
+    t_frame = float((manifest.get("calibration") or {}).get("t_frame", 1.0))
+    params, _ = tune_decoder(predict_blocks(net, recs, tr_idx), tr_idx, recs, t_frame, D.detector_settings().hop_s,
+                             log=lambda m: None)
+    m = copy.deepcopy(manifest)
+    m["decoder"] = params.to_dict()
+    return net, m, history
+
+
+def finetune_round(versions: ModelVersions, items: list[LabeledItem], *, epochs: int = 4, seed: int = 0,
+                   holdout_fraction: float = 0.3, lr: float = 1e-4, batch: int = 8, progress=None,
+                   should_stop=None, threads: int = 1, cache_dir: str | Path | None = None,
+                   mode: str = "decoder") -> dict:
     """One fine-tuning round; see the module docstring. ``progress(fraction, stage)``."""
     from clinaudio_gui.engine.detector.train import train_network
     t0 = time.time()
@@ -265,16 +302,14 @@ def finetune_round(versions: ModelVersions, items: list[LabeledItem], *, epochs:
     current = judge(cur_net, cur_m, recs, ho_idx)
     if should_stop is not None and should_stop():
         return {"cancelled": True, "seconds": round(time.time() - t0, 1)}
-    prog(0.15, f"fine-tuning on {len(tr_idx)} recordings")
-    cfg = DetectorConfig.from_dict(cur_m["architecture"])
-    net, history = train_network(recs, tr_idx, np.zeros(0, np.int64), cfg, epochs=epochs, seed=seed,
-                                 crop=384, batch=batch, lr=lr, log=lambda m: None, eval_from=None,
-                                 init_state=cur_net.state_dict(), should_stop=should_stop,
-                                 progress=lambda s, n: prog(0.15 + 0.75 * s / n, "fine-tuning"))
+    prog(0.15, f"adapting ({mode}) on {len(tr_idx)} recordings")
+    net, cand_m, history = adapt(cur_net, cur_m, recs, tr_idx, mode=mode, epochs=epochs, seed=seed, lr=lr,
+                                 batch=batch, should_stop=should_stop,
+                                 progress=lambda f, st: prog(0.15 + 0.77 * f, st))
     if should_stop is not None and should_stop():
         return {"cancelled": True, "seconds": round(time.time() - t0, 1)}
     prog(0.92, "scoring the new model")
-    candidate = judge(net, cur_m, recs, ho_idx)
+    candidate = judge(net, cand_m, recs, ho_idx)
     accepted = candidate["criterion"] > current["criterion"] + 1e-9
     version = versions.next_version()
     decision = (f"{version} in use: criterion {current['criterion']:.3f} -> {candidate['criterion']:.3f} "
@@ -284,9 +319,10 @@ def finetune_round(versions: ModelVersions, items: list[LabeledItem], *, epochs:
     entry = {"base": cur_m.get("name"), "n_labels": len(tr_idx), "labels": [recs[i].audio for i in tr_idx],
              "holdout_patients": sorted(hold), "n_holdout": len(ho_idx),
              "scores": {"candidate": candidate, "current": current}, "decision": decision,
-             "training": {"epochs": epochs, "lr": lr, "batch": batch, "seed": seed, "history": history,
+             "training": {"mode": mode, "epochs": epochs if mode == "weights" else 0, "lr": lr, "batch": batch,
+                          "seed": seed, "history": history, "decoder": cand_m["decoder"],
                           "seconds": round(time.time() - t0, 1)}}
-    m = {k: v for k, v in cur_m.items() if k not in ("format", "format_version", "weights_file",
+    m = {k: v for k, v in cand_m.items() if k not in ("format", "format_version", "weights_file",
                                                       "weights_sha256", "weights_bytes", "created_utc")}
     base = str(cur_m.get("name", "detector")).split("+ft-")[0]
     m["name"] = f"{base}+ft-{version}"

@@ -8,9 +8,10 @@ detector never saw them, so the study measures what new labels teach it.
 
 Round 0 scores the starting detector on the test patients. Each round then ranks the pool's
 unlabeled recordings with the current model (strategy: ``active.rank_queue``), reveals the
-labels of the next ``step`` recordings, fine-tunes the *starting* detector on every label
-revealed so far (fixed epochs, its calibration and decoder inherited: nothing is selected on the
-test patients) and scores it on the test patients: event micro F (sed_eval protocol of
+labels of the next ``step`` recordings, adapts the *starting* detector to every label revealed so
+far (``finetune.adapt``: ``decoder`` chooses the decoder again on them; ``weights`` fine-tunes
+the network first, fixed epochs; temperatures and Score offsets inherited: nothing is selected
+on the test patients) and scores it on the test patients: event micro F (sed_eval protocol of
 ``clinaudio evaluate --task events``) and the SPRSound 2-2 Score. The signal-quality gate is not
 applied in the study (every SPRSound recording is scored, Poor Quality ones included), so the
 uncertainty strategy does not put the pool's poor recordings last.
@@ -29,9 +30,8 @@ from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.active import STRATEGIES, frame_uncertainty, rank_queue
 from clinaudio_gui.engine.detector.decode import DecoderParams, decode
-from clinaudio_gui.engine.detector.finetune import judge, load_net
+from clinaudio_gui.engine.detector.finetune import adapt, judge, load_net
 from clinaudio_gui.engine.detector.infer import bundled_detector_dir
-from clinaudio_gui.engine.detector.model import DetectorConfig
 
 SPLIT_SEED = 0
 
@@ -76,10 +76,10 @@ def split_patients(recs, base_manifest: dict, test_fraction: float, log) -> tupl
 
 
 def simulate(data_dir: str | Path, strategy: str, *, budget: int = 150, step: int = 25, seed: int = 0,
-             base_dir: str | Path | None = None, epochs: int = 4, lr: float = 3e-4, batch: int = 8,
+             base_dir: str | Path | None = None, epochs: int = 4, lr: float = 1e-4, batch: int = 8,
+             mode: str = "decoder",
              test_fraction: float = 0.5, cache_dir: str | Path | None = "runs/cache", threads: int = 2,
              progress=None, log=print) -> dict:
-    from clinaudio_gui.engine.detector.train import train_network
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
     if step < 1 or budget < 1:
@@ -89,7 +89,6 @@ def simulate(data_dir: str | Path, strategy: str, *, budget: int = 150, step: in
     base_dir = Path(base_dir) if base_dir else bundled_detector_dir()
     base_net, base_m = load_net(base_dir)
     base_state = {k: v.clone() for k, v in base_net.state_dict().items()}
-    cfg = DetectorConfig.from_dict(base_m["architecture"])
     recs = D.scan_recordings(data_dir)
     if not recs:
         raise ClinAudioError("no SPRSound-labelled recordings (audio + JSON) here", path=data_dir)
@@ -102,26 +101,26 @@ def simulate(data_dir: str | Path, strategy: str, *, budget: int = 150, step: in
     point = judge(base_net, base_m, recs, test)
     curve = [{"labels": 0, "event_f": point["event_f"], "score": point["score_2_2"], "seconds": 0.0}]
     labeled: list[int] = []
-    net = base_net
+    net, cur_m = base_net, base_m
     for k in range(rounds):
         if progress is not None:
             progress(k, rounds)
         todo = [i for i in pool if i not in set(labeled)]
-        res = _outputs(net, base_m, recs, todo)
+        res = _outputs(net, cur_m, recs, todo)
         by_path = {recs[i].audio: i for i in todo}
         order = rank_queue(res, strategy, seed=seed + 1000 * k)
         n_new = min(step, budget - len(labeled))
         labeled += [by_path[q.audio] for q in order[:n_new]]
-        net, _ = train_network(recs, np.array(labeled), np.zeros(0, np.int64), cfg, epochs=epochs,
-                               seed=seed * 7919 + k, crop=384, batch=batch, lr=lr, log=lambda m: None,
-                               eval_from=None, init_state=base_state)
-        point = judge(net, base_m, recs, test)
+        base_net.load_state_dict(base_state)
+        net, cur_m, _ = adapt(base_net, base_m, recs, np.array(labeled), mode=mode, epochs=epochs,
+                              seed=seed * 7919 + k, lr=lr, batch=batch)
+        point = judge(net, cur_m, recs, test)
         curve.append({"labels": len(labeled), "event_f": point["event_f"], "score": point["score_2_2"],
                       "seconds": round(time.time() - t0, 1)})
         log(f"  {strategy} seed {seed}: {curve[-1]}")
     if progress is not None:
         progress(rounds, rounds)
-    return {"strategy": strategy, "seed": seed, "budget": budget, "step": step, "epochs": epochs, "lr": lr,
+    return {"strategy": strategy, "seed": seed, "adapt": mode, "budget": budget, "step": step, "epochs": epochs, "lr": lr,
             "data": str(data_dir), "base_model": base_m.get("name"), "base_dir": str(base_dir),
             "base_weights_sha256": base_m.get("weights_sha256"),
             "pool_recordings": int(len(pool)), "test_recordings": int(len(test)),

@@ -253,7 +253,9 @@ def _val_criterion(outs, idx, recs, hop_s):
 def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, seed: int, crop: int = 448,
                   batch: int = 16, lr: float = 3e-3, log=print, device="cpu", eval_from: int | None = 4,
                   ckpt: Path | None = None, init_state: dict | None = None,
-                  should_stop=None, progress=None) -> tuple[DetectorNet, list[dict]]:
+                  should_stop=None, progress=None, freeze_bn: bool = False, train_encoder: bool = True,
+                  frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
+                  ) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
@@ -266,16 +268,24 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
         net.load_state_dict(init_state)
     fc = np.bincount(np.concatenate([recs[i].target for i in tr_idx]), minlength=cfg.n_frame_classes)
     rc = np.bincount([recs[i].record_index for i in tr_idx], minlength=cfg.n_record_classes)
-    fw, rw = _weights_from_counts(fc).to(device), _weights_from_counts(rc).to(device)
+    fw = (frame_weights if frame_weights is not None else _weights_from_counts(fc)).to(device)
+    rw = (record_weights if record_weights is not None else _weights_from_counts(rc)).to(device)
+    if not train_encoder:   # fine-tuning on few recordings: the convolutional branches stay as they are
+        for p in net.branches.parameters():
+            p.requires_grad_(False)
     sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
     sw = sw / sw.sum()
     steps_per_epoch = int(math.ceil(len(tr_idx) / batch))
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-3)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                 pct_start=0.2)
     history, best, best_state = [], -1.0, None
     for ep in range(1, epochs + 1):
         net.train()
+        if freeze_bn:   # small fine-tuning batches must not overwrite the batch-norm statistics
+            for mod in net.modules():
+                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
         t0 = time.time()
         losses = []
         order = rng.choice(tr_idx, size=len(tr_idx), replace=True, p=sw)
