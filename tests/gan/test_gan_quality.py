@@ -58,8 +58,8 @@ def test_oracle_generator_has_zero_fd_and_real_agreement(tiny_examples):
 
 
 def test_cli_fid_json_has_fd_and_agreement_per_model(tiny_gan, tiny_sprsound, capsys):
-    rc = cli_main(["gan", "fid", "--data", str(tiny_sprsound), "--models", str(tiny_gan), "--n-per-class", "3",
-                   "--cache", "", "--json", "--threads", "1"])
+    rc = cli_main(["gan", "fid", "--data", str(tiny_sprsound), "--models", str(tiny_gan), f"{tiny_gan}@trunc=0.5",
+                   "--n-per-class", "3", "--cache", "", "--json", "--threads", "1"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     name = tiny_gan.name
@@ -68,3 +68,15 @@ def test_cli_fid_json_has_fd_and_agreement_per_model(tiny_gan, tiny_sprsound, ca
     for r in out["per_class"].values():
         assert 0.0 <= r["agreement"][name] <= 1.0 and 0.0 <= r["agreement_real"] <= 1.0
     assert 0.0 <= out["mean_agreement"][name] <= 1.0
+    # the truncated variant is a second column; its samples differ from the plain ones
+    tname = f"{name}@trunc=0.5"
+    assert tname in out["mean_fd"] and out["mean_fd"][tname] != out["mean_fd"][name]
+    # memorisation check: nearest-neighbour distances of generated and of real held-out patches
+    nn = out["nearest_neighbour"]
+    assert nn and all(name in r and tname in r for r in nn.values())
+    assert all(r[name]["median"] > 0 and r[name]["n"] >= 2 for r in nn.values())
+
+
+def test_cli_fid_unknown_variant_option_is_exit_2(tiny_gan, tiny_sprsound, capsys):
+    rc = cli_main(["gan", "fid", "--data", str(tiny_sprsound), "--models", f"{tiny_gan}@banana=1", "--cache", ""])
+    assert rc == 2 and "banana" in capsys.readouterr().err
