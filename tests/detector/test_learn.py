@@ -148,7 +148,7 @@ def test_worse_finetune_is_kept_aside_and_versions_roll_back(project, tmp_path):
     mv = ModelVersions(tmp_path / "models")
     assert mv.current() == "bundled" and mv.current_dir() == bundled_detector_dir()
     # a learning rate that wrecks the network: the round must not put it in use
-    bad = finetune_round(mv, items, epochs=2, lr=0.5, seed=0)
+    bad = finetune_round(mv, items, epochs=2, lr=0.5, seed=0, mode="weights")
     assert bad["candidate"]["criterion"] < bad["current"]["criterion"]
     assert bad["accepted"] is False and "kept aside" in bad["decision"]
     assert mv.current() == "bundled"
@@ -162,9 +162,15 @@ def test_worse_finetune_is_kept_aside_and_versions_roll_back(project, tmp_path):
     det = load_detector(mv.current_dir())
     assert det.version.startswith(f"detector-sprsound+ft-{bad['version']}@")
     assert det.manifest["fine_tuned"]["parent"] == "bundled"
-    # from that wrecked model a normal round scores higher, so it is put in use
-    good = finetune_round(mv, items, epochs=2, seed=0)
+    # from that wrecked model, a round (decoder chosen again; the weights stay) is judged against it
+    good = finetune_round(mv, items, seed=0)
     assert good["current_version"] == bad["version"]
+    from clinaudio_gui.engine.common.package import load_model_package
+    t_bad, _ = load_model_package(mv.dir_of(bad["version"]), kind="detector")
+    t_new, m_new = load_model_package(mv.dir_of(good["version"]), kind="detector")
+    assert all(np.array_equal(t_bad[k].numpy(), t_new[k].numpy()) for k in t_bad)    # same network
+    assert m_new["fine_tuned"]["training"]["mode"] == "decoder"
+    assert m_new["decoder"] == m_new["fine_tuned"]["training"]["decoder"]
     assert good["accepted"] is (good["candidate"]["criterion"] > good["current"]["criterion"])
     if good["accepted"]:
         assert mv.current() == good["version"] and mv.list()[0]["status"] == "in use"
