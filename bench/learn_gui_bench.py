@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/learn_gui_bench.py [--n 30] [--epochs 6] [--ref-s 
 
 A small real project: N SPRSound training recordings copied with their SPRSound JSON beside them
 (so they count as 'done' labels) to a temp folder, spread over patients. The real main window
-(offscreen, no side panels) opens it with the Model-in-the-loop panel. A 10 ms QTimer records
+(offscreen, every side panel, the Model-in-the-loop dock raised) opens it. A 10 ms QTimer records
 every tick; the figure is the longest gap between ticks (the worst event-loop stall), with the
 99th percentile and the number of gaps over 50 / 100 ms, in three phases:
 
@@ -111,6 +111,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-queue", action="store_true", help="skip the queue-ranking phase")
     ap.add_argument("--child-nice", type=int, default=None,
                     help="the fine-tune process's niceness (default: the panel's, 10; 0 = same as the window)")
+    ap.add_argument("--same-session", action="store_true",
+                    help="run the round in the window's session (the panel's default: a session of its own)")
     ap.add_argument("--trace-stalls", type=float, default=0.0, metavar="MS",
                     help="print the GUI thread's stack when it has not ticked for MS ms (finding a stall)")
     ap.add_argument("--json", action="store_true")
@@ -128,14 +130,19 @@ def main(argv=None) -> int:
     folder = tmp / "project"
     folder.mkdir()
     make_project(args.n, folder)
-    win = QtMainWindow(load_panels=False, restore_layout=False)
+    win = QtMainWindow(load_panels=True, restore_layout=False)     # the real window with every panel
     win.resize(1400, 860)
-    learn = QtLearnPanel(win)
+    learn = win.panels.get("QtLearnPanel") or QtLearnPanel(win)
     learn.extra_args = ["--epochs", str(args.epochs)]
     if args.child_nice is not None:
         learn.child_nice = args.child_nice
+    learn.child_session = not args.same_session
     win.show()
-    learn.show()
+    dock = learn.parentWidget()
+    while dock is not None and not hasattr(dock, "toggleViewAction"):
+        dock = dock.parentWidget()
+    if dock is not None:
+        dock.raise_()                 # the panel shown (painted), as a user watching the round sees it
     win.open_path(folder)
 
     def spin(cond, timeout_s: float) -> None:
@@ -158,7 +165,7 @@ def main(argv=None) -> int:
     if args.trace_stalls:
         _trace_stalls(meter, args.trace_stalls / 1000.0)
     spin(lambda: win.player.is_warm(), 120)       # the window's audio warm-up (a JIT compile) is over
-    out: dict = {"n_recordings": args.n, "epochs": args.epochs, "child_nice": learn.child_nice,
+    out: dict = {"n_recordings": args.n, "epochs": args.epochs, "child_nice": learn.child_nice, "own_session": learn.child_session,
                  "load_avg_start": os.getloadavg()[0]}
 
     # reference: the loop with nothing running (again after the round: the machine is shared)
@@ -203,7 +210,7 @@ def main(argv=None) -> int:
         print(json.dumps(out))
         return 0
     print(f"project: {args.n} SPRSound recordings (all labeled), fine-tune --epochs {args.epochs} "
-          f"(nice {learn.child_nice}); "
+          f"(nice {learn.child_nice}, {'own session' if learn.child_session else 'the window session'}); "
           f"load average {out['load_avg_start']:.1f} -> {out['load_avg_end']:.1f}")
     print(f"{'phase':<16}{'seconds':>9}{'max gap ms':>12}{'p99 ms':>9}{'median ms':>11}{'>50 ms':>8}{'>100 ms':>9}")
     for phase in ("reference", "finetune", "reference_after", "queue"):

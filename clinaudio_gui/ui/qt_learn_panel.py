@@ -122,6 +122,7 @@ class QtLearnPanel(QWidget):
         self.last_exit: tuple | None = None      # (exit code, "normal" / "crash") of the last round
         self.extra_args: list[str] = []     # added to the fine-tune command (tests: a tiny round)
         self.child_nice = CHILD_NICE        # the round runs at a lower CPU priority than the window
+        self.child_session = True           # ... in a session of its own (see start_finetune)
         lay = QVBoxLayout(self)
 
         # ---- labeling queue
@@ -364,7 +365,7 @@ class QtLearnPanel(QWidget):
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
         p.setProcessEnvironment(env)
-        if os.name == "posix" and hasattr(p, "setUnixProcessParameters"):
+        if self.child_session and os.name == "posix" and hasattr(p, "setUnixProcessParameters"):
             # its own session = its own scheduler group (Linux autogroup): a busy round then never
             # delays the window's event loop; in the window's group even `nice 19` did (bench/learn_gui_bench.py)
             p.setUnixProcessParameters(QProcess.UnixProcessFlag.CreateNewSession)
