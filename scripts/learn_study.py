@@ -131,7 +131,7 @@ def figure(runs: dict[str, list[dict]], png: Path) -> None:
     p.restore()
     p.setFont(QFont("DejaVu Sans", 12))
     p.drawText(QRectF(0, 10, W, 24), Qt.AlignmentFlag.AlignCenter,
-               "Labeling effort: the bundled detector fine-tuned on revealed labels (mean of seeds; seeds faint)")
+               "Labeling effort: the detector adapted to the revealed labels (mean of seeds; seeds faint)")
     for k, (strat, rs) in enumerate(runs.items()):
         c = QColor(*COLORS.get(strat.split(" ")[0], (0, 150, 0)))
         if "weights" in strat:
