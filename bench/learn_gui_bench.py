@@ -1,6 +1,6 @@
 """The GUI's event loop while the model is in the loop (issue #19): does it stall?
 
-Usage: .venv/bin/python bench/learn_gui_bench.py [--n 30] [--epochs 6] [--ref-s 20] [--no-queue] [--json]
+Usage: .venv/bin/python bench/learn_gui_bench.py [--n 30] [--adapt decoder|weights] [--epochs 4] [--ref-s 20] [--no-queue] [--json]
 
 A small real project: N SPRSound training recordings copied with their SPRSound JSON beside them
 (so they count as 'done' labels) to a temp folder, spread over patients. The real main window
@@ -106,7 +106,9 @@ def _trace_stalls(meter: Meter, limit_s: float) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=30, help="recordings in the project (all labeled)")
-    ap.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (the CLI's default: 6)")
+    ap.add_argument("--adapt", default=None, choices=("decoder", "weights"),
+                    help="the round's adapt mode (default: the CLI's, 'decoder')")
+    ap.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs of --adapt weights (CLI default 4)")
     ap.add_argument("--ref-s", type=float, default=20.0, help="seconds of the idle reference loop")
     ap.add_argument("--no-queue", action="store_true", help="skip the queue-ranking phase")
     ap.add_argument("--child-nice", type=int, default=None,
@@ -133,7 +135,7 @@ def main(argv=None) -> int:
     win = QtMainWindow(load_panels=True, restore_layout=False)     # the real window with every panel
     win.resize(1400, 860)
     learn = win.panels.get("QtLearnPanel") or QtLearnPanel(win)
-    learn.extra_args = ["--epochs", str(args.epochs)]
+    learn.extra_args = ["--epochs", str(args.epochs)] + (["--adapt", args.adapt] if args.adapt else [])
     if args.child_nice is not None:
         learn.child_nice = args.child_nice
     learn.child_session = not args.same_session
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     if args.trace_stalls:
         _trace_stalls(meter, args.trace_stalls / 1000.0)
     spin(lambda: win.player.is_warm(), 120)       # the window's audio warm-up (a JIT compile) is over
-    out: dict = {"n_recordings": args.n, "epochs": args.epochs, "child_nice": learn.child_nice, "own_session": learn.child_session,
+    out: dict = {"n_recordings": args.n, "epochs": args.epochs, "adapt": args.adapt or "default", "child_nice": learn.child_nice, "own_session": learn.child_session,
                  "load_avg_start": os.getloadavg()[0]}
 
     # reference: the loop with nothing running (again after the round: the machine is shared)
@@ -209,7 +211,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"project: {args.n} SPRSound recordings (all labeled), fine-tune --epochs {args.epochs} "
+    print(f"project: {args.n} SPRSound recordings (all labeled), fine-tune --adapt {args.adapt or '(default)'} --epochs {args.epochs} "
           f"(nice {learn.child_nice}, {'own session' if learn.child_session else 'the window session'}); "
           f"load average {out['load_avg_start']:.1f} -> {out['load_avg_end']:.1f}")
     print(f"{'phase':<16}{'seconds':>9}{'max gap ms':>12}{'p99 ms':>9}{'median ms':>11}{'>50 ms':>8}{'>100 ms':>9}")

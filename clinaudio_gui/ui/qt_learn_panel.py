@@ -34,6 +34,7 @@ from clinaudio_gui.ui.qt_learn_versions import QtVersionsTable
 STRATEGIES = ("uncertainty", "diversity", "random")
 DEFAULT_EVERY = 10
 CHILD_NICE = 10
+KILL_AFTER_MS = 120_000     # Cancel: SIGTERM, then SIGKILL if the round has not stopped by then
 _RUNNING: set = set()   # queue workers kept alive until they finish
 _ANALYSED: dict = {}    # (model, path, size, mtime) -> the detector's analysis: another strategy re-ranks at once
 
@@ -392,11 +393,11 @@ class QtLearnPanel(QWidget):
     def cancel_finetune(self) -> None:
         if self.proc is None:
             return
-        self.stage_label.setText("Cancelling...")
+        self.stage_label.setText("Cancelling: the round stops at its next step...")
         self.cancel_button.setEnabled(False)
-        self.proc.terminate()       # SIGTERM: the CLI stops between batches and exits 3
-        proc = self.proc
-        QTimer.singleShot(15_000, lambda: proc.kill() if self.proc is proc else None)
+        self.proc.terminate()       # SIGTERM: the CLI stops between steps and exits 3
+        proc = self.proc            # a step can take long on a busy machine (25 s measured): kill only late
+        QTimer.singleShot(KILL_AFTER_MS, lambda: proc.kill() if self.proc is proc else None)
 
     def _read_stderr(self) -> None:
         if self.proc is None:

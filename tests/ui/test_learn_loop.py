@@ -105,11 +105,11 @@ def test_cancel_ends_the_round_without_a_new_version(qtbot, win, project):
     win.open_path(folder)
     qtbot.waitUntil(lambda: all(r.scanned for r in win.dataset.model.rows), timeout=20_000)
     _clf, learn = _window_with_panels(win)
-    learn.extra_args = ["--epochs", "200"]
+    learn.extra_args = ["--adapt", "weights", "--epochs", "200"]     # a long round: still running when cancelled
     assert learn.start_finetune()
     assert not learn.start_finetune()                      # one round at a time
     qtbot.waitUntil(lambda: learn.ft_progress.value() >= 150, timeout=300_000)   # in the fine-tuning stage
-    with qtbot.waitSignal(learn.finetuneFinished, timeout=60_000) as sig:
+    with qtbot.waitSignal(learn.finetuneFinished, timeout=110_000) as sig:
         learn.cancel_button.click()
     assert sig.args[0] == {"cancelled": True}
     assert learn.last_exit == (3, "normal")                # the CLI stopped between batches (SIGTERM -> exit 3)
