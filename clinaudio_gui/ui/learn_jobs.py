@@ -114,6 +114,19 @@ def scores_text(scores: dict | None) -> str:
 
 
 # ---------------------------------------------------------------- the project's model in use
+_DETECTORS: dict = {}    # loaded detector packages (a second to load), kept between rankings
+
+
+def cached_detector(model_dir=None):
+    """The detector package at ``model_dir`` (None: the bundled one), loaded once."""
+    key = str(model_dir) if model_dir else ""
+    det = _DETECTORS.get(key)
+    if det is None:
+        from clinaudio_gui.engine.detector.infer import load_detector
+        det = _DETECTORS[key] = load_detector(model_dir)
+    return det
+
+
 def project_folder_of(path) -> Path | None:
     """The folder project a recording (or a folder) belongs to."""
     if path is None:

@@ -27,8 +27,8 @@ from PySide6.QtCore import QProcess, QProcessEnvironment, QSettings, Qt, QThread
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from clinaudio_gui.ui.learn_jobs import (EXIT_CANCELLED, EXIT_OK, NewLabelCounter, decision_text, finetune_command,
-                                         parse_progress_line, parse_result, project_model)
+from clinaudio_gui.ui.learn_jobs import (EXIT_CANCELLED, EXIT_OK, NewLabelCounter, cached_detector, decision_text,
+                                         finetune_command, parse_progress_line, parse_result, project_model)
 from clinaudio_gui.ui.qt_learn_versions import QtVersionsTable
 
 STRATEGIES = ("uncertainty", "diversity", "random")
@@ -77,12 +77,8 @@ class QtQueueWorker(QThread):
             import torch
             torch.set_num_threads(1)   # the GUI thread keeps the other core
             from clinaudio_gui.engine.detector.active import analyse_recordings, rank_queue
-            from clinaudio_gui.engine.detector.infer import load_detector
-            from clinaudio_gui.ui.qt_classify_panel import _DETECTORS
             key = self.model_dir or "__bundled_detector__"
-            det = _DETECTORS.get(key)
-            if det is None:
-                det = _DETECTORS[key] = load_detector(self.model_dir)
+            det = cached_detector(self.model_dir)
             keys = {p: _analysis_key(key, p) for p in self.paths}
             todo = [p for p in self.paths if keys[p] not in _ANALYSED]
             new = analyse_recordings(det, todo, progress=self.progress.emit, should_stop=self._stop.is_set)
