@@ -55,7 +55,7 @@ def test_finds_the_labelled_adventitious_events(example_results, examples_dir):
     """The examples' expert adventitious events (4 crackles, 3 wheezes; patient 40638274 is among
     the bundled model's training patients) are found by a detected
     adventitious event of the same family overlapping >= 20 % of them. The bar is the bundled
-    model's present level (2 of 7; issue #13's target of event F >= 0.35 is not reached, see
+    model's present level (4 of 7; issue #13's target of event F >= 0.35 is not reached, see
     docs/models.md); an untrained or Normal-only model finds none."""
     fam = {"Fine Crackle": "DAS", "Coarse Crackle": "DAS", "Wheeze": "CAS", "Rhonchi": "CAS", "Stridor": "CAS",
            "Wheeze+Crackle": "both"}
@@ -68,7 +68,7 @@ def test_finds_the_labelled_adventitious_events(example_results, examples_dir):
             if any(_overlap((s.start_s, s.end_s), (e["start_s"], e["end_s"])) > 0.2 * (s.end_s - s.start_s)
                    and fam[e["label"]] in (fam[s.label], "both") for e in det):
                 hit += 1
-    assert total == 7 and hit >= 2, f"found {hit} of {total} labelled adventitious events"
+    assert total == 7 and hit >= 4, f"found {hit} of {total} labelled adventitious events"
 
 
 def test_bad_files_named_others_go_on(tmp_path, examples_dir):
