@@ -3,7 +3,7 @@
 detector detecting the same 50 recordings (`Detector.detect_file`, one thread).
 
     .venv/bin/python bench/learn_finetune_bench.py [--data ../shared/data/sprsound/train] [--n 50]
-        [--threads 1] [--epochs 6]
+        [--threads 1] [--adapt decoder|weights] [--epochs 4]
 
 The project is a temporary folder with 50 SPRSound recordings (10 patients) and their JSON (the
 labels the round trains on); the round is exactly what `clinaudio learn finetune` and the GUI's
@@ -41,7 +41,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "sprsound" / "train"))
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--adapt", default="decoder", choices=("decoder", "weights"))
     args = ap.parse_args()
     import torch
     torch.set_num_threads(args.threads)
@@ -60,10 +61,11 @@ def main() -> None:
         t_ref = time.perf_counter() - t0
         t0 = time.perf_counter()
         items = collect_folder_labels(tmp)
-        res = finetune_round(ModelVersions.for_project(tmp), items, epochs=args.epochs, threads=args.threads)
+        res = finetune_round(ModelVersions.for_project(tmp), items, epochs=args.epochs, threads=args.threads,
+                             mode=args.adapt)
         t_round = time.perf_counter() - t0
         out = {"recordings": len(items), "patients": len({i.patient for i in items}), "threads": args.threads,
-               "epochs": args.epochs, "n_train": res["n_train"], "n_holdout": res["n_holdout"],
+               "adapt": args.adapt, "epochs": args.epochs if args.adapt == "weights" else 0, "n_train": res["n_train"], "n_holdout": res["n_holdout"],
                "round_s": round(t_round, 1), "reference_detect_50_s": round(t_ref, 1),
                "ratio_round_to_reference": round(t_round / t_ref, 2), "decision": res["decision"],
                "target_s": 120, "met": t_round < 120}
