@@ -135,7 +135,8 @@ class QtLearnPanel(QWidget):
         self.strategy_combo.setCurrentIndex(max(0, self.strategy_combo.findData(str(self._qs.value("learn/strategy",
                                                                                                   "uncertainty")))))
         self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 1_000_000)
+        self.seed_spin.setRange(0, 9999)
+        self.seed_spin.setMaximumWidth(70)
         self.seed_spin.setValue(int(self._qs.value("learn/seed", 0)))
         self.seed_spin.setToolTip("seed of the random and diversity strategies")
         srow = QHBoxLayout()
@@ -172,6 +173,7 @@ class QtLearnPanel(QWidget):
         frow.addRow("Fine-tune after", self.every_spin)
         fl.addLayout(frow)
         self.counter_label = QLabel("")
+        self.counter_label.setWordWrap(True)
         fl.addWidget(self.counter_label)
         brow = QHBoxLayout()
         self.finetune_button = QPushButton("Fine-tune now")

@@ -111,7 +111,7 @@ def test_streaming_with_shifted_boundaries_emits_the_shifted_events(sprsound_dir
         return [(e["start_s"], e["end_s"], e["label"]) for e in out + s.flush()]
 
     n = 0
-    for f in sorted(sprsound_dir.glob("*.flac"))[7::300][:3]:
+    for f in sorted(sprsound_dir.glob("*.flac"))[7::150][:6]:
         y, sr = read_audio(f)
         det.decoder = plain
         a = stream(y)
@@ -119,8 +119,9 @@ def test_streaming_with_shifted_boundaries_emits_the_shifted_events(sprsound_dir
         b = stream(y)
         n += len(a)
         assert len(a) == len(b)
+        assert all(x[1] <= y[0] + 1e-9 for x, y in zip(b, b[1:]))     # shifted events never overlap
         for (a0, a1, la), (b0, b1, lb) in zip(a, b):
             assert la == lb
-            assert b0 == pytest.approx(max(0.0, a0 - 0.15), abs=1e-3)
+            assert b0 == pytest.approx(max(0.0, a0 - 0.15), abs=1e-3) or b0 > a0 - 0.15   # or moved to its neighbour's end
             assert b1 == pytest.approx(min(len(y) / sr, a1 + 0.1), abs=0.02)
     assert n > 5

@@ -93,7 +93,20 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
             if b - a < hop_s:
                 b = min(hi, a + hop_s)
             e["start_s"], e["end_s"] = round(a, 4), round(b, 4)
+        no_overlap(out, hop_s, hi)
     return out
+
+
+def no_overlap(events: list[dict], hop_s: float, end_limit_s: float, prev_end_s: float | None = None) -> None:
+    """Shifted boundaries may make neighbours overlap (SPRSound events never do): a later event
+    starts where the earlier one ends (in place; events sorted by start)."""
+    last = prev_end_s
+    for e in events:
+        if last is not None and e["start_s"] < last:
+            e["start_s"] = round(last, 4)
+            if e["end_s"] - e["start_s"] < hop_s:
+                e["end_s"] = round(min(end_limit_s, e["start_s"] + hop_s), 4)
+        last = e["end_s"]
 
 
 def _decode_classwise(sm, classes, hop_s, params: DecoderParams, offset_s: float) -> list[dict]:

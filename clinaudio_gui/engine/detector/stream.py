@@ -104,6 +104,9 @@ class StreamingDetector:
                 continue
             if final or e["end_s"] - off < limit_s:
                 new.append(e)
+        if new and (on or off):
+            from clinaudio_gui.engine.detector.decode import no_overlap
+            no_overlap(new, hop_s, float("inf"), self.events[-1]["end_s"] if self.events else None)
         if new:
             self.events += new
             self._final_until_frame = int(round((new[-1]["end_s"] - off) / hop_s))
