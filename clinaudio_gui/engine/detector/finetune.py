@@ -24,14 +24,13 @@ import torch
 
 from clinaudio_gui.core.errors import ClinAudioError
 from clinaudio_gui.engine.common.data import EVENT_LABELS, normalize_record_label
-from clinaudio_gui.engine.common.package import load_model_package, save_model_package
+from clinaudio_gui.engine.common.package import save_model_package
 from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
 from clinaudio_gui.engine.detector.versions import ModelVersions
 
-KIND = "detector"
 
 
 @dataclass
@@ -219,10 +218,9 @@ def predict_blocks(net: DetectorNet, recs, idx) -> list[tuple[np.ndarray, np.nda
 
 
 def load_net(model_dir: Path) -> tuple[DetectorNet, dict]:
-    tensors, m = load_model_package(model_dir, kind=KIND)
-    net = DetectorNet(DetectorConfig.from_dict(m["architecture"]))
-    net.load_state_dict(tensors)
-    return net.eval(), m
+    """(network in eval mode, manifest) of a detector package (the trainer's loader)."""
+    from clinaudio_gui.engine.detector.train import _load_net
+    return _load_net(Path(model_dir))
 
 
 def judge(net: DetectorNet, manifest: dict, recs, idx) -> dict:
