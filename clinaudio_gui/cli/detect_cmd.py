@@ -21,9 +21,17 @@ def register(subparsers) -> None:
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     t.add_argument("--init-from", default=None, metavar="DIR",
                    help="continue training each fold's model from DIR/fold<k> (same split; e.g. more epochs)")
+    t.add_argument("--boundary-weight", type=float, default=0.0,
+                   help="weigh the frame loss near event onsets / offsets by 1 + B (Gaussian, sigma 0.1 s); 0 = off")
     t.add_argument("--retune", action="store_true",
                    help="no training: refit calibration + decoder of the trained folds on their own validation "
                         "patients and re-score their test patients")
+    t.add_argument("--event-head", action="store_true",
+                   help="with --retune: add the event head (tasks 1-1 / 1-2 from pooled encoder features) to "
+                        "folds without one, fitted on each fold's training patients")
+    t.add_argument("--keep-decoder", action="store_true",
+                   help="with --retune: keep each fold's temperatures, offsets and decoder (no search; the "
+                        "weights are unchanged), e.g. when only adding the event head")
     t.add_argument("--bundle", default=None, metavar="DEST",
                    help="after training: copy --bundle-fold's package to DEST (e.g. models/detector-sprsound) "
                         "with the k-fold figures")
@@ -41,12 +49,13 @@ def cmd_detect_train(args) -> int:
 
     if args.retune:
         from clinaudio_gui.engine.detector.train import retune_cv
-        res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only, log=log)
+        res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only,
+                        event_head=args.event_head, keep_decoder=args.keep_decoder, log=log)
     else:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,
                      threads=args.threads, cache_dir=args.cache, only_folds=only,
                      widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, lr=args.lr,
-                     init_from=args.init_from, log=log)
+                     init_from=args.init_from, boundary_weight=args.boundary_weight, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

@@ -29,6 +29,9 @@ def test_detect_train_tiny(sprsound_dir, tmp_path):
     assert test_p and val_p and not test_p & val_p
     assert m["kind"] == "detector" and m["calibration"]["t_frame"] > 0 and "thresholds" in m["decoder"]
     assert "score_2_2" in m["metrics"] and "event_f_micro" in m["metrics"]
+    # the event head is part of every trained package; validation decided whether it is used
+    assert m["architecture"]["event_head_features"] > 0
+    assert m["calibration"]["event_source"] in ("head", "frames")
     from clinaudio_gui.engine.detector.infer import Detector
     det = Detector(out / "fold0")
     r = det.detect_file(next(data.glob("*.flac")))

@@ -40,13 +40,14 @@ def evaluate_detector(det: Detector, data_dir: str | Path, *, task: str = "event
     ref, est, dur = {}, {}, {}
     ev_true, ev_probs, rec_true, rec_probs, rec_pred = [], [], [], [], []
     for i, r in enumerate(recs):
-        res = det.detect_file(r.audio, with_frames=True)
+        res = det.detect_file(r.audio, with_frames=True, with_sequence=task in ("1-1", "1-2"))
         ref[r.audio] = list(r.events)
         est[r.audio] = [(e["start_s"], e["end_s"], e["label"]) for e in res["events"]]
         dur[r.audio] = r.duration_s
         if r.events:
             ev_true += [e[2] for e in r.events]
-            ev_probs.append(S.event_class_probs(res["frame_probabilities"], r.events, res["hop_s"]))
+            ev_probs.append(det.event_probabilities(res, r.events) if task in ("1-1", "1-2") else
+                            S.event_class_probs(res["frame_probabilities"], r.events, res["hop_s"]))
         rec_true.append(r.record_label)
         rec_probs.append([res["record_probabilities"][c] for c in RECORD_LABELS])
         rec_pred.append(res["record_label"])

@@ -267,6 +267,10 @@ def adapt(net: DetectorNet, manifest: dict, recs, tr_idx, *, mode: str = "decode
                              log=lambda m: None)
     m = copy.deepcopy(manifest)
     m["decoder"] = params.to_dict()
+    if mode == "weights" and (m.get("calibration") or {}).get("event_source") == "head":
+        # the event head was fitted on the old encoder's features: given events are classified by
+        # the frame average until the head is refitted (detect-train --retune --event-head)
+        m["calibration"]["event_source"] = "frames"
     return net, m, history
 
 

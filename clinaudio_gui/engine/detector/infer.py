@@ -60,6 +60,8 @@ class Detector:
         self.record_offsets = np.asarray(cal.get("offsets", {}).get("2-2", np.zeros(len(self.record_classes))))
         self.decoder = DecoderParams.from_dict(m.get("decoder", {}))
         self.record_source = m.get("record_source", "head")
+        self.t_event = float(cal.get("t_event", 1.0))
+        self.event_source = cal.get("event_source", "frames") if hasattr(self.net, "event_head") else "frames"
         w = m.get("window", {})
         self.max_frames = int(w.get("max_frames", 1024))
         self.block_hop_frames = int(w.get("hop_frames", self.max_frames // 2))
@@ -70,15 +72,16 @@ class Detector:
 
     # ---- the network on one block -------------------------------------------------------
     @torch.inference_mode()
-    def _block(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding) of
-        one block at self.sr."""
+    def _block(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding,
+        encoder sequence (T', 2H) at 2 x hop) of one block at self.sr."""
         feats = compute_features(y, self.settings)
         x = torch.from_numpy(feats)[None].to(self.device)
-        f, r, _, emb = self.net(x)
+        f, r, _, emb, h = self.net(x, return_seq=True)
         n = int(np.ceil(len(y) / self.hop_samples))
         fp = S.softmax(f[0].cpu().numpy().astype(np.float64) / self.t_frame)[:n]
-        return fp, r[0].cpu().numpy().astype(np.float64), emb[0].cpu().numpy().astype(np.float64)
+        return (fp, r[0].cpu().numpy().astype(np.float64), emb[0].cpu().numpy().astype(np.float64),
+                h[0].cpu().numpy())
 
     def _finish(self, frame_probs: np.ndarray, record_logits: np.ndarray, quality, duration_s: float) -> dict:
         events = decode(frame_probs, self.event_classes, self.hop_s, self.decoder)
@@ -104,7 +107,7 @@ class Detector:
 
     # ---- whole recordings ---------------------------------------------------------------
     def detect(self, y: np.ndarray, sample_rate_hz: int, *, with_frames: bool = False,
-               with_embedding: bool = False) -> dict:
+               with_embedding: bool = False, with_sequence: bool = False) -> dict:
         """Detect on samples in memory (mono float; resampled to the model's rate if needed)."""
         y = np.asarray(y, np.float32)
         if y.ndim == 2:
@@ -113,9 +116,11 @@ class Detector:
             from clinaudio_gui.io.audio import resample
             y = resample(y, orig_sr=int(sample_rate_hz), target_sr=self.sr)
         blocks = self._blocks_of_array(y)
-        return self._run_blocks(blocks, len(y), with_frames=with_frames, with_embedding=with_embedding)
+        return self._run_blocks(blocks, len(y), with_frames=with_frames, with_embedding=with_embedding,
+                                with_sequence=with_sequence)
 
-    def detect_file(self, path: str | Path, *, with_frames: bool = False, with_embedding: bool = False) -> dict:
+    def detect_file(self, path: str | Path, *, with_frames: bool = False, with_embedding: bool = False,
+                    with_sequence: bool = False) -> dict:
         """Detect on a file, reading block by block (memory flat on hour-long files)."""
         from clinaudio_gui.io.audio import audio_info, read_audio
         info = audio_info(path)
@@ -141,7 +146,7 @@ class Detector:
                 start += hop_s
 
         res = self._run_blocks(gen(), int(round(dur * self.sr)), with_frames=with_frames,
-                               with_embedding=with_embedding)
+                               with_embedding=with_embedding, with_sequence=with_sequence)
         res["audio"] = str(path)
         return res
 
@@ -158,10 +163,12 @@ class Detector:
                 return
             s += H
 
-    def _run_blocks(self, blocks, n_samples: int, *, with_frames: bool, with_embedding: bool = False) -> dict:
+    def _run_blocks(self, blocks, n_samples: int, *, with_frames: bool, with_embedding: bool = False,
+                    with_sequence: bool = False) -> dict:
         n_frames = max(1, int(np.ceil(n_samples / self.hop_samples)))
         probs = np.zeros((n_frames, 1 + len(self.event_classes)))
         probs[:, 0] = 1.0
+        seq = np.zeros(((n_frames + 1) // 2, 2 * self.cfg.rnn_hidden), np.float32) if with_sequence else None
         rec_logits, weights, reports, embs = [], [], [], []
         margin = (self.max_frames - self.block_hop_frames) // 2
         for start_f, y in blocks:
@@ -169,7 +176,7 @@ class Detector:
                 continue
             q = assess_quality(y, self.sr)
             reports.append(q)
-            fp, rl, emb = self._block(y)
+            fp, rl, emb, h = self._block(y)
             first = start_f == 0
             last = start_f + len(fp) >= n_frames
             a = 0 if first else margin
@@ -177,6 +184,9 @@ class Detector:
             b = min(b, n_frames - start_f)   # a resampled block may be a sample or two longer
             if q.ok and b > a:
                 probs[start_f + a:start_f + b] = fp[a:b]
+                if seq is not None:   # 32 ms grid; block starts and margins are even frame counts
+                    a2, b2 = a // 2, min(len(h), (b + 1) // 2, len(seq) - start_f // 2)
+                    seq[start_f // 2 + a2:start_f // 2 + b2] = h[a2:b2]
                 rec_logits.append(rl)
                 embs.append(emb)
                 weights.append(len(y))
@@ -195,7 +205,25 @@ class Detector:
         if with_frames:
             res["frame_probabilities"] = probs
             res["hop_s"] = self.hop_s
+        if seq is not None:
+            res["sequence"] = seq
         return res
+
+    def event_probabilities(self, result: dict, events) -> np.ndarray:
+        """(n_events, K) class probabilities of given events ``(start_s, end_s, ...)`` of a
+        recording (task 1-1 / 1-2: "what is this event?") from a ``detect`` result made with
+        ``with_frames=True`` (and ``with_sequence=True`` for the event head): the event head's
+        temperature-scaled probabilities when the package has one and chose it on validation,
+        else the mean frame probabilities over each event."""
+        fp = result["frame_probabilities"]
+        if self.event_source == "head":
+            if "sequence" not in result:
+                raise ValueError("event_probabilities needs detect(..., with_sequence=True) with this model")
+            from clinaudio_gui.engine.detector.segments import segment_features
+            z = self.net.event_head.logits(segment_features(result["sequence"], 2 * self.hop_s, fp,
+                                                            self.hop_s, events))
+            return S.softmax(z / self.t_event)
+        return S.event_class_probs(fp, events, self.hop_s)
 
 
 def load_detector(model_dir: str | Path | None = None, *, device: str = "cpu") -> Detector:

@@ -34,6 +34,7 @@ class DetectorConfig(ArchDict):
     rnn_hidden: int = 48
     n_heads: int = 4
     dropout: float = 0.2
+    event_head_features: int = 0   # > 0: an event head (segments.EventHead) on pooled encoder features
 
 
 class FrameBranch(nn.Module):
@@ -75,6 +76,9 @@ class DetectorNet(nn.Module):
         self.pool_score = nn.Linear(d, 1)
         self.record_head = nn.Sequential(nn.Linear(2 * d, 64), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
                                          nn.Linear(64, cfg.n_record_classes))
+        if cfg.event_head_features > 0:
+            from clinaudio_gui.engine.detector.segments import EventHead
+            self.event_head = EventHead(cfg.event_head_features, cfg.n_frame_classes - 1)
 
     def fusion_weights(self) -> torch.Tensor:
         return torch.softmax(self.fusion_logits, dim=0)
@@ -95,11 +99,12 @@ class DetectorNet(nn.Module):
         h = self.norm(h + a)
         return h, hs, (None if kpm is None else ~kpm)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, return_seq: bool = False):
         """x: (B, branches, F, T); mask: (B, T) bool of valid frames (None: all valid).
 
         Returns frame logits (B, T, K), record logits (B, R), aux frame logits per branch
-        (list of (B, T, K)), the pooled embedding (B, 4H)."""
+        (list of (B, T, K)), the pooled embedding (B, 4H); with ``return_seq`` also the encoder
+        sequence (B, T', 2H) at 32 ms (the event head's input)."""
         T = x.shape[-1]
         h, hs, m2 = self.encode(x, mask)
         hd = self.drop(h)
@@ -113,6 +118,8 @@ class DetectorNet(nn.Module):
         hm = h if m2 is None else h.masked_fill(~m2.unsqueeze(-1), -1e4)
         emb = torch.cat([att_pool, hm.amax(dim=1)], dim=1)
         record = self.record_head(emb)
+        if return_seq:
+            return frame, record, aux, emb, h
         return frame, record, aux, emb
 
     @staticmethod
@@ -126,14 +133,21 @@ class DetectorNet(nn.Module):
 
 
 def detector_loss(frame, record, aux, frame_target, record_target, mask, *, frame_weights=None,
-                  record_weights=None, aux_weight: float = 0.3, record_weight: float = 0.5):
-    """Frame CE (class weighted, masked) + aux_weight * mean branch frame CE + record_weight * record CE."""
+                  record_weights=None, aux_weight: float = 0.3, record_weight: float = 0.5,
+                  frame_loss_weights=None):
+    """Frame CE (class weighted, masked) + aux_weight * mean branch frame CE + record_weight * record CE.
+    ``frame_loss_weights`` (B, T): per-frame weights of the frame terms (e.g. near boundaries)."""
     K = frame.shape[-1]
     m = mask.reshape(-1)
     ft = frame_target.reshape(-1)[m]
 
     def fce(lg):
-        return F.cross_entropy(lg.reshape(-1, K)[m], ft, weight=frame_weights)
+        if frame_loss_weights is None:
+            return F.cross_entropy(lg.reshape(-1, K)[m], ft, weight=frame_weights)
+        per = F.cross_entropy(lg.reshape(-1, K)[m], ft, weight=frame_weights, reduction="none")
+        cw = torch.ones_like(per) if frame_weights is None else frame_weights[ft]
+        fw_ = frame_loss_weights.reshape(-1)[m]
+        return (per * fw_).sum() / (cw * fw_).sum()
 
     main = fce(frame)
     aux_l = torch.stack([fce(a) for a in aux]).mean()

@@ -75,7 +75,7 @@ class StreamingDetector:
         if upto <= a:
             return self._decode_tail(final)
         if q.ok:
-            fp, rl, _ = self.det._block(window)
+            fp, rl, _, _ = self.det._block(window)
             self.last_record_probs = S.softmax(rl / self.det.t_record)
             off = start // self.hop          # frame index of the window's first frame
             rows = fp[max(0, a - off): upto - off]

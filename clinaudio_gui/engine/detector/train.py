@@ -53,13 +53,28 @@ def _spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return x
 
 
-def _batch(recs, idx, crop: int, rng: np.random.Generator | None):
+def boundary_weights(target: np.ndarray, weight: float, sigma_frames: float = 6.0) -> np.ndarray:
+    """Per-frame loss weights 1 + weight * exp(-d^2 / 2 sigma^2), d = frames to the nearest change
+    of the frame target (an event's onset or offset): the loss insists on where events begin and
+    end, which is what the event metric's 0.2 s collar judges."""
+    n = len(target)
+    ch = np.flatnonzero(np.diff(target) != 0) + 0.5
+    if weight <= 0 or n == 0 or len(ch) == 0:
+        return np.ones(n, np.float32)
+    pos = np.arange(n)
+    j = np.clip(np.searchsorted(ch, pos), 1, len(ch)) - 1
+    d = np.minimum(np.abs(pos - ch[j]), np.abs(pos - ch[np.minimum(j + 1, len(ch) - 1)]))
+    return (1.0 + weight * np.exp(-0.5 * (d / sigma_frames) ** 2)).astype(np.float32)
+
+
+def _batch(recs, idx, crop: int, rng: np.random.Generator | None, boundary_weight: float = 0.0):
     B = len(idx)
     lens = [recs[i].features.shape[-1] for i in idx]
     L = crop if crop else max(lens)
     x = np.zeros((B, 2, recs[idx[0]].features.shape[1], L), np.float32)
     yt = np.zeros((B, L), np.int64)
     m = np.zeros((B, L), bool)
+    w = np.ones((B, L), np.float32)
     for b, i in enumerate(idx):
         f, t = recs[i].features, recs[i].target
         n = f.shape[-1]
@@ -68,21 +83,39 @@ def _batch(recs, idx, crop: int, rng: np.random.Generator | None):
         x[b, :, :, :k] = f[:, :, a:a + k]
         yt[b, :k] = t[a:a + k]
         m[b, :k] = True
+        if boundary_weight > 0:
+            w[b, :k] = boundary_weights(t, boundary_weight)[a:a + k]
     r = np.array([recs[i].record_index for i in idx], np.int64)
+    if boundary_weight > 0:
+        return torch.from_numpy(x), torch.from_numpy(yt), torch.from_numpy(m), torch.from_numpy(r), torch.from_numpy(w)
     return torch.from_numpy(x), torch.from_numpy(yt), torch.from_numpy(m), torch.from_numpy(r)
 
 
 @torch.inference_mode()
-def predict(net: DetectorNet, recs, idx) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(frame logits (T, 8), record logits (5,)) per recording, whole recording at once."""
+def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frame logits (T, 8), record logits (5,)) per recording, whole recording at once; with
+    ``seqs`` (a list) the encoder sequences (T', 2H) are appended to it (the event head's input)."""
     net.eval()
     dev = next(net.parameters()).device
     out = []
-    for i in idx:
-        x = torch.from_numpy(recs[i].features.astype(np.float32))[None].to(dev)
-        f, r, _, _ = net(x)
-        out.append((f[0].cpu().numpy(), r[0].cpu().numpy()))
+    with torch.no_grad():
+        for i in idx:
+            x = torch.from_numpy(recs[i].features.astype(np.float32))[None].to(dev)
+            f, r, _, _, h = net(x, return_seq=True)
+            out.append((f[0].cpu().numpy(), r[0].cpu().numpy()))
+            if seqs is not None:
+                seqs.append(h[0].cpu().numpy())
     return out
+
+
+def event_probs(net: DetectorNet, calib: dict, fp: np.ndarray, seq, events, hop_s: float) -> np.ndarray:
+    """(n_events, 7) class probabilities of given events: the event head's (temperature scaled)
+    when the calibration says so (``event_source == "head"``), else the frame average."""
+    if calib.get("event_source") == "head" and seq is not None and hasattr(net, "event_head"):
+        from clinaudio_gui.engine.detector.segments import segment_features
+        z = net.event_head.logits(segment_features(seq, 2 * hop_s, fp, hop_s, events))
+        return S.softmax(z / float(calib.get("t_event", 1.0)))
+    return S.event_class_probs(fp, events, hop_s)
 
 
 def _ref_events(recs, idx):
@@ -162,22 +195,27 @@ def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tu
     return best, best_f
 
 
-def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s: float) -> dict:
-    """Every figure of a set of recordings from the network's outputs and the fitted settings."""
+def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s: float, *,
+                     seqs=None, net=None) -> dict:
+    """Every figure of a set of recordings from the network's outputs and the fitted settings
+    (``seqs`` and ``net``: the encoder sequences and the network, for the event head)."""
     t_f, t_r = calib["t_frame"], calib["t_record"]
     ref = _ref_events(recs, idx)
     dur = {recs[i].audio: recs[i].duration_s for i in idx}
     est = {}
     ev_true, ev_probs, rec_true, rec_probs, rec_from_ev = [], [], [], [], []
     frame_logits, frame_true = [], []
-    for (fl, rl), i in zip(outs, idx):
+    for j, ((fl, rl), i) in enumerate(zip(outs, idx)):
         r = recs[i]
         fp = S.softmax(fl / t_f)
         evs = decode(fp, EVENT_LABELS, hop_s, params)
         est[r.audio] = [(e["start_s"], e["end_s"], e["label"]) for e in evs]
         if r.events:
             ev_true += [e[2] for e in r.events]
-            ev_probs.append(S.event_class_probs(fp, r.events, hop_s))
+            if net is not None:
+                ev_probs.append(event_probs(net, calib, fp, None if seqs is None else seqs[j], r.events, hop_s))
+            else:
+                ev_probs.append(S.event_class_probs(fp, r.events, hop_s))
         rp = S.softmax(rl / t_r)
         rec_true.append(r.record_label)
         rec_probs.append(rp)
@@ -255,11 +293,12 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                   ckpt: Path | None = None, init_state: dict | None = None,
                   should_stop=None, progress=None, freeze_bn: bool = False, train_encoder: bool = True,
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
-                  ) -> tuple[DetectorNet, list[dict]]:
+                  boundary_weight: float = 0.0) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
-    ends training early (the best state so far is kept); ``progress(step, total_steps)``."""
+    ends training early (the best state so far is kept); ``progress(step, total_steps)``;
+    ``boundary_weight`` > 0 weighs the frames near onsets / offsets more (``boundary_weights``)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     hop_s = D.detector_settings().hop_s
@@ -295,11 +334,17 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 continue
             if should_stop is not None and should_stop():
                 break
-            x, yt, m, r = _batch(recs, bidx, crop, rng)
+            bw = None
+            if boundary_weight > 0:
+                x, yt, m, r, bw = _batch(recs, bidx, crop, rng, boundary_weight)
+                bw = bw.to(device)
+            else:
+                x, yt, m, r = _batch(recs, bidx, crop, rng)
             x = _spec_augment(x, rng)
             x, yt, m, r = x.to(device), yt.to(device), m.to(device), r.to(device)
             f, rl, aux, _ = net(x, m)
-            loss, parts = detector_loss(f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw)
+            loss, parts = detector_loss(f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw,
+                                        frame_loss_weights=bw)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -335,13 +380,88 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
     return {k: v for k, v in net.state_dict().items()}
 
 
-def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print):
+def _event_task_offsets(ev_true, evp) -> dict:
+    out = {}
+    for task in ("1-1", "1-2"):
+        labels = S.task_labels(task)
+        spec = S.TASKS[task]
+        y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in ev_true])
+        out[task] = S.fit_offsets(S.merge_to_task(evp, task), y, labels).round(3).tolist()
+    return out
+
+
+def fit_event_head(net: DetectorNet, recs, tr_idx, va_out, va_seqs, va_idx, calib: dict, hop_s: float,
+                   log=print) -> dict:
+    """Fit the event head (segments.EventHead) on the training patients' expert events with the
+    encoder frozen, its temperature and 1-1 / 1-2 offsets on the validation patients; keep it
+    (``calib["event_source"] = "head"``) only if its mean 1-1 / 1-2 Score on validation is at least
+    the frame average's (both with offsets fitted there). Updates ``calib`` in place."""
+    from clinaudio_gui.engine.detector.segments import segment_features
+    t0 = time.time()
+    feats, labels = [], []
+    tr_seqs: list = []
+    tr_out = predict(net, recs, tr_idx, seqs=tr_seqs)
+    for (fl, _), h, i in zip(tr_out, tr_seqs, tr_idx):
+        if recs[i].events:
+            fp = S.softmax(fl / calib["t_frame"])
+            feats.append(segment_features(h, 2 * hop_s, fp, hop_s, recs[i].events))
+            labels += [e[2] for e in recs[i].events]
+    if len(set(labels)) < 2:
+        calib["event_source"] = "frames"
+        log(f"  event head: not fitted ({len(labels)} training events of {len(set(labels))} class)")
+        return {"fitted_on_events": len(labels), "chosen": "frames", "why": "fewer than 2 classes"}
+    info = net.event_head.fit(np.concatenate(feats), labels, list(EVENT_LABELS))
+    z, ev_true, fr = [], [], []
+    for (fl, _), h, i in zip(va_out, va_seqs, va_idx):
+        if recs[i].events:
+            fp = S.softmax(fl / calib["t_frame"])
+            z.append(net.event_head.logits(segment_features(h, 2 * hop_s, fp, hop_s, recs[i].events)))
+            fr.append(S.event_class_probs(fp, recs[i].events, hop_s))
+            ev_true += [e[2] for e in recs[i].events]
+    if not z:
+        calib["event_source"] = "frames"
+        info.update({"chosen": "frames", "why": "no validation events"})
+        return info
+    z, fr = np.concatenate(z), np.concatenate(fr)
+    t_event = S.fit_temperature(z, np.array([EVENT_LABELS.index(x) for x in ev_true]))
+    hp = S.softmax(z / t_event)
+    off_h, off_f = _event_task_offsets(ev_true, hp), _event_task_offsets(ev_true, fr)
+
+    def mean_score(p, off):
+        return float(np.mean([S.task_metrics(ev_true, p, t, _arr(off[t]))["score"] for t in ("1-1", "1-2")]))
+    sh, sf = mean_score(hp, off_h), mean_score(fr, off_f)
+    use = sh >= sf
+    calib["t_event"] = t_event
+    calib["event_source"] = "head" if use else "frames"
+    calib["offsets"].update(off_h if use else off_f)
+    info.update({"validation_mean_1x_score": {"head": round(sh, 4), "frames": round(sf, 4)},
+                 "t_event": round(t_event, 4), "chosen": calib["event_source"],
+                 "seconds": round(time.time() - t0, 1)})
+    log(f"  event head: validation mean 1-1/1-2 Score head {sh:.3f} vs frame average {sf:.3f} -> "
+        f"{calib['event_source']} (T={t_event:.2f}, {len(labels)} training events)")
+    return info
+
+
+def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None):
     """Calibration, decoder and record-label source chosen on the validation recordings only,
-    then every figure of the test recordings: (calib, decoder, record_source, test, validation)."""
-    va_out = predict(net, recs, va_idx)
-    calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
-    metrics = evaluate_outputs(predict(net, recs, test_idx), test_idx, recs, calib, params, hop_s)
-    val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s)
+    then every figure of the test recordings: (calib, decoder, record_source, test, validation).
+    With ``tr_idx`` and an event head, the head is fitted on those recordings' events. ``keep``
+    (a fold manifest): its temperatures, offsets and decoder stay (they were chosen on the same
+    validation patients with the same weights), only the event head is fitted."""
+    va_seqs: list = []
+    va_out = predict(net, recs, va_idx, seqs=va_seqs)
+    if keep is not None:
+        calib = {k: v for k, v in keep["calibration"].items() if k in ("t_frame", "t_record")}
+        calib["offsets"] = dict(keep["calibration"]["offsets"])
+        params = DecoderParams.from_dict(keep["decoder"])
+    else:
+        calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
+    if tr_idx is not None and hasattr(net, "event_head"):
+        calib["event_head"] = fit_event_head(net, recs, tr_idx, va_out, va_seqs, va_idx, calib, hop_s, log=log)
+    te_seqs: list = []
+    te_out = predict(net, recs, test_idx, seqs=te_seqs)
+    metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s, seqs=te_seqs, net=net)
+    val_metrics = evaluate_outputs(va_out, va_idx, recs, calib, params, hop_s, seqs=va_seqs, net=net)
     # record labels: head or decoded events, whichever scores higher on validation
     head = val_metrics["tasks"]["2-2"]["score"]
     from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
@@ -350,10 +470,23 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print):
     return calib, params, record_source, metrics, val_metrics
 
 
+def with_event_head(net: DetectorNet) -> DetectorNet:
+    """The same network with an (unfitted) event head added, if it has none."""
+    if hasattr(net, "event_head"):
+        return net
+    from clinaudio_gui.engine.detector.segments import n_segment_features
+    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "event_head_features": n_segment_features(
+        2 * net.cfg.rnn_hidden, net.cfg.n_frame_classes)})
+    new = DetectorNet(cfg)
+    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("event_head.") for k in missing), (missing, unexpected)
+    return new.eval()
+
+
 def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
-           log=print) -> dict:
+           boundary_weight: float = 0.0, log=print) -> dict:
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -391,15 +524,18 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             log(f"  continuing from {init_from}/fold{k} ({init_m['training']['epochs']} epochs)")
         net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
                                      ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
+                                     boundary_weight=boundary_weight,
                                      eval_from=1 if init_state is not None else 4)
-        calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, test_idx, hop_s, log)
+        net = with_event_head(net)
+        calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, test_idx, hop_s, log,
+                                                                           tr_idx=tr_idx)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)} ({(time.time() - t0) / 60:.1f} min)")
         manifest = {
             "kind": KIND, "name": f"detector-fold{k}",
             "frame_classes": D.FRAME_CLASSES, "event_classes": list(EVENT_LABELS),
             "record_classes": list(RECORD_LABELS),
-            "features": D.detector_settings().to_dict(), "architecture": cfg.to_dict(),
+            "features": D.detector_settings().to_dict(), "architecture": net.cfg.to_dict(),
             "fusion_weights": net.fusion_weights().detach().tolist(),
             "calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
             "window": {"max_frames": 1024, "hop_frames": 512},
@@ -408,6 +544,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
                       "inner_val_patients": sorted({recs[i].patient for i in va_idx})},
             "training": {"data": str(data_dir), "epochs": epochs, "crop_frames": crop, "history": history,
                          "lr": lr, "continued_from": None if init_from is None else str(init_from),
+                         "boundary_weight": boundary_weight,
                          "minutes": round((time.time() - t0) / 60, 1), "command": command},
             "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics),
         }
@@ -453,10 +590,13 @@ def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
 
 
 def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, cache_dir="runs/cache",
-              only_folds=None, log=print) -> dict:
+              only_folds=None, event_head: bool = False, keep_decoder: bool = False, log=print) -> dict:
     """Refit calibration and decoder of trained fold packages on their own inner-validation
     patients (the weights stay) and re-score their test patients: for decoder changes that need
-    no retraining. Same selection rule as training: nothing is chosen on test patients."""
+    no retraining. Same selection rule as training: nothing is chosen on test patients.
+    ``event_head``: add an event head to packages without one (a package with one is refitted);
+    ``keep_decoder``: keep the temperatures, offsets and decoder of the manifest (same weights,
+    same validation patients: the search would choose them again), only fit the event head."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()
@@ -475,14 +615,19 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
         test_p, val_p = set(m["split"]["test_patients"]), set(m["split"]["inner_val_patients"])
         va_idx = np.array([i for i, r in enumerate(recs) if r.patient in val_p])
         te_idx = np.array([i for i, r in enumerate(recs) if r.patient in test_p])
+        tr_idx = np.array([i for i, r in enumerate(recs) if r.patient not in test_p and r.patient not in val_p])
+        if event_head:
+            net = with_event_head(net)
         log(f"fold {k}: retune on {len(va_idx)} validation recordings, score {len(te_idx)} test recordings")
-        calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, te_idx, hop_s, log)
+        calib, params, record_source, metrics, val_metrics = fit_and_score(
+            net, recs, va_idx, te_idx, hop_s, log, tr_idx=tr_idx if hasattr(net, "event_head") else None,
+            keep=m if keep_decoder else None)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)}")
         m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
                                                           "weights_sha256", "weights_bytes", "created_utc")}
         m.update({"calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
-                  "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics)})
+                  "architecture": net.cfg.to_dict(), "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics)})
         m.setdefault("training", {})["retuned"] = True
         save_model_package(fdir, package_tensors(net), m)
         results[k] = summary
