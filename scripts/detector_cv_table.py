@@ -14,7 +14,8 @@ KEYS = [("event_f_micro", "event F micro"), ("event_f_macro", "event F macro"), 
         ("score_2_1", "2-1 Score (head)"), ("score_2_2", "2-2 Score (head)"),
         ("score_2_1_from_events", "2-1 Score (from events)"), ("score_2_2_from_events", "2-2 Score (from events)")]
 CAL = [("record_ece_raw", "record ECE raw"), ("record_ece", "record ECE (T-scaled)"),
-       ("frame_ece_raw", "frame ECE raw"), ("frame_ece", "frame ECE (T-scaled)")]
+       ("frame_ece_raw", "frame ECE raw"), ("frame_ece", "frame ECE (T-scaled)"),
+       ("event_1_2_ece", "event (1-2) ECE")]
 
 
 def folds_of(path: Path) -> dict:

@@ -20,7 +20,16 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     p.add_argument("--augment", default=None, metavar="RECIPE",
-                   help="augmentation recipe (JSON file or built-in name) for extra minority-class copies")
+                   help="extra training items for the minority classes: an audio recipe (built-in naa or a "
+                        "JSON file) makes augmented copies of real items; gan adds synthetic clips of those "
+                        "classes from a generator package (its mel patches vocoded by Griffin-Lim); naa+gan "
+                        "does both. Validation items are never augmented")
+    p.add_argument("--gan-model", default=None, metavar="DIR",
+                   help="generator package for --augment gan / naa+gan (default: the bundled "
+                        "models/gan-sprsound-events, event classes: tasks 1-1 / 1-2)")
+    p.add_argument("--gan-ratio", type=float, default=0.5, metavar="R",
+                   help="synthetic items per real training item of each minority class (default 0.5)")
+    p.add_argument("--gan-seed", type=int, default=0, help="latent seed of the synthetic items (same seed, same items)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -94,13 +103,35 @@ def cmd_train(args) -> int:
         _set_threads(args.threads or 1)
         derive_package(args.derive_from, args.task, args.out, data_dir=args.data, command=command, log=log)
         return 0
+    gan = _gan_augment(args)
     train_classifier(task=args.task, data_dir=args.data, out_dir=args.out, epochs=args.epochs,
-                     device=args.device, augment=args.augment, batch_size=args.batch_size, lr=args.lr,
+                     device=args.device, augment=args.augment, gan=gan, batch_size=args.batch_size, lr=args.lr,
                      threads=args.threads, val_fraction=args.val_fraction, seed=args.seed,
                      output_level_labels=args.classes, max_items=args.max_items,
                      max_batches=args.max_batches, cache_dir=args.cache, command=command, log=log,
                      cap_per_class=args.cap_per_class, widths=_widths(args.widths))
     return 0
+
+
+def _gan_augment(args):
+    """The loaded generator for --augment gan / RECIPE+gan (None otherwise); a folder that is not a
+    generator package is a one-line error naming it, before anything is written."""
+    from clinaudio_gui.engine.classifier.gan_items import GanAugment, split_strategy
+    _, uses_gan = split_strategy(args.augment)
+    if not uses_gan:
+        if args.gan_model:
+            raise ValueError(f"--gan-model {args.gan_model} needs --augment gan or naa+gan")
+        return None
+    from clinaudio_gui.core.errors import ModelPackageError
+    from clinaudio_gui.engine.gan.sampler import GanSampler, default_model_dir
+    folder = Path(args.gan_model) if args.gan_model else default_model_dir()
+    if not folder.is_dir():
+        raise ModelPackageError("--gan-model: no such folder", path=folder)
+    try:
+        sampler = GanSampler.load(folder, device="cpu")
+    except ModelPackageError as e:
+        raise ModelPackageError(f"--gan-model is not a generator package ({e.problem})", path=folder) from None
+    return GanAugment(sampler, str(folder), ratio=args.gan_ratio, seed=args.gan_seed)
 
 
 def _widths(text: str) -> tuple:

@@ -156,6 +156,11 @@ def merge_probs(probs: np.ndarray, output_labels: list[str], task: str) -> np.nd
     return out
 
 
+def _pad_time(a: np.ndarray, t: int) -> np.ndarray:
+    """Edge-pad cached images along time to t frames (to stack caches of different widths)."""
+    return np.pad(a, ((0, 0), (0, 0), (0, 0), (0, t - a.shape[3])), mode="edge") if a.shape[3] < t else a
+
+
 def _ddp_env():
     ws = int(os.environ.get("WORLD_SIZE", "1"))
     return ws, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
@@ -167,16 +172,34 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                      output_level_labels: str = "fine", max_items: int | None = None,
                      max_batches: int | None = None, aux_weight: float = 0.3, cache_dir=None,
                      widths=(16, 32, 64), cap_per_class: int | None = None, command: str | None = None,
-                     progress: Callable[[dict], None] | None = None,
+                     gan=None, progress: Callable[[dict], None] | None = None,
                      should_stop: Callable[[], bool] | None = None,
                      log: Callable[[str], None] = print) -> Path:
     """Train one classifier and write its package to out_dir. Returns out_dir.
 
     output_level_labels: 'fine' trains on the 7 event / 5 record classes and merges them into
     the task's classes; 'task' trains on the task's classes directly.
+    augment: an audio recipe (naa, a JSON file), 'gan', or 'RECIPE+gan' (e.g. naa+gan); the GAN
+    strategies need ``gan``, a :class:`~clinaudio_gui.engine.classifier.gan_items.GanAugment`
+    holding the loaded generator (the CLI loads --gan-model): synthetic clips of the minority
+    classes are added to the training part only.
     """
+    from clinaudio_gui.engine.classifier import gan_items as G
     spec = D.check_task(task)
     level = spec["level"]
+    # every setting is checked before anything is read or written
+    recipe, uses_gan = G.split_strategy(augment)
+    aug_fn = None
+    if recipe:
+        from clinaudio_gui.engine.common.augmenting import make_augment_fn
+        aug_fn = make_augment_fn(recipe)
+    if uses_gan:
+        if gan is None:
+            raise ValueError(f"--augment {augment!r} needs a generator package (--gan-model)")
+        G.check_generator(gan, level, task)
+    elif gan is not None:
+        raise ValueError(f"a generator (--gan-model {gan.model_dir}) was given but --augment {augment!r} "
+                         f"does not use it (use gan or naa+gan)")
     world, rank, local_rank = _ddp_env()
     distributed = world > 1
     dev = resolve_device(device)
@@ -215,12 +238,36 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
         f"{len(train_p)} / {len(val_p)} patients; output classes {out_labels}")
     x_tr, len_tr, _ = build_cache(train_items, level, s, cache_dir=cache_dir, log=say)
     x_va, len_va, _ = build_cache(val_items, level, s, cache_dir=cache_dir, log=say)
-    aug_fn = None
-    if augment:
-        from clinaudio_gui.engine.common.augmenting import make_augment_fn
-        aug_fn = make_augment_fn(augment)
+    real_counts = np.bincount(y_tr, minlength=len(out_labels))
+    gan_info = None
+    if uses_gan:
+        # synthetic clips of the minority classes, training part only (computed before the recipe
+        # copies are added, so both strategies see the same real counts)
+        plan = G.plan_synthetic(real_counts, out_labels, lambda r: r if output_level_labels == "fine"
+                                else D.to_task_label(r, task), gan.sampler.classes, level, gan.ratio)
+        durs = G.class_durations(train_items, plan, max_s=EVENT_WINDOW_S if level == "event" else RECORD_CROP_S,
+                                 default_s=gan.sampler.patch_seconds())
+        syn = G.synthesize_items(gan, plan, durs, sample_rate_hz=s.sample_rate_hz,
+                                 cache_dir=cache_dir or default_cache_dir(), log=say) if plan else []
+        n_seen = G.validation_patients_seen(gan.sampler.manifest, val_p)
+        warning = G.leakage_warning(n_seen, len(val_p), gan.model_dir)
+        if warning and is_main:
+            print(warning, file=sys.stderr, flush=True)
+        gan_info = {"model": gan.model_dir, "weights_sha256": gan.sampler.manifest.get("weights_sha256"),
+                    "ratio": gan.ratio, "seed": gan.seed, "n_synthetic": len(syn), "per_class": plan,
+                    "clip_s": durs, "vocoder": f"Griffin-Lim ({G.VOCODER_ITERATIONS} iterations, momentum 0.99)",
+                    "filter": None, "validation_patients_seen_by_generator": n_seen,
+                    "n_validation_patients": len(val_p)}
+        if syn:
+            xg, lg, _ = build_cache(syn, level, s, cache_dir=cache_dir, log=say)
+            t = max(x_tr.shape[3], xg.shape[3])
+            x_tr = np.concatenate([_pad_time(x_tr, t), _pad_time(xg, t)])
+            len_tr = np.concatenate([len_tr, lg])
+            y_tr = np.concatenate([y_tr, [out_labels.index(lab(i)) for i in syn]])
+        say(f"augment {augment!r}: +{len(syn)} GAN items {plan} from {gan.model_dir} (training part only)")
+    if aug_fn is not None:
         # extra augmented copies of the minority-class items (offline, cached like the originals)
-        counts = np.bincount(y_tr, minlength=len(out_labels))
+        counts = real_counts
         extra = []
         for k in range(len(out_labels)):
             if 0 < counts[k] < counts.max() / 4:
@@ -230,12 +277,10 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
             xa, la, _ = build_cache(extra, level, s, cache_dir=cache_dir, augment=aug_fn, copies=1,
                                     seed=seed + 1, log=say)
             t = max(x_tr.shape[3], xa.shape[3])
-            def padt(a):
-                return np.pad(a, ((0, 0), (0, 0), (0, 0), (0, t - a.shape[3])), mode="edge") if a.shape[3] < t else a
-            x_tr = np.concatenate([padt(x_tr), padt(xa)])
+            x_tr = np.concatenate([_pad_time(x_tr, t), _pad_time(xa, t)])
             len_tr = np.concatenate([len_tr, la])
             y_tr = np.concatenate([y_tr, [out_labels.index(lab(i)) for i in extra]])
-            say(f"augment {augment!r}: +{len(extra)} augmented minority-class items")
+            say(f"augment {recipe!r}: +{len(extra)} augmented minority-class items")
 
     counts = np.bincount(y_tr, minlength=len(out_labels)).astype(np.float64)
     if cap_per_class:
@@ -286,7 +331,8 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                          "epochs": epochs, "epochs_done": len(history), "finished": final,
                          "cap_per_class": cap_per_class, "widths": list(widths),
                          "best_epoch": best_epoch, "batch_size": batch_size, "lr": lr,
-                         "augment": augment, "seed": seed, "world_size": world, "device": str(dev),
+                         "augment": augment, "gan_augment": gan_info,
+                         "seed": seed, "world_size": world, "device": str(dev),
                          "seconds": round(time.perf_counter() - t_start, 1),
                          "command": command or " ".join(shlex.quote(a) for a in sys.argv)},
             "split": {"method": "patient-wise", "val_fraction": val_fraction, "seed": seed,
