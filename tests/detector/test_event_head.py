@@ -11,7 +11,8 @@ import torch
 from clinaudio_gui.engine.common.data import EVENT_LABELS
 from clinaudio_gui.engine.common.package import save_model_package
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
-from clinaudio_gui.engine.detector.segments import EventHead, n_segment_features, segment_features
+from clinaudio_gui.engine.detector.segments import (EventHead, event_features, features_for, n_features_for,
+                                                    n_segment_features, segment_features)
 from clinaudio_gui.engine.detector.train import with_event_head
 
 
@@ -34,6 +35,23 @@ def test_segment_features_pool_the_event_and_its_context():
     # an event at the very end still gets at least one frame
     g = segment_features(seq, 0.032, fp, 0.016, [(3.19, 3.2, "Normal")])
     assert np.isfinite(g).all()
+
+
+def test_event_features_add_record_context_and_each_branch():
+    rng = np.random.default_rng(3)
+    d_main, d_b, K = 4, 3, 8
+    seq = rng.normal(size=(50, d_main + 2 * d_b)).astype(np.float32)
+    fp = np.full((100, K), 1 / K)
+    rp = np.array([0.1, 0.2, 0.3, 0.3, 0.1])
+    ev = [(0.2, 0.8, "Wheeze"), (1.0, 1.5, "Normal")]
+    f = event_features(seq, d_main, 2, 0.032, fp, 0.016, rp, ev)
+    n_main = n_segment_features(d_main, K)
+    assert f.shape == (2, n_main + 5 + 2 * 2 * d_b)
+    assert np.allclose(f[:, :n_main], segment_features(seq[:, :d_main], 0.032, fp, 0.016, ev))
+    assert np.allclose(f[:, n_main:n_main + 5], rp)
+    a, b = int(0.2 / 0.032), int(np.ceil(0.8 / 0.032))
+    second = seq[a:b, d_main + d_b:]
+    assert np.allclose(f[0, -2 * d_b:], np.concatenate([second.mean(0), second.max(0)]), atol=1e-6)
 
 
 def test_fit_learns_classes_and_never_predicts_an_absent_one():
@@ -78,7 +96,7 @@ def test_head_travels_in_the_package_and_is_used_only_when_chosen(tmp_path, exam
     torch.manual_seed(0)
     base = DetectorNet(DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4, n_heads=2)).eval()
     net = with_event_head(base)
-    assert net.cfg.event_head_features == n_segment_features(8, 8)
+    assert net.cfg.event_head_features == n_features_for(net.cfg) == (4 * 8 + 8 + 1) + 5 + 2 * 2 * 8
     with torch.no_grad():
         net.event_head.lin.weight.normal_()
     y = _example_audio(examples_dir, 4)
@@ -88,7 +106,10 @@ def test_head_travels_in_the_package_and_is_used_only_when_chosen(tmp_path, exam
     assert det.event_source == "head"
     res = det.detect(y, 8000, with_frames=True, with_sequence=True)
     p = det.event_probabilities(res, events)
-    z = net.event_head.logits(segment_features(res["sequence"], 0.032, res["frame_probabilities"], 0.016, events))
+    assert res["sequence"].shape[1] == 8 + 2 * 8   # fused sequence, then the two branches
+    rp = res["record_probabilities_exact"]
+    assert np.allclose(rp, [res["record_probabilities"][c] for c in det.record_classes], atol=1e-4)
+    z = net.event_head.logits(features_for(net.cfg, res["sequence"], res["frame_probabilities"], 0.016, rp, events))
     assert np.allclose(p, torch.softmax(torch.from_numpy(z / 2.0), -1).numpy(), atol=1e-6)
     frame_avg = Detector(_package(tmp_path / "frames", net, {"event_source": "frames"}))
     q = frame_avg.event_probabilities(frame_avg.detect(y, 8000, with_frames=True), events)
@@ -107,7 +128,7 @@ def test_long_recordings_get_a_stitched_sequence(tmp_path, examples_dir):
     det = Detector(_package(tmp_path, net, {"event_source": "head"}))
     y = _example_audio(examples_dir, 40)   # 3 blocks
     res = det.detect(y, 8000, with_frames=True, with_sequence=True)
-    assert res["sequence"].shape == ((len(res["frame_probabilities"]) + 1) // 2, 8)
+    assert res["sequence"].shape == ((len(res["frame_probabilities"]) + 1) // 2, 8 + 2 * 8)
     assert (np.abs(res["sequence"]).sum(1) > 0).mean() > 0.99   # every part of the file is covered
     p = det.event_probabilities(res, [(1.0, 2.0), (20.0, 21.0), (38.0, 39.5)])
     assert p.shape == (3, 7) and np.allclose(p.sum(1), 1)

@@ -72,16 +72,17 @@ class Detector:
 
     # ---- the network on one block -------------------------------------------------------
     @torch.inference_mode()
-    def _block(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding,
-        encoder sequence (T', 2H) at 2 x hop) of one block at self.sr."""
+    def _block(self, y: np.ndarray, with_seq: bool = False) -> tuple:
+        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding, and
+        with ``with_seq`` the sequences the event head pools (T', d) at 2 x hop, else None) of
+        one block at self.sr."""
         feats = compute_features(y, self.settings)
         x = torch.from_numpy(feats)[None].to(self.device)
-        f, r, _, emb, h = self.net(x, return_seq=True)
+        f, r, _, emb, *h = self.net(x, return_seq=with_seq)
         n = int(np.ceil(len(y) / self.hop_samples))
         fp = S.softmax(f[0].cpu().numpy().astype(np.float64) / self.t_frame)[:n]
         return (fp, r[0].cpu().numpy().astype(np.float64), emb[0].cpu().numpy().astype(np.float64),
-                h[0].cpu().numpy())
+                h[0][0].cpu().numpy() if h else None)
 
     def _finish(self, frame_probs: np.ndarray, record_logits: np.ndarray, quality, duration_s: float) -> dict:
         events = decode(frame_probs, self.event_classes, self.hop_s, self.decoder)
@@ -168,7 +169,8 @@ class Detector:
         n_frames = max(1, int(np.ceil(n_samples / self.hop_samples)))
         probs = np.zeros((n_frames, 1 + len(self.event_classes)))
         probs[:, 0] = 1.0
-        seq = np.zeros(((n_frames + 1) // 2, 2 * self.cfg.rnn_hidden), np.float32) if with_sequence else None
+        d_seq = 2 * self.cfg.rnn_hidden + self.cfg.n_branches * self.cfg.d_model
+        seq = np.zeros(((n_frames + 1) // 2, d_seq), np.float32) if with_sequence else None
         rec_logits, weights, reports, embs = [], [], [], []
         margin = (self.max_frames - self.block_hop_frames) // 2
         for start_f, y in blocks:
@@ -176,7 +178,7 @@ class Detector:
                 continue
             q = assess_quality(y, self.sr)
             reports.append(q)
-            fp, rl, emb, h = self._block(y)
+            fp, rl, emb, h = self._block(y, with_seq=seq is not None)
             first = start_f == 0
             last = start_f + len(fp) >= n_frames
             a = 0 if first else margin
@@ -205,8 +207,9 @@ class Detector:
         if with_frames:
             res["frame_probabilities"] = probs
             res["hop_s"] = self.hop_s
-        if seq is not None:
+        if seq is not None:   # the event head's inputs (record probabilities unrounded, as in training)
             res["sequence"] = seq
+            res["record_probabilities_exact"] = S.softmax(rl / self.t_record)
         return res
 
     def event_probabilities(self, result: dict, events) -> np.ndarray:
@@ -219,9 +222,9 @@ class Detector:
         if self.event_source == "head":
             if "sequence" not in result:
                 raise ValueError("event_probabilities needs detect(..., with_sequence=True) with this model")
-            from clinaudio_gui.engine.detector.segments import segment_features
-            z = self.net.event_head.logits(segment_features(result["sequence"], 2 * self.hop_s, fp,
-                                                            self.hop_s, events))
+            from clinaudio_gui.engine.detector.segments import features_for
+            rp = result["record_probabilities_exact"]
+            z = self.net.event_head.logits(features_for(self.cfg, result["sequence"], fp, self.hop_s, rp, events))
             return S.softmax(z / self.t_event)
         return S.event_class_probs(fp, events, self.hop_s)
 

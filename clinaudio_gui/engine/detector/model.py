@@ -103,8 +103,9 @@ class DetectorNet(nn.Module):
         """x: (B, branches, F, T); mask: (B, T) bool of valid frames (None: all valid).
 
         Returns frame logits (B, T, K), record logits (B, R), aux frame logits per branch
-        (list of (B, T, K)), the pooled embedding (B, 4H); with ``return_seq`` also the encoder
-        sequence (B, T', 2H) at 32 ms (the event head's input)."""
+        (list of (B, T, K)), the pooled embedding (B, 4H); with ``return_seq`` also the sequences
+        at 32 ms that the event head pools: (B, T', 2H + branches x d_model), the fused encoder
+        sequence then each branch's."""
         T = x.shape[-1]
         h, hs, m2 = self.encode(x, mask)
         hd = self.drop(h)
@@ -119,7 +120,7 @@ class DetectorNet(nn.Module):
         emb = torch.cat([att_pool, hm.amax(dim=1)], dim=1)
         record = self.record_head(emb)
         if return_seq:
-            return frame, record, aux, emb, h
+            return frame, record, aux, emb, torch.cat([h] + list(hs), dim=-1)
         return frame, record, aux, emb
 
     @staticmethod

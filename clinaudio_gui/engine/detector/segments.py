@@ -5,8 +5,11 @@ Averaging the frame head's class probabilities over an event (the first way, ``f
 away what the encoder knows about the event as a whole: a crackle cycle has crackles in a few
 frames only, a short wheeze is diluted by the frames around it. The event head pools the
 encoder sequence (32 ms) over the event (mean, max, standard deviation), adds the mean of the
-0.5 s before and after (context) and the mean frame probabilities and the log duration
-(``segment_features``), and applies a multinomial logistic regression (``EventHead``: a
+0.5 s before and after (context), the mean frame probabilities and the log duration
+(``segment_features``), the recording's record probabilities and each convolutional branch's
+sequence pooled over the event (mean, max) (``event_features``; the inputs were chosen among
+four sets on validation patients, scripts/detector_event_head_variants.py), and applies a
+multinomial logistic regression (``EventHead``: a
 standardisation and one linear layer, stored with the network's weights). It is fitted with
 scikit-learn on the training patients' expert events (the encoder is frozen; class-balanced,
 C = 0.03), its temperature and Score offsets on the inner-validation patients, and the manifest
@@ -22,13 +25,22 @@ CONTEXT_S = 0.5
 
 
 def n_segment_features(d_seq: int, n_frame_classes: int) -> int:
+    """Features of ``segment_features`` for a ``d_seq``-wide sequence."""
     return 4 * d_seq + n_frame_classes + 1
+
+
+def n_event_features(d_main: int, d_branch: int, n_branches: int, n_frame_classes: int,
+                     n_record_classes: int) -> int:
+    """Features of ``event_features``."""
+    return n_segment_features(d_main, n_frame_classes) + n_record_classes + n_branches * 2 * d_branch
 
 
 def segment_features(seq: np.ndarray, seq_hop_s: float, frame_probs: np.ndarray, hop_s: float,
                      events) -> np.ndarray:
-    """(n_events, 4 * d + K + 1) features of events ``(start_s, end_s, ...)`` from the encoder
-    sequence ``seq`` (T', d) at ``seq_hop_s`` and the calibrated frame probabilities (T, K)."""
+    """(n_events, 4 * d + K + 1) features of events ``(start_s, end_s, ...)`` from a sequence
+    ``seq`` (T', d) at ``seq_hop_s`` and the calibrated frame probabilities (T, K): mean, max and
+    standard deviation over the event, mean of the 0.5 s around it, mean frame probabilities,
+    log duration."""
     seq = np.asarray(seq, np.float32)
     n, d = seq.shape
     ctx = int(round(CONTEXT_S / seq_hop_s))
@@ -45,6 +57,35 @@ def segment_features(seq: np.ndarray, seq_hop_s: float, frame_probs: np.ndarray,
         out[k] = np.concatenate([seg.mean(0), seg.max(0), seg.std(0), around.mean(0),
                                  frame_probs[fa:fb].mean(0), [np.log(max(e - s, 0.0) + 1e-3)]])
     return out
+
+
+def event_features(seq: np.ndarray, d_main: int, n_branches: int, seq_hop_s: float, frame_probs: np.ndarray,
+                   hop_s: float, record_probs: np.ndarray, events) -> np.ndarray:
+    """The event head's input. ``seq`` (T', d_main + n_branches * d_branch) is the network's
+    ``return_seq`` output: the fused encoder sequence, then each branch's own sequence. Features:
+    ``segment_features`` of the fused sequence, the recording's calibrated record probabilities
+    (the context: a crackle is likelier in a DAS recording), and the mean and max of each
+    branch sequence over the event."""
+    seq = np.asarray(seq, np.float32)
+    main = segment_features(seq[:, :d_main], seq_hop_s, frame_probs, hop_s, events)
+    parts = [main, np.repeat(np.asarray(record_probs, np.float32)[None], len(events), 0)]
+    d_b = (seq.shape[1] - d_main) // max(1, n_branches)
+    for j in range(n_branches):
+        b = seq[:, d_main + j * d_b:d_main + (j + 1) * d_b]
+        parts.append(segment_features(b, seq_hop_s, frame_probs, hop_s, events)[:, :2 * d_b])
+    return np.concatenate(parts, 1).astype(np.float32)
+
+
+def features_for(cfg, seq: np.ndarray, frame_probs: np.ndarray, hop_s: float, record_probs: np.ndarray,
+                 events) -> np.ndarray:
+    """``event_features`` for a network of config ``cfg`` (a DetectorConfig) at frame hop ``hop_s``."""
+    return event_features(seq, 2 * cfg.rnn_hidden, cfg.n_branches, 2 * hop_s, frame_probs, hop_s,
+                          record_probs, events)
+
+
+def n_features_for(cfg) -> int:
+    return n_event_features(2 * cfg.rnn_hidden, cfg.d_model, cfg.n_branches, cfg.n_frame_classes,
+                            cfg.n_record_classes)
 
 
 class EventHead(nn.Module):

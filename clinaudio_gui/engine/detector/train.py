@@ -94,7 +94,7 @@ def _batch(recs, idx, crop: int, rng: np.random.Generator | None, boundary_weigh
 @torch.inference_mode()
 def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(frame logits (T, 8), record logits (5,)) per recording, whole recording at once; with
-    ``seqs`` (a list) the encoder sequences (T', 2H) are appended to it (the event head's input)."""
+    ``seqs`` (a list) the sequences the event head pools are appended to it (``return_seq``)."""
     net.eval()
     dev = next(net.parameters()).device
     out = []
@@ -108,12 +108,14 @@ def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple
     return out
 
 
-def event_probs(net: DetectorNet, calib: dict, fp: np.ndarray, seq, events, hop_s: float) -> np.ndarray:
+def event_probs(net: DetectorNet, calib: dict, fp: np.ndarray, rp: np.ndarray, seq, events,
+                hop_s: float) -> np.ndarray:
     """(n_events, 7) class probabilities of given events: the event head's (temperature scaled)
-    when the calibration says so (``event_source == "head"``), else the frame average."""
+    when the calibration says so (``event_source == "head"``), else the frame average. ``fp``,
+    ``rp``: calibrated frame and record probabilities."""
     if calib.get("event_source") == "head" and seq is not None and hasattr(net, "event_head"):
-        from clinaudio_gui.engine.detector.segments import segment_features
-        z = net.event_head.logits(segment_features(seq, 2 * hop_s, fp, hop_s, events))
+        from clinaudio_gui.engine.detector.segments import features_for
+        z = net.event_head.logits(features_for(net.cfg, seq, fp, hop_s, rp, events))
         return S.softmax(z / float(calib.get("t_event", 1.0)))
     return S.event_class_probs(fp, events, hop_s)
 
@@ -213,7 +215,8 @@ def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s:
         if r.events:
             ev_true += [e[2] for e in r.events]
             if net is not None:
-                ev_probs.append(event_probs(net, calib, fp, None if seqs is None else seqs[j], r.events, hop_s))
+                ev_probs.append(event_probs(net, calib, fp, S.softmax(rl / t_r), None if seqs is None else seqs[j],
+                                            r.events, hop_s))
             else:
                 ev_probs.append(S.event_class_probs(fp, r.events, hop_s))
         rp = S.softmax(rl / t_r)
@@ -396,15 +399,18 @@ def fit_event_head(net: DetectorNet, recs, tr_idx, va_out, va_seqs, va_idx, cali
     encoder frozen, its temperature and 1-1 / 1-2 offsets on the validation patients; keep it
     (``calib["event_source"] = "head"``) only if its mean 1-1 / 1-2 Score on validation is at least
     the frame average's (both with offsets fitted there). Updates ``calib`` in place."""
-    from clinaudio_gui.engine.detector.segments import segment_features
+    from clinaudio_gui.engine.detector.segments import features_for
     t0 = time.time()
     feats, labels = [], []
     tr_seqs: list = []
     tr_out = predict(net, recs, tr_idx, seqs=tr_seqs)
-    for (fl, _), h, i in zip(tr_out, tr_seqs, tr_idx):
+
+    def fx(fl, rl, h, events):
+        return features_for(net.cfg, h, S.softmax(fl / calib["t_frame"]), hop_s,
+                            S.softmax(rl / calib["t_record"]), events)
+    for (fl, rl), h, i in zip(tr_out, tr_seqs, tr_idx):
         if recs[i].events:
-            fp = S.softmax(fl / calib["t_frame"])
-            feats.append(segment_features(h, 2 * hop_s, fp, hop_s, recs[i].events))
+            feats.append(fx(fl, rl, h, recs[i].events))
             labels += [e[2] for e in recs[i].events]
     if len(set(labels)) < 2:
         calib["event_source"] = "frames"
@@ -412,11 +418,10 @@ def fit_event_head(net: DetectorNet, recs, tr_idx, va_out, va_seqs, va_idx, cali
         return {"fitted_on_events": len(labels), "chosen": "frames", "why": "fewer than 2 classes"}
     info = net.event_head.fit(np.concatenate(feats), labels, list(EVENT_LABELS))
     z, ev_true, fr = [], [], []
-    for (fl, _), h, i in zip(va_out, va_seqs, va_idx):
+    for (fl, rl), h, i in zip(va_out, va_seqs, va_idx):
         if recs[i].events:
-            fp = S.softmax(fl / calib["t_frame"])
-            z.append(net.event_head.logits(segment_features(h, 2 * hop_s, fp, hop_s, recs[i].events)))
-            fr.append(S.event_class_probs(fp, recs[i].events, hop_s))
+            z.append(net.event_head.logits(fx(fl, rl, h, recs[i].events)))
+            fr.append(S.event_class_probs(S.softmax(fl / calib["t_frame"]), recs[i].events, hop_s))
             ev_true += [e[2] for e in recs[i].events]
     if not z:
         calib["event_source"] = "frames"
@@ -471,14 +476,16 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
 
 
 def with_event_head(net: DetectorNet) -> DetectorNet:
-    """The same network with an (unfitted) event head added, if it has none."""
-    if hasattr(net, "event_head"):
+    """The same network with an (unfitted) event head added, if it has none of the current input
+    size (an older head is dropped)."""
+    from clinaudio_gui.engine.detector.segments import n_features_for
+    n = n_features_for(net.cfg)
+    if hasattr(net, "event_head") and net.cfg.event_head_features == n:
         return net
-    from clinaudio_gui.engine.detector.segments import n_segment_features
-    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "event_head_features": n_segment_features(
-        2 * net.cfg.rnn_hidden, net.cfg.n_frame_classes)})
+    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "event_head_features": n})
     new = DetectorNet(cfg)
-    missing, unexpected = new.load_state_dict(net.state_dict(), strict=False)
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith("event_head.")}
+    missing, unexpected = new.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith("event_head.") for k in missing), (missing, unexpected)
     return new.eval()
 
