@@ -3,6 +3,7 @@
 * Detect (default): the bundled sound-event detector (or another detector package) finds the
   events with calibrated confidences and the record label with per-class probabilities, behind a
   signal-quality gate; a confidence slider hides suggestions below a threshold.
+  With it, the user's own labels of the recording as the event head classifies them (qt_label_view).
 * Classify with the older window classifiers: an event model (tasks 1-1 / 1-2: sliding-window events) and a record model (2-1 / 2-2:
   record label) run in a worker QThread; the result goes to ``main_window.add_suggestion_segments``
   as model suggestions (source="model", with confidence) that the user accepts or rejects there.
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
 
 from clinaudio_gui.core.segment import Segment
 from clinaudio_gui.ui.learn_jobs import model_text, project_model
+from clinaudio_gui.ui.qt_label_view import QtLabelView, model_view, user_label_spans
 
 NONE_CHOICE = "(none)"
 BUNDLED = "__bundled_detector__"
@@ -51,8 +53,9 @@ class QtClassifyWorker(QThread):
 
     def __init__(self, samples: np.ndarray, sample_rate_hz: int, event_model: str | None,
                  record_model: str | None, device: str = "auto", parent=None, *, detector: str | None = None,
-                 recording: str | None = None, model_version: str | None = None):
+                 recording: str | None = None, model_version: str | None = None, labels: list | None = None):
         super().__init__(parent)
+        self.labels = list(labels or [])       # the user's (id, start_s, end_s, label), read on the GUI thread
         self.model_version = model_version     # the project's model version the detector package is
         self.samples, self.sr = samples, int(sample_rate_hz)
         self.event_model, self.record_model, self.device = event_model, record_model, device
@@ -91,10 +94,10 @@ class QtClassifyWorker(QThread):
         if det is None:
             det = load_detector(None if self.detector == BUNDLED else self.detector)
             _DETECTORS[self.detector] = det
-        r = det.detect(self.samples, self.sr)
+        r = det.detect(self.samples, self.sr, with_frames=bool(self.labels), with_sequence=bool(self.labels))
         probs = r["record_probabilities"]
         label = r["record_label"]
-        return {"events": r["events"], "record_label": label,
+        return {"events": r["events"], "record_label": label, "label_view": model_view(det, r, self.labels),
                 "record_confidence": probs.get(label, 1.0 if label == "Poor Quality" else None),
                 "record_probabilities": probs, "quality": r["quality"], "model": r["model"],
                 "recording": self.recording, "detector": True, "model_version": self.model_version,
@@ -193,6 +196,8 @@ class QtClassifyPanel(QWidget):
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.result_label)
+        self.label_view = QtLabelView(main_window)   # the model's view of the user's own labels
+        lay.addWidget(self.label_view, 1)
         self.rank_button = QPushButton("Rank folder by model uncertainty")
         self.rank_button.setToolTip("run the detector over every recording of the open folder and sort the "
                                     "dataset list so that labeling starts where the model is least sure")
@@ -246,6 +251,7 @@ class QtClassifyPanel(QWidget):
 
     def _on_recording_changed(self, *args) -> None:
         self.last_result = None   # a result belongs to the recording it was made on
+        self.label_view.clear()
         self.result_label.setText("Recording changed: Detect to get suggestions.")
 
     def _on_threshold(self, v: int) -> None:
@@ -286,12 +292,15 @@ class QtClassifyPanel(QWidget):
             self.result_label.setText("Choose an event model and/or a record model.")
             return False
         samples = rec.read(0.0, None)
+        labels = user_label_spans(getattr(self.main_window, "current_annotations", lambda: None)()) if det else []
+        self.label_view.clear()
         self.classify_button.setEnabled(False)
         self.result_label.setText(f"{'Detecting' if det else 'Classifying'} {rec.name} ...")
         # no Qt parent + a module-level reference: closing the panel mid-run never destroys a running thread
         self._worker = QtClassifyWorker(samples, rec.sample_rate_hz, None if det else ev, None if det else rc,
                                         self.device_combo.currentText(), detector=det,
-                                        recording=str(getattr(rec, "path", "")), model_version=version)
+                                        recording=str(getattr(rec, "path", "")), model_version=version,
+                                        labels=labels)
         _RUNNING.add(self._worker)
         self._worker.finished.connect(lambda w=self._worker: _RUNNING.discard(w))
         self._worker.done.connect(self._on_done)
@@ -312,6 +321,7 @@ class QtClassifyPanel(QWidget):
             self.result_label.setText("Recording changed while the model ran: its result was dropped.")
             return
         self.last_result = result
+        self.label_view.set_rows(result.get("label_view") or [])
         segs = filter_by_confidence(result, self.conf_slider.value() / 100)
         self.main_window.add_suggestion_segments(segs, record_label=result.get("record_label"),
                                                  record_confidence=result.get("record_confidence"))
