@@ -18,7 +18,8 @@ from clinaudio_gui.engine.common.data import EVENT_LABELS
 from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.segments import EventHead, segment_features
-from clinaudio_gui.engine.detector.train import _arr, _event_task_offsets, _load_net
+from clinaudio_gui.engine.detector.event_fit import _arr, _event_task_offsets
+from clinaudio_gui.engine.detector.train import _load_net
 
 torch.set_num_threads(2)
 HOP = D.detector_settings().hop_s

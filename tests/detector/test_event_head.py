@@ -13,7 +13,7 @@ from clinaudio_gui.engine.common.package import save_model_package
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
 from clinaudio_gui.engine.detector.segments import (EventHead, event_features, features_for, n_features_for,
                                                     n_segment_features, segment_features)
-from clinaudio_gui.engine.detector.train import with_event_head
+from clinaudio_gui.engine.detector.event_fit import with_event_head
 
 
 def test_segment_features_pool_the_event_and_its_context():

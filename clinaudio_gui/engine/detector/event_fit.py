@@ -1,0 +1,104 @@
+"""Fitting the event head (``segments.EventHead``) of a trained detector network and using it
+for tasks 1-1 / 1-2 in training-time evaluation (the encoder stays frozen)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from clinaudio_gui.engine.common.data import EVENT_LABELS
+from clinaudio_gui.engine.detector import scoring as S
+from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+
+
+def _arr(x):
+    return None if x is None else np.asarray(x, np.float64)
+
+
+def event_probs(net: DetectorNet, calib: dict, fp: np.ndarray, rp: np.ndarray, seq, events,
+                hop_s: float) -> np.ndarray:
+    """(n_events, 7) class probabilities of given events: the event head's (temperature scaled)
+    when the calibration says so (``event_source == "head"``), else the frame average. ``fp``,
+    ``rp``: calibrated frame and record probabilities."""
+    if calib.get("event_source") == "head" and seq is not None and hasattr(net, "event_head"):
+        from clinaudio_gui.engine.detector.segments import features_for
+        z = net.event_head.logits(features_for(net.cfg, seq, fp, hop_s, rp, events))
+        return S.softmax(z / float(calib.get("t_event", 1.0)))
+    return S.event_class_probs(fp, events, hop_s)
+
+
+def _event_task_offsets(ev_true, evp) -> dict:
+    out = {}
+    for task in ("1-1", "1-2"):
+        labels = S.task_labels(task)
+        spec = S.TASKS[task]
+        y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in ev_true])
+        out[task] = S.fit_offsets(S.merge_to_task(evp, task), y, labels).round(3).tolist()
+    return out
+
+
+def fit_event_head(net: DetectorNet, recs, tr_idx, tr_out, tr_seqs, va_out, va_seqs, va_idx, calib: dict,
+                   hop_s: float, log=print) -> dict:
+    """Fit the event head (segments.EventHead) on the training patients' expert events with the
+    encoder frozen (``*_out``, ``*_seqs``: the network's outputs and sequences, ``train.predict``), its temperature and 1-1 / 1-2 offsets on the validation patients; keep it
+    (``calib["event_source"] = "head"``) only if its mean 1-1 / 1-2 Score on validation is at least
+    the frame average's (both with offsets fitted there). Updates ``calib`` in place."""
+    from clinaudio_gui.engine.detector.segments import features_for
+    t0 = time.time()
+    feats, labels = [], []
+
+    def fx(fl, rl, h, events):
+        return features_for(net.cfg, h, S.softmax(fl / calib["t_frame"]), hop_s,
+                            S.softmax(rl / calib["t_record"]), events)
+    for (fl, rl), h, i in zip(tr_out, tr_seqs, tr_idx):
+        if recs[i].events:
+            feats.append(fx(fl, rl, h, recs[i].events))
+            labels += [e[2] for e in recs[i].events]
+    if len(set(labels)) < 2:
+        calib["event_source"] = "frames"
+        log(f"  event head: not fitted ({len(labels)} training events of {len(set(labels))} class)")
+        return {"fitted_on_events": len(labels), "chosen": "frames", "why": "fewer than 2 classes"}
+    info = net.event_head.fit(np.concatenate(feats), labels, list(EVENT_LABELS))
+    z, ev_true, fr = [], [], []
+    for (fl, rl), h, i in zip(va_out, va_seqs, va_idx):
+        if recs[i].events:
+            z.append(net.event_head.logits(fx(fl, rl, h, recs[i].events)))
+            fr.append(S.event_class_probs(S.softmax(fl / calib["t_frame"]), recs[i].events, hop_s))
+            ev_true += [e[2] for e in recs[i].events]
+    if not z:
+        calib["event_source"] = "frames"
+        info.update({"chosen": "frames", "why": "no validation events"})
+        return info
+    z, fr = np.concatenate(z), np.concatenate(fr)
+    t_event = S.fit_temperature(z, np.array([EVENT_LABELS.index(x) for x in ev_true]))
+    hp = S.softmax(z / t_event)
+    off_h, off_f = _event_task_offsets(ev_true, hp), _event_task_offsets(ev_true, fr)
+
+    def mean_score(p, off):
+        return float(np.mean([S.task_metrics(ev_true, p, t, _arr(off[t]))["score"] for t in ("1-1", "1-2")]))
+    sh, sf = mean_score(hp, off_h), mean_score(fr, off_f)
+    use = sh >= sf
+    calib["t_event"] = t_event
+    calib["event_source"] = "head" if use else "frames"
+    calib["offsets"].update(off_h if use else off_f)
+    info.update({"validation_mean_1x_score": {"head": round(sh, 4), "frames": round(sf, 4)},
+                 "t_event": round(t_event, 4), "chosen": calib["event_source"],
+                 "seconds": round(time.time() - t0, 1)})
+    log(f"  event head: validation mean 1-1/1-2 Score head {sh:.3f} vs frame average {sf:.3f} -> "
+        f"{calib['event_source']} (T={t_event:.2f}, {len(labels)} training events)")
+    return info
+
+
+def with_event_head(net: DetectorNet) -> DetectorNet:
+    """The same network with an (unfitted) event head added, if it has none of the current input
+    size (an older head is dropped)."""
+    from clinaudio_gui.engine.detector.segments import n_features_for
+    n = n_features_for(net.cfg)
+    if hasattr(net, "event_head") and net.cfg.event_head_features == n:
+        return net
+    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "event_head_features": n})
+    new = DetectorNet(cfg)
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith("event_head.")}
+    missing, unexpected = new.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("event_head.") for k in missing), (missing, unexpected)
+    return new.eval()
