@@ -102,10 +102,10 @@ def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple
     with torch.no_grad():
         for i in idx:
             x = torch.from_numpy(recs[i].features.astype(np.float32))[None].to(dev)
-            f, r, _, _, h = net(x, return_seq=True)
+            f, r, _, _, *h = net(x, return_seq=seqs is not None)
             out.append((f[0].cpu().numpy(), r[0].cpu().numpy()))
             if seqs is not None:
-                seqs.append(h[0].cpu().numpy())
+                seqs.append(h[0][0].cpu().numpy())
     return out
 
 

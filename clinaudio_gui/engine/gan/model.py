@@ -72,16 +72,23 @@ class ResidualBlock(nn.Module):
         return F.relu(x + h)
 
 
+def _input_stem(g: nn.Module, n_classes: int, z_dim: int, embed_dim: int, base_channels: int, n_mels: int,
+                frames: int) -> None:
+    """What both generators share before their blocks: the sizes, the class embedding and the
+    linear layer from (z, embedding) to the first base_channels x n_mels/16 x frames/16 map."""
+    if n_mels % 16 or frames % 16:
+        raise ValueError(f"n_mels={n_mels} and frames={frames} must be multiples of 16")
+    g.n_classes, g.z_dim, g.n_mels, g.frames = n_classes, z_dim, n_mels, frames
+    g.h0, g.w0 = n_mels // 16, frames // 16
+    g.embed = nn.Embedding(n_classes, embed_dim)
+    g.fc = nn.Linear(z_dim + embed_dim, base_channels * g.h0 * g.w0)
+
+
 class Generator(nn.Module):
     def __init__(self, n_classes: int, *, z_dim: int = 128, embed_dim: int = 32, base_channels: int = 256,
                  n_mels: int = 64, frames: int = 64, se: bool = True):
         super().__init__()
-        if n_mels % 16 or frames % 16:
-            raise ValueError(f"n_mels={n_mels} and frames={frames} must be multiples of 16")
-        self.n_classes, self.z_dim, self.n_mels, self.frames = n_classes, z_dim, n_mels, frames
-        self.h0, self.w0 = n_mels // 16, frames // 16
-        self.embed = nn.Embedding(n_classes, embed_dim)
-        self.fc = nn.Linear(z_dim + embed_dim, base_channels * self.h0 * self.w0)
+        _input_stem(self, n_classes, z_dim, embed_dim, base_channels, n_mels, frames)
         self.bn0 = nn.BatchNorm2d(base_channels)
         stages = []
         ch = base_channels
@@ -179,12 +186,7 @@ class CBNGenerator(nn.Module):
     def __init__(self, n_classes: int, *, z_dim: int = 128, embed_dim: int = 32, base_channels: int = 256,
                  n_mels: int = 64, frames: int = 64, se: bool = True):
         super().__init__()
-        if n_mels % 16 or frames % 16:
-            raise ValueError(f"n_mels={n_mels} and frames={frames} must be multiples of 16")
-        self.n_classes, self.z_dim, self.n_mels, self.frames = n_classes, z_dim, n_mels, frames
-        self.h0, self.w0 = n_mels // 16, frames // 16
-        self.embed = nn.Embedding(n_classes, embed_dim)
-        self.fc = nn.Linear(z_dim + embed_dim, base_channels * self.h0 * self.w0)
+        _input_stem(self, n_classes, z_dim, embed_dim, base_channels, n_mels, frames)
         self.bn0 = ConditionalBatchNorm2d(base_channels, n_classes)
         ch, stages = base_channels, []
         for _ in range(4):
