@@ -3,7 +3,8 @@ on a detector package's own held-out (``--split test``) or inner-validation (``-
 patients, how many expert adventitious events have an overlapping detected event of the same
 class, how far their onsets / offsets are off, event F with constant onset / offset shifts, and
 an oracle that names the detector's own "segments" with the experts' labels (so what is left is
-the segmentation alone).
+the segmentation alone), and, for a package with an event head, the decoder's events renamed by
+the head.
 
     .venv/bin/python scripts/detector_boundary_analysis.py [--model runs/det_cv/fold0] [--split val|test]
 """
@@ -91,6 +92,21 @@ def main():
             best = max(best, fo)
             print(f"segments thr {thr} median {med}: event F {f(estimate(p)):.3f}, oracle-named {fo:.3f}")
     print(f"best oracle-named segmentation: event F {best:.3f}")
+    if m.get("calibration", {}).get("event_source") == "head":
+        # the detector's own events (bundled decoder, shifts included) renamed by the event head
+        from clinaudio_gui.engine.detector.event_fit import event_probs
+        seqs: list = []
+        predict(net, recs, idx, seqs=seqs)
+        dec = DecoderParams.from_dict(m["decoder"])
+        cal = m["calibration"]
+        plain, renamed = {}, {}
+        for (fl, rl), h, i in zip(outs, seqs, idx):
+            fp = S.softmax(fl / tf)
+            evs = [(e["start_s"], e["end_s"], e["label"]) for e in decode(fp, EVENT_LABELS, hop, dec)]
+            plain[recs[i].audio] = evs
+            pr = event_probs(net, cal, fp, S.softmax(rl / cal["t_record"]), h, evs, hop) if evs else []
+            renamed[recs[i].audio] = [(a, b, EVENT_LABELS[int(np.argmax(q))]) for (a, b, _), q in zip(evs, pr)]
+        print(f"decoder's events as decoded: event F {f(plain):.3f}; renamed by the event head: {f(renamed):.3f}")
 
 
 if __name__ == "__main__":
