@@ -56,3 +56,19 @@ def test_icbhi_recordings_pass_despite_low_frequency_rumble(icbhi_dir):
     """ICBHI stethoscope files carry most power below 50 Hz (heart, handling): still lung sounds."""
     st = {f.name: assess_quality(*read_audio(f, target_sr=8000)).status for f in sorted(icbhi_dir.glob("*.wav"))}
     assert sum(v == "ok" for v in st.values()) >= len(st) - 1, st
+
+
+@pytest.mark.parametrize("n,nper,fs", [(80000, 512, 8000), (777, 511, 4000), (300, 512, 8000), (132300, 2048, 44100)])
+def test_numpy_welch_equals_scipy(n, nper, fs):
+    import warnings
+
+    from scipy.signal import welch
+
+    from clinaudio_gui.dsp.quality import welch_psd
+    y = np.random.default_rng(n).normal(size=n) + np.sin(np.arange(n) * 0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # scipy: nperseg > len(y) -> len(y), as ours
+        f1, p1 = welch(y, fs, nperseg=nper)
+    f2, p2 = welch_psd(y, fs, nper)
+    np.testing.assert_allclose(f2, f1)
+    np.testing.assert_allclose(p2, p1, rtol=1e-10, atol=1e-14)
