@@ -9,6 +9,7 @@ the head.
     .venv/bin/python scripts/detector_boundary_analysis.py [--model runs/det_cv/fold0] [--split val|test]
 """
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams, decode
 from clinaudio_gui.engine.detector.finetune import load_net
+from clinaudio_gui.engine.detector.proposal_fit import decoder_params
 from clinaudio_gui.engine.detector.train import _ref_events, predict
 from clinaudio_gui.metrics.events import event_metrics
 
@@ -38,7 +40,7 @@ def main():
     hop, tf = D.detector_settings().hop_s, m["calibration"]["t_frame"]
     ref = _ref_events(recs, idx)
     dur = {recs[i].audio: recs[i].duration_s for i in idx}
-    base = DecoderParams.from_dict({**m["decoder"], "onset_shift_s": 0.0, "offset_shift_s": 0.0})
+    base = decoder_params(net, {**m["decoder"], "onset_shift_s": 0.0, "offset_shift_s": 0.0})
 
     def estimate(p, oracle=False):
         est = {}
@@ -81,7 +83,7 @@ def main():
         print(f"offset error percentiles: {np.percentile(off, [10, 25, 50, 75, 90]).round(2)}")
     for key, vals in (("onset_shift_s", (-0.15, -0.1, -0.05, 0.05)), ("offset_shift_s", (-0.1, -0.05, 0.05, 0.1))):
         for v in vals:
-            p = DecoderParams(**{**base.to_dict(), key: v})
+            p = replace(base, **{key: v})   # keeps a proposal scorer
             print(f"{key} {v:+.2f}: event F {f(estimate(p)):.3f}")
     best = 0.0
     for thr in (0.5, 0.6, 0.7):
@@ -97,7 +99,7 @@ def main():
         from clinaudio_gui.engine.detector.event_fit import event_probs
         seqs: list = []
         predict(net, recs, idx, seqs=seqs)
-        dec = DecoderParams.from_dict(m["decoder"])
+        dec = decoder_params(net, m["decoder"])
         cal = m["calibration"]
         plain, renamed = {}, {}
         for (fl, rl), h, i in zip(outs, seqs, idx):

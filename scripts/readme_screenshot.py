@@ -1,7 +1,11 @@
-"""The README screenshot: an SPRSound example with the gammatone view and the classifier's
+"""The README screenshot: an SPRSound recording with the gammatone view and the detector's
 suggestion track under it (Classify dock raised). Run:
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/readme_screenshot.py docs/screenshot.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/readme_screenshot.py docs/screenshot.png \
+        [AUDIO]
+
+AUDIO defaults to a bundled example; the README's is a held-out recording of the bundled
+detector's fold (../shared/data/sprsound/train/65099422_0.5_0_p3_2505.flac).
 """
 import sys
 import time
@@ -15,12 +19,12 @@ from clinaudio_gui.ui.qt_main_window import QtMainWindow
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main(out: str) -> int:
+def main(out: str, audio: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     win = QtMainWindow(restore_layout=False)
     win.resize(1400, 860)
     win.show()
-    win.open_path(REPO / "resources" / "examples" / "40638274_9.7_1_p2_1801.flac")
+    win.open_path(Path(audio) if audio else REPO / "resources" / "examples" / "40638274_9.7_1_p2_1801.flac")
     from clinaudio_gui.ui.qt_spectro_settings import QtSpectroSettings
     settings = win.findChild(QtSpectroSettings)
     settings.kind.setCurrentIndex(settings.kind.findData("gammatone"))
@@ -52,4 +56,5 @@ def main(out: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshot.png"))
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshot.png",
+                          sys.argv[2] if len(sys.argv) > 2 else None))

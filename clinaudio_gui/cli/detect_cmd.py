@@ -32,6 +32,10 @@ def register(subparsers) -> None:
     t.add_argument("--keep-decoder", action="store_true",
                    help="with --retune: keep each fold's temperatures, offsets and decoder (no search; the "
                         "weights are unchanged), e.g. when only adding the event head")
+    t.add_argument("--proposals", action="store_true",
+                   help="with --retune: fit the proposal decoder (candidate events scored by boosted trees, "
+                        "fitted on each fold's training patients); kept where validation event F is higher "
+                        "(training always tries it)")
     t.add_argument("--bundle", default=None, metavar="DEST",
                    help="after training: copy --bundle-fold's package to DEST (e.g. models/detector-sprsound) "
                         "with the k-fold figures")
@@ -50,7 +54,8 @@ def cmd_detect_train(args) -> int:
     if args.retune:
         from clinaudio_gui.engine.detector.train import retune_cv
         res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only,
-                        event_head=args.event_head, keep_decoder=args.keep_decoder, log=log)
+                        event_head=args.event_head, keep_decoder=args.keep_decoder, proposals=args.proposals,
+                        log=log)
     else:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,
                      threads=args.threads, cache_dir=args.cache, only_folds=only,

@@ -100,8 +100,9 @@ def test_streaming_with_shifted_boundaries_emits_the_shifted_events(sprsound_dir
     from clinaudio_gui.io import read_audio
     torch.set_num_threads(1)
     det = load_detector()
-    plain = DecoderParams(**{**det.decoder.to_dict(), "onset_shift_s": 0.0, "offset_shift_s": 0.0})
-    shifted = DecoderParams(**{**plain.to_dict(), "onset_shift_s": -0.15, "offset_shift_s": 0.1})
+    from dataclasses import replace
+    plain = replace(det.decoder, onset_shift_s=0.0, offset_shift_s=0.0)   # keeps the proposal scorer
+    shifted = replace(plain, onset_shift_s=-0.15, offset_shift_s=0.1)
 
     def stream(y):
         s = StreamingDetector(det)
@@ -125,3 +126,12 @@ def test_streaming_with_shifted_boundaries_emits_the_shifted_events(sprsound_dir
             assert b0 == pytest.approx(max(0.0, a0 - 0.15), abs=1e-3) or b0 > a0 - 0.15   # or moved to its neighbour's end
             assert b1 == pytest.approx(min(len(y) / sr, a1 + 0.1), abs=0.02)
     assert n > 5
+
+
+def test_frequency_pooling_equals_maxpool():
+    import torch
+
+    from clinaudio_gui.engine.detector.model import FreqMaxPool
+    for f in (32, 17, 2):
+        x = torch.randn(2, 3, f, 41)
+        assert torch.equal(FreqMaxPool()(x), torch.nn.MaxPool2d((2, 1))(x))

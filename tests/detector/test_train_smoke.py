@@ -36,8 +36,26 @@ def test_detect_train_tiny(sprsound_dir, tmp_path):
     det = Detector(out / "fold0")
     r = det.detect_file(next(data.glob("*.flac")))
     assert r["record_label"] in det.record_classes
+    # the proposal decoder was tried in every fold; where validation kept it, its scorer is in the package
+    for k in (0, 1):
+        mk = json.loads((out / f"fold{k}" / "manifest.json").read_text())
+        assert "validation_event_f_thresholding" in mk["calibration"]["proposals"] or \
+            mk["calibration"]["proposals"]["used"] is False
+        if mk["decoder"]["mode"] == "proposals":
+            assert mk["architecture"]["proposal_trees"] > 0 and mk["calibration"]["proposals"]["used"]
+            d = Detector(out / f"fold{k}")
+            assert d.decoder.scorer is not None
+            assert d.detect_file(next(data.glob("*.flac")))["record_label"] in d.record_classes
     # a second run finds the folds done and does not retrain
     p2 = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out",
                          str(out), "--folds", "2", "--epochs", "1", "--threads", "1", "--cache", str(tmp_path / "c")],
                         capture_output=True, text=True, timeout=300)
     assert p2.returncode == 0 and "already trained" in p2.stderr
+    # retune with the proposal decoder: the weights stay, every package still loads and detects
+    p3 = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out",
+                         str(out), "--retune", "--keep-decoder", "--proposals", "--threads", "1",
+                         "--cache", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
+    assert p3.returncode == 0, p3.stderr[-3000:]
+    assert "proposals:" in p3.stderr
+    for k in (0, 1):
+        assert Detector(out / f"fold{k}").detect_file(next(data.glob("*.flac")))["events"] is not None

@@ -9,7 +9,8 @@ smoothed probability reaches the class's high threshold, and an active run exten
 neighbouring frames of the same candidate class whose probability stays above
 ``hysteresis`` x the threshold. Runs of one class separated by at most ``max_gap_s`` merge;
 events shorter than ``min_duration_s`` are dropped. Confidence = the mean (calibrated) class
-probability over the event's frames.
+probability over the event's frames. Mode ``proposals`` (the bundled one where validation
+prefers it) scores candidate events with a learnt model instead (proposals.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.ndimage import median_filter
+
+from clinaudio_gui.engine.detector.proposals import decode_proposals, settle_s
 
 
 @dataclass
@@ -37,16 +40,29 @@ class DecoderParams:
     # and ends off by a roughly constant amount; added to every event's start / end
     onset_shift_s: float = 0.0
     offset_shift_s: float = 0.0
+    # "proposals" (proposals.py): candidates at every threshold and shift, each scored by the
+    # package's learnt scorer (attached by the Detector, not stored in the manifest), the best
+    # non-overlapping ones with score >= proposal_threshold kept
+    proposal_threshold: float = 0.7
+    scorer: object = field(default=None, repr=False, compare=False)
 
     def threshold(self, label: str) -> float:
         return float(self.thresholds.get(label, self.default_threshold))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("scorer")
+        return d
+
+    def settle_frames(self, hop_s: float) -> int:
+        """Frames past an event's end after which more frames cannot change it (streaming)."""
+        if self.mode == "proposals":
+            return int(np.ceil(settle_s() / hop_s))
+        return int(round(self.max_gap_s / hop_s)) + self.median_frames
 
     @classmethod
     def from_dict(cls, d: dict) -> "DecoderParams":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "scorer"})
 
 
 def smooth(probs: np.ndarray, median_frames: int) -> np.ndarray:
@@ -78,13 +94,18 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
     n = len(probs)
     if n == 0:
         return []
-    sm = smooth(probs, params.median_frames)
-    if params.mode == "segments":
+    sm = smooth(probs, params.median_frames) if params.mode != "proposals" else probs
+    if params.mode == "proposals":
+        if params.scorer is None:
+            raise ValueError("decoder mode 'proposals' needs the model package's proposal scorer")
+        out = decode_proposals(probs, classes, hop_s, params.scorer, params.proposal_threshold,
+                               params.label_offsets, offset_s)
+    elif params.mode == "segments":
         out = _decode_segments(probs, sm, classes, hop_s, params, offset_s)
     elif params.mode == "classwise":
         out = _decode_classwise(sm, classes, hop_s, params, offset_s)
     else:
-        raise ValueError(f"mode={params.mode!r} must be classwise or segments")
+        raise ValueError(f"mode={params.mode!r} must be classwise, segments or proposals")
     if params.onset_shift_s or params.offset_shift_s:
         lo, hi = offset_s, offset_s + n * hop_s
         for e in out:

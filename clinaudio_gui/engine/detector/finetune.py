@@ -227,7 +227,8 @@ def judge(net: DetectorNet, manifest: dict, recs, idx) -> dict:
     """Event micro F, 2-2 Score and their mean (the criterion) with the package's own settings."""
     from clinaudio_gui.engine.detector.train import evaluate_outputs
     calib = manifest.get("calibration") or {"t_frame": 1.0, "t_record": 1.0, "offsets": {}}
-    params = DecoderParams.from_dict(manifest.get("decoder", {}))
+    from clinaudio_gui.engine.detector.proposal_fit import decoder_params
+    params = decoder_params(net, manifest.get("decoder", {}))
     r = evaluate_outputs(predict_blocks(net, recs, idx), idx, recs, calib, params, D.detector_settings().hop_s)
     f = r["events"]["event_based"]["micro"]["f"] or 0.0
     sc = r["tasks"]["2-2"]["score"]

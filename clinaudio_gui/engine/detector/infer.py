@@ -21,8 +21,9 @@ from clinaudio_gui.dsp.quality import OK, assess_quality
 from clinaudio_gui.engine.common.frontend import FeatureSettings, compute_features
 from clinaudio_gui.engine.common.package import load_model_package, models_root
 from clinaudio_gui.engine.detector import scoring as S
-from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.decode import decode
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+from clinaudio_gui.engine.detector.proposal_fit import decoder_params
 
 BUNDLED_NAME = "detector-sprsound"
 POOR = "Poor Quality"
@@ -58,9 +59,10 @@ class Detector:
         self.t_frame = float(cal.get("t_frame", 1.0))
         self.t_record = float(cal.get("t_record", 1.0))
         self.record_offsets = np.asarray(cal.get("offsets", {}).get("2-2", np.zeros(len(self.record_classes))))
-        self.decoder = DecoderParams.from_dict(m.get("decoder", {}))
+        self.decoder = decoder_params(self.net, m.get("decoder", {}))
         self.record_source = m.get("record_source", "head")
         self.t_event = float(cal.get("t_event", 1.0))
+        self.event_blend = float(cal.get("event_blend", 1.0))
         self.event_source = cal.get("event_source", "frames") if hasattr(self.net, "event_head") else "frames"
         w = m.get("window", {})
         self.max_frames = int(w.get("max_frames", 1024))
@@ -216,16 +218,18 @@ class Detector:
         """(n_events, K) class probabilities of given events ``(start_s, end_s, ...)`` of a
         recording (task 1-1 / 1-2: "what is this event?") from a ``detect`` result made with
         ``with_frames=True`` (and ``with_sequence=True`` for the event head): the event head's
-        temperature-scaled probabilities when the package has one and chose it on validation,
-        else the mean frame probabilities over each event."""
+        temperature-scaled probabilities when the package has one and chose it on validation
+        (blended with the frame average by the weight chosen there), else the mean frame
+        probabilities over each event."""
         fp = result["frame_probabilities"]
         if self.event_source == "head":
             if "sequence" not in result:
                 raise ValueError("event_probabilities needs detect(..., with_sequence=True) with this model")
             from clinaudio_gui.engine.detector.segments import features_for
             rp = result["record_probabilities_exact"]
+            from clinaudio_gui.engine.detector.event_fit import blend
             z = self.net.event_head.logits(features_for(self.cfg, result["sequence"], fp, self.hop_s, rp, events))
-            return S.softmax(z / self.t_event)
+            return blend(S.softmax(z / self.t_event), S.event_class_probs(fp, events, self.hop_s), self.event_blend)
         return S.event_class_probs(fp, events, self.hop_s)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,6 +36,18 @@ class DetectorConfig(ArchDict):
     n_heads: int = 4
     dropout: float = 0.2
     event_head_features: int = 0   # > 0: an event head (segments.EventHead) on pooled encoder features
+    proposal_trees: int = 0        # > 0: the proposal decoder's scorer (proposals.py), stored as buffers
+    proposal_depth: int = 0
+
+
+class FreqMaxPool(nn.Module):
+    """nn.MaxPool2d((2, 1)) (pairs of frequency rows, an odd last row dropped) as a reshape and a
+    max: the same numbers, about 20x faster on CPU (the pooling layer took 12 of the detector's
+    50 ms on a 10 s recording); no parameters, so packages are unchanged."""
+
+    def forward(self, x):
+        b, c, f, t = x.shape
+        return x[:, :, :f // 2 * 2].reshape(b, c, f // 2, 2, t).amax(3)
 
 
 class FrameBranch(nn.Module):
@@ -47,7 +60,7 @@ class FrameBranch(nn.Module):
         layers: list[nn.Module] = [_cbr(1, w[0], 3, stride=2)]
         cin = w[0]
         for c in w:
-            layers += [InceptionResidual(cin, c), nn.MaxPool2d((2, 1))]
+            layers += [InceptionResidual(cin, c), FreqMaxPool()]
             cin = c
         self.cnn = nn.Sequential(*layers)
         f_out = cfg.n_bands // 2 // (2 ** len(w))
@@ -57,6 +70,28 @@ class FrameBranch(nn.Module):
         h = self.cnn(x)                                  # (B, C, F', T')
         b, c, f, t = h.shape
         return self.proj(h.reshape(b, c * f, t).transpose(1, 2))   # (B, T', d)
+
+
+class ScorerBuffers(nn.Module):
+    """The proposal scorer's arrays (proposals.ProposalScorer: trees as complete binary trees) as
+    buffers, so they travel in the package's safetensors; the scorer itself runs in numpy."""
+
+    def __init__(self, trees: int, depth: int):
+        super().__init__()
+        m = 2 ** depth - 1
+        self.register_buffer("feature", torch.zeros((trees, m), dtype=torch.int64))
+        self.register_buffer("threshold", torch.zeros((trees, m), dtype=torch.float64))
+        self.register_buffer("value", torch.zeros((trees, m + 1), dtype=torch.float64))
+        self.register_buffer("baseline", torch.zeros(1, dtype=torch.float64))
+
+    def arrays(self) -> dict:
+        return {k: getattr(self, k).cpu().numpy() for k in ("feature", "threshold", "value", "baseline")}
+
+    @torch.no_grad()
+    def set(self, arrays: dict) -> None:
+        for k in ("feature", "threshold", "value", "baseline"):
+            buf = getattr(self, k)
+            buf.copy_(torch.as_tensor(np.asarray(arrays[k]), dtype=buf.dtype).reshape(buf.shape))
 
 
 class DetectorNet(nn.Module):
@@ -79,6 +114,8 @@ class DetectorNet(nn.Module):
         if cfg.event_head_features > 0:
             from clinaudio_gui.engine.detector.segments import EventHead
             self.event_head = EventHead(cfg.event_head_features, cfg.n_frame_classes - 1)
+        if cfg.proposal_trees > 0 and cfg.proposal_depth > 0:
+            self.proposal_scorer = ScorerBuffers(cfg.proposal_trees, cfg.proposal_depth)
 
     def fusion_weights(self) -> torch.Tensor:
         return torch.softmax(self.fusion_logits, dim=0)

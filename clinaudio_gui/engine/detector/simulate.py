@@ -32,6 +32,7 @@ from clinaudio_gui.engine.detector.active import STRATEGIES, frame_uncertainty, 
 from clinaudio_gui.engine.detector.decode import DecoderParams, decode
 from clinaudio_gui.engine.detector.finetune import adapt, judge, load_net
 from clinaudio_gui.engine.detector.infer import bundled_detector_dir
+from clinaudio_gui.engine.detector.proposal_fit import decoder_params
 
 SPLIT_SEED = 0
 
@@ -41,7 +42,7 @@ def _outputs(net, manifest, recs, idx) -> dict[str, dict]:
     """Result dicts (as the detector gives them) of pool recordings, from cached features."""
     calib = manifest.get("calibration") or {}
     t_f, t_r = float(calib.get("t_frame", 1.0)), float(calib.get("t_record", 1.0))
-    params = DecoderParams.from_dict(manifest.get("decoder", {}))
+    params = decoder_params(net, manifest.get("decoder", {}))
     hop_s = D.detector_settings().hop_s
     out = {}
     for i in idx:

@@ -5,7 +5,9 @@ standardisation, as a block of a file). Frames older than ``lookahead_s`` (so ea
 that much right-hand context) and not yet emitted join a growing probability track; frames of
 a context that fails the quality gate join it as "no event". The decoder of the package runs on
 the open tail of the track; an event is final (reported once, with onset and offset) when the
-track has moved past its end by more than the decoder's gap. ``flush`` finishes the stream.
+track has moved past its end by more than the decoder's settling distance
+(``DecoderParams.settle_frames``: its gap and smoothing; for the proposal decoder, its largest
+shift and edge context, about 1.5 s). ``flush`` finishes the stream.
 
 ``LiveDetector`` wraps this for :class:`clinaudio_gui.live.session.LiveSession` (the
 ``predict(y, sr, end_s=...)`` protocol): a per-window record verdict with probabilities, or
@@ -95,7 +97,7 @@ class StreamingDetector:
         hop_s = self.det.hop_s
         evs = decode(self.track, self.det.event_classes, hop_s, self.det.decoder,
                      offset_s=self.track_start * hop_s)
-        gap = int(round(self.det.decoder.max_gap_s / hop_s)) + self.det.decoder.median_frames
+        gap = self.det.decoder.settle_frames(hop_s)
         limit_s = (self.emitted_frames - gap - 1) * hop_s
         new = []
         on, off = self.det.decoder.onset_shift_s, self.det.decoder.offset_shift_s   # compare unshifted frames

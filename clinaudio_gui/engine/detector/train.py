@@ -28,6 +28,7 @@ from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams, decode
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
+from clinaudio_gui.engine.detector.proposal_fit import decoder_params, fit_proposal_decoder
 from clinaudio_gui.metrics.events import event_metrics
 
 KIND = "detector"
@@ -368,25 +369,33 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
     return {k: v for k, v in net.state_dict().items()}
 
 
-def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None):
+def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None,
+                  proposals: bool = False):
     """Calibration, decoder and record-label source chosen on the validation recordings only,
-    then every figure of the test recordings: (calib, decoder, record_source, test, validation).
+    then every figure of the test recordings: (calib, decoder, record_source, test, validation,
+    network; the network carries the proposal scorer when one was fitted and kept).
     With ``tr_idx`` and an event head, the head is fitted on those recordings' events. ``keep``
     (a fold manifest): its temperatures, offsets and decoder stay (they were chosen on the same
-    validation patients with the same weights), only the event head is fitted."""
+    validation patients with the same weights), only the event head is fitted. ``proposals`` (with
+    ``tr_idx``): the proposal decoder is fitted and replaces the decoder where validation prefers it."""
     va_seqs: list = []
     va_out = predict(net, recs, va_idx, seqs=va_seqs)
     if keep is not None:
-        calib = {k: v for k, v in keep["calibration"].items() if k in ("t_frame", "t_record")}
+        calib = {k: v for k, v in keep["calibration"].items() if k in ("t_frame", "t_record", "proposals")}
         calib["offsets"] = dict(keep["calibration"]["offsets"])
-        params = DecoderParams.from_dict(keep["decoder"])
+        params = decoder_params(net, keep["decoder"])
     else:
         calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
+    tr_out = None
     if tr_idx is not None and hasattr(net, "event_head"):
         tr_seqs: list = []
         tr_out = predict(net, recs, tr_idx, seqs=tr_seqs)
         calib["event_head"] = fit_event_head(net, recs, tr_idx, tr_out, tr_seqs, va_out, va_seqs, va_idx, calib,
                                              hop_s, log=log)
+    if proposals and tr_idx is not None:
+        net, params, calib["proposals"] = fit_proposal_decoder(
+            net, recs, tr_idx, tr_out if tr_out is not None else predict(net, recs, tr_idx), va_idx, va_out,
+            calib["t_frame"], params, hop_s, log=log)
     te_seqs: list = []
     te_out = predict(net, recs, test_idx, seqs=te_seqs)
     metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s, seqs=te_seqs, net=net)
@@ -396,7 +405,7 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
     from_ev = val_metrics["tasks_record_from_events"]["2-2"]["score"]
     record_source = "head" if head >= from_ev else "events"
     metrics["record_source"] = record_source
-    return calib, params, record_source, metrics, val_metrics
+    return calib, params, record_source, metrics, val_metrics, net
 
 
 def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
@@ -443,8 +452,8 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
                                      boundary_weight=boundary_weight,
                                      eval_from=1 if init_state is not None else 4)
         net = with_event_head(net)
-        calib, params, record_source, metrics, val_metrics = fit_and_score(net, recs, va_idx, test_idx, hop_s, log,
-                                                                           tr_idx=tr_idx)
+        calib, params, record_source, metrics, val_metrics, net = fit_and_score(net, recs, va_idx, test_idx, hop_s, log,
+                                                                           tr_idx=tr_idx, proposals=True)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)} ({(time.time() - t0) / 60:.1f} min)")
         manifest = {
@@ -506,13 +515,15 @@ def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
 
 
 def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, cache_dir="runs/cache",
-              only_folds=None, event_head: bool = False, keep_decoder: bool = False, log=print) -> dict:
+              only_folds=None, event_head: bool = False, keep_decoder: bool = False, proposals: bool = False,
+              log=print) -> dict:
     """Refit calibration and decoder of trained fold packages on their own inner-validation
     patients (the weights stay) and re-score their test patients: for decoder changes that need
     no retraining. Same selection rule as training: nothing is chosen on test patients.
     ``event_head``: add an event head to packages without one (a package with one is refitted);
     ``keep_decoder``: keep the temperatures, offsets and decoder of the manifest (same weights,
-    same validation patients: the search would choose them again), only fit the event head."""
+    same validation patients: the search would choose them again), only fit the event head;
+    ``proposals``: fit the proposal decoder (kept where validation prefers it)."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()
@@ -535,9 +546,10 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
         if event_head:
             net = with_event_head(net)
         log(f"fold {k}: retune on {len(va_idx)} validation recordings, score {len(te_idx)} test recordings")
-        calib, params, record_source, metrics, val_metrics = fit_and_score(
-            net, recs, va_idx, te_idx, hop_s, log, tr_idx=tr_idx if hasattr(net, "event_head") else None,
-            keep=m if keep_decoder else None)
+        calib, params, record_source, metrics, val_metrics, net = fit_and_score(
+            net, recs, va_idx, te_idx, hop_s, log,
+            tr_idx=tr_idx if (hasattr(net, "event_head") or proposals) else None,
+            keep=m if keep_decoder else None, proposals=proposals)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)}")
         m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",

@@ -1,0 +1,102 @@
+"""Fitting the proposal decoder (proposals.py) of a trained detector, and attaching its scorer.
+
+The scorer is fitted on the training patients' candidates (every positive, 60 random negatives
+per recording), its threshold on the inner-validation patients (event micro F, sed_eval), and the
+proposal decoder replaces the package's thresholding decoder only where it scores higher on those
+validation patients. Nothing is chosen on test patients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from clinaudio_gui.engine.common.data import EVENT_LABELS
+from clinaudio_gui.engine.detector import scoring as S
+from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+from clinaudio_gui.engine.detector.proposals import (ProposalScorer, candidates, match_targets,
+                                                     n_proposal_features, proposal_features)
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96)
+NEGATIVES_PER_RECORDING = 60
+TREES, DEPTH = 100, 4
+
+
+def decoder_params(net: DetectorNet, decoder: dict) -> DecoderParams:
+    """The manifest's decoder, with the network's proposal scorer attached when it has one."""
+    p = DecoderParams.from_dict(decoder or {})
+    if hasattr(net, "proposal_scorer"):
+        p.scorer = ProposalScorer.from_arrays(net.proposal_scorer.arrays())
+    return p
+
+
+def with_proposal_scorer(net: DetectorNet, scorer: ProposalScorer) -> DetectorNet:
+    """A copy of ``net`` whose config and buffers hold ``scorer`` (the rest of the state kept)."""
+    a = scorer.arrays()
+    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "proposal_trees": int(a["feature"].shape[0]),
+                                    "proposal_depth": scorer.depth})
+    new = DetectorNet(cfg)
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith("proposal_scorer.")}
+    missing, unexpected = new.load_state_dict(state, strict=False)
+    if unexpected or not all(k.startswith("proposal_scorer.") for k in missing):
+        raise RuntimeError(f"state does not fit: missing {missing}, unexpected {unexpected}")
+    new.proposal_scorer.set(a)
+    return new.eval()
+
+
+def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for fp, ev in zip(probs, events):
+        c = candidates(fp, hop_s)
+        if len(c) == 0:
+            continue
+        y = match_targets(c, ev, hop_s)
+        pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+        if len(neg) > NEGATIVES_PER_RECORDING:
+            neg = rng.choice(neg, NEGATIVES_PER_RECORDING, replace=False)
+        k = np.concatenate([pos, neg])
+        xs.append(proposal_features(fp, c[k], hop_s))
+        ys.append(y[k])
+    if not xs:
+        return np.zeros((0, n_proposal_features(len(EVENT_LABELS) + 1)), np.float32), np.zeros(0, bool)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out, t_frame: float,
+                         base: DecoderParams, hop_s: float, log=print, seed: int = 0):
+    """(network, decoder params, summary): the proposal decoder where validation prefers it over
+    ``base``, else ``net`` and ``base`` unchanged (the summary says which and why)."""
+    from clinaudio_gui.metrics.events import event_metrics
+    tr_p = [S.softmax(fl / t_frame) for fl, _ in tr_out]
+    va_p = [S.softmax(fl / t_frame) for fl, _ in va_out]
+    x, y = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, seed=seed)
+    if len(y) == 0 or y.all() or not y.any():
+        log("  proposals: no usable training candidates; decoder kept")
+        return net, base, {"used": False, "why": "no usable training candidates"}
+    scorer = ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed)
+    ref = {recs[i].audio: list(recs[i].events) for i in va_idx}
+    dur = {recs[i].audio: recs[i].duration_s for i in va_idx}
+
+    def val_f(p: DecoderParams) -> float:
+        est = {recs[i].audio: [(e["start_s"], e["end_s"], e["label"]) for e in decode(fp, EVENT_LABELS, hop_s, p)]
+               for fp, i in zip(va_p, va_idx)}
+        return float(event_metrics(ref, est, durations_s=dur)["event_based"]["micro"]["f"] or 0.0)
+
+    base_f = val_f(base)
+    tried = {}
+    for thr in THRESHOLDS:
+        p = DecoderParams(mode="proposals", proposal_threshold=thr, min_duration_s=0.1, scorer=scorer)
+        tried[thr] = round(val_f(p), 4)
+    thr = max(tried, key=lambda t: (tried[t], -abs(t - 0.7)))
+    info = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4),
+            "trees": int(scorer.feature.shape[0]), "depth": scorer.depth, "validation_event_f_by_threshold": {str(k): v for k, v in tried.items()},
+            "threshold": thr, "validation_event_f": tried[thr], "validation_event_f_thresholding": round(base_f, 4)}
+    log(f"  proposals: validation event F {tried[thr]:.4f} at threshold {thr} "
+        f"(thresholding decoder {base_f:.4f})")
+    if tried[thr] <= base_f:
+        return net, base, {**info, "used": False, "why": "validation prefers the thresholding decoder"}
+    params = DecoderParams(mode="proposals", proposal_threshold=thr, min_duration_s=0.1,
+                           label_offsets=dict(base.label_offsets) if base.mode == "segments" else {})
+    net = with_proposal_scorer(net, scorer)
+    params.scorer = ProposalScorer.from_arrays(net.proposal_scorer.arrays())
+    return net, params, {**info, "used": True}

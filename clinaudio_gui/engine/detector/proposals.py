@@ -1,0 +1,248 @@
+"""Proposal decoding: many candidate events, each scored by a learnt "does an expert event start
+and end here" model, the best non-overlapping ones kept (numpy only).
+
+Thresholding frame activity (``decode``'s other modes) puts an event's edges where the activity
+crosses one threshold; the experts' boundaries are breathing-cycle edges, which that crossing
+misses by more than the 0.2 s collar half of the time (docs/models.md, "Where it fails").
+Here every threshold is tried at once:
+
+1. **candidates** (``candidates``): the runs of "any event" activity (1 - p(no event)) and of
+   one most-probable class, at thresholds 0.2 ... 0.8, on raw and median-smoothed (9 frames)
+   probabilities, each with its onset moved by -0.3 ... +0.15 s and its offset by -0.3 ... +0.3 s
+   (about 1000 distinct candidates on a 15 s recording);
+2. **features** (``proposal_features``, 78 per candidate, frame probabilities only, so streaming
+   works the same): log duration, mean class probabilities inside, the "any event" and
+   "adventitious" activity profiles across each edge (+-0.5 s at 64 ms), the activity in the
+   0.5 s before and after, the fraction of active frames, and whether an edge is the recording's;
+3. **score** (``ProposalScorer``): 100 gradient-boosted trees of depth 4, fitted with
+   scikit-learn on the training patients' candidates, target "within the evaluation collar of an
+   expert event" (onset +-0.2 s, offset +-max(0.2 s, 20 %), any class); chosen over a one-layer
+   network (validation event F 0.264 vs 0.227 on fold 0) and deeper trees (0.261);
+4. **selection** (``select``): greedy, best score first, no overlap, score >= the threshold chosen
+   on the inner-validation patients (event F with sed_eval); each kept event is named by its
+   mean class probabilities (plus the decoder's label offsets).
+
+The scorer's arrays travel in the package's safetensors (``proposal_scorer.*`` buffers of the
+network, sized by ``DetectorConfig.proposal_trees`` / ``proposal_depth``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+MEDIANS = (1, 9)
+ONSET_SHIFTS_S = (-0.3, -0.15, 0.0, 0.15)
+OFFSET_SHIFTS_S = (-0.3, -0.15, 0.0, 0.15, 0.3)
+MIN_DURATION_S = 0.1
+PROFILE_STEP_S = 0.064
+PROFILE_STEPS = 8            # each side of an edge
+CONTEXT_S = 0.5
+CHUNK = 4096                 # candidates scored at once
+COLLAR_S = 0.2               # the evaluation's onset collar (sed_eval t_collar)
+OFFSET_FRACTION = 0.2        # the evaluation's offset tolerance: max(collar, 20 % of the event)
+
+
+def settle_s() -> float:
+    """How far past an event's end the frames must reach before its proposal decision cannot
+    change any more (streaming): the largest offset shift plus the edge profile and context."""
+    return max(OFFSET_SHIFTS_S) + max(PROFILE_STEP_S * PROFILE_STEPS, CONTEXT_S) + 0.2
+
+
+def n_proposal_features(n_frame_classes: int) -> int:
+    return 1 + n_frame_classes + 4 * 2 * PROFILE_STEPS + 5
+
+
+def _const_runs(lab: np.ndarray, min_len: int) -> list[tuple[int, int]]:
+    """Runs of one value >= 0 in ``lab`` at least ``min_len`` long."""
+    n = len(lab)
+    if n == 0:
+        return []
+    cut = np.flatnonzero(np.diff(lab) != 0) + 1
+    starts = np.concatenate([[0], cut])
+    ends = np.concatenate([cut, [n]])
+    keep = (lab[starts] >= 0) & (ends - starts >= min_len)
+    return list(zip(starts[keep].tolist(), ends[keep].tolist()))
+
+
+def candidates(probs: np.ndarray, hop_s: float) -> np.ndarray:
+    """(n, 2) int frame ranges [start, end) of the candidate events, sorted, distinct."""
+    probs = np.asarray(probs, np.float64)
+    n = len(probs)
+    min_len = int(np.floor(MIN_DURATION_S / hop_s + 1e-9)) + 1
+    base = set()
+    for med in MEDIANS:
+        sm = probs if med <= 1 or n == 0 else median_filter(probs, size=(med | 1, 1), mode="nearest")
+        pe = 1.0 - sm[:, 0]
+        ev = sm[:, 1:]
+        cand = ev.argmax(axis=1) if n else np.zeros(0, np.int64)
+        pc = ev.max(axis=1) if n else np.zeros(0)
+        for thr in THRESHOLDS:
+            base.update(_const_runs(np.where(pe >= thr, 0, -1), min_len))
+            base.update(_const_runs(np.where(pc >= thr, cand, -1), min_len))
+    if not base:
+        return np.zeros((0, 2), np.int64)
+    b = np.array(sorted(base), np.int64)
+    ds = np.round(np.array(ONSET_SHIFTS_S) / hop_s).astype(np.int64)
+    de = np.round(np.array(OFFSET_SHIFTS_S) / hop_s).astype(np.int64)
+    s = np.clip(b[:, 0, None, None] + ds[None, :, None], 0, n)
+    e = np.clip(b[:, 1, None, None] + de[None, None, :], 0, n)
+    s, e = np.broadcast_arrays(s, e)
+    c = np.stack([s.ravel(), e.ravel()], 1)
+    c = c[c[:, 1] - c[:, 0] >= min_len - 1]
+    return np.unique(c, axis=0)
+
+
+def proposal_features(probs: np.ndarray, cands: np.ndarray, hop_s: float) -> np.ndarray:
+    """(n_candidates, n_proposal_features) features of candidate ranges (frames) of ``probs``."""
+    probs = np.asarray(probs, np.float64)
+    n, k = probs.shape
+    if len(cands) == 0:
+        return np.zeros((0, n_proposal_features(k)), np.float32)
+    a, b = cands[:, 0], cands[:, 1]
+    length = np.maximum(b - a, 1)
+    cs = np.vstack([np.zeros((1, k)), np.cumsum(probs, 0)])
+    mean = (cs[b] - cs[a]) / length[:, None]
+    pe = 1.0 - probs[:, 0]
+    pa = 1.0 - probs[:, 0] - probs[:, 1]          # adventitious activity (column 1 = Normal)
+    step = max(1, int(round(PROFILE_STEP_S / hop_s)))
+    offs = np.arange(-PROFILE_STEPS, PROFILE_STEPS) * step
+
+    def profile(x, at):
+        return x[np.clip(at[:, None] + offs[None], 0, n - 1)]
+
+    ctx = int(round(CONTEXT_S / hop_s))
+    cpe = np.concatenate([[0.0], np.cumsum(pe)])
+    lo, hi = np.maximum(0, a - ctx), np.minimum(n, b + ctx)
+    before = (cpe[a] - cpe[lo]) / np.maximum(1, a - lo)
+    after = (cpe[hi] - cpe[b]) / np.maximum(1, hi - b)
+    cb = np.concatenate([[0.0], np.cumsum(pe > 0.5)])
+    frac = (cb[b] - cb[a]) / length
+    last = np.maximum(b - 1, 0)
+    return np.column_stack([np.log(length * hop_s), mean, profile(pe, a), profile(pe, last),
+                            profile(pa, a), profile(pa, last), before, after, frac,
+                            a == 0, b == n]).astype(np.float32)
+
+
+def match_targets(cands: np.ndarray, events, hop_s: float) -> np.ndarray:
+    """True where a candidate lies within the evaluation's collars of an expert event (any class)."""
+    y = np.zeros(len(cands), bool)
+    s_c, e_c = cands[:, 0] * hop_s, cands[:, 1] * hop_s
+    for s, e, *_ in events:
+        tol = max(COLLAR_S, OFFSET_FRACTION * (e - s))
+        y |= (np.abs(s_c - s) <= COLLAR_S) & (np.abs(e_c - e) <= tol)
+    return y
+
+
+class ProposalScorer:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, depth <= 4) stored
+    as complete binary trees of arrays and evaluated in numpy: P(candidate matches an expert event).
+
+    ``feature`` / ``threshold`` (trees, 2^depth - 1) are the split nodes in breadth-first order
+    (x[feature] > threshold goes right), ``value`` (trees, 2^depth) the leaves, ``baseline`` the
+    initial log-odds. A leaf above the full depth is padded with never-taken splits."""
+
+    def __init__(self, feature, threshold, value, baseline):
+        self.feature = np.asarray(feature, np.int64)
+        self.threshold = np.asarray(threshold, np.float64)
+        self.value = np.asarray(value, np.float64)
+        self.baseline = float(np.asarray(baseline).reshape(-1)[0])
+        self.depth = int(np.log2(self.value.shape[1]))
+        if self.feature.shape != self.threshold.shape or self.value.shape[1] != self.feature.shape[1] + 1:
+            raise ValueError(f"inconsistent proposal scorer arrays {self.feature.shape} {self.value.shape}")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, np.float64)
+        n, nf = x.shape
+        t, m = self.feature.shape
+        if n == 0 or t == 0:
+            return np.full(n, 1.0 / (1.0 + np.exp(-self.baseline)))
+        feat, thr = self.feature.ravel(), self.threshold.ravel()
+        base = (np.arange(t) * m)[None, :]
+        rows = (np.arange(n) * nf)[:, None]
+        xf = x.ravel()
+        k = np.zeros((n, t), np.int64)
+        for _ in range(self.depth):
+            j = base + k
+            k = 2 * k + 1 + (np.take(xf, rows + np.take(feat, j)) > np.take(thr, j))
+        leaf = k - m + (np.arange(t) * (m + 1))[None, :]
+        raw = self.baseline + np.take(self.value.ravel(), leaf).sum(axis=1)
+        return 1.0 / (1.0 + np.exp(-raw))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"feature": self.feature, "threshold": self.threshold, "value": self.value,
+                "baseline": np.array([self.baseline])}
+
+    @classmethod
+    def from_arrays(cls, d: dict) -> "ProposalScorer":
+        return cls(d["feature"], d["threshold"], d["value"], d["baseline"])
+
+    @classmethod
+    def from_sklearn(cls, hgb, depth: int) -> "ProposalScorer":
+        """From a fitted binary HistGradientBoostingClassifier with max_depth <= ``depth``."""
+        m = 2 ** depth - 1
+        trees = [p[0].nodes for p in hgb._predictors]
+        feat = np.zeros((len(trees), m), np.int64)
+        thr = np.full((len(trees), m), np.inf)
+        val = np.zeros((len(trees), m + 1))
+        for t, nodes in enumerate(trees):
+            stack = [(0, 0, 0)]   # (sklearn node, position in the complete tree, depth)
+            while stack:
+                i, pos, d = stack.pop()
+                nd = nodes[i]
+                if nd["is_leaf"]:
+                    lo, hi = pos, pos   # every leaf under pos gets the value (only the leftmost is reached)
+                    for _ in range(depth - d):
+                        lo, hi = 2 * lo + 1, 2 * hi + 2
+                    val[t, lo - m:hi - m + 1] = nd["value"]
+                    continue
+                if d >= depth:
+                    raise ValueError(f"a tree is deeper than {depth}")
+                feat[t, pos], thr[t, pos] = nd["feature_idx"], nd["num_threshold"]
+                stack += [(int(nd["left"]), 2 * pos + 1, d + 1), (int(nd["right"]), 2 * pos + 2, d + 1)]
+        return cls(feat, thr, val, float(np.ravel(hgb._baseline_prediction)[0]))
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, *, trees: int = 100, depth: int = 4,
+            seed: int = 0) -> "ProposalScorer":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        hgb = HistGradientBoostingClassifier(max_depth=depth, max_iter=trees, random_state=seed)
+        hgb.fit(np.asarray(x, np.float64), np.asarray(y, bool))
+        return cls.from_sklearn(hgb, depth)
+
+
+def select(cands: np.ndarray, scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Greedy: best score first, kept when >= ``threshold`` and overlapping no kept candidate."""
+    if len(cands) == 0:
+        return []
+    n = int(cands[:, 1].max())
+    taken = np.zeros(n + 1, bool)
+    out = []
+    for j in np.argsort(-scores, kind="stable"):
+        if scores[j] < threshold:
+            break
+        a, b = int(cands[j, 0]), int(cands[j, 1])
+        if taken[a:b].any():
+            continue
+        taken[a:b] = True
+        out.append((a, b))
+    return sorted(out)
+
+
+def decode_proposals(probs: np.ndarray, classes: list[str], hop_s: float, scorer: ProposalScorer,
+                     threshold: float, label_offsets: dict, offset_s: float = 0.0) -> list[dict]:
+    """Events ``{"start_s", "end_s", "label", "confidence"}`` by proposal scoring."""
+    probs = np.asarray(probs, np.float64)
+    c = candidates(probs, hop_s)
+    # in chunks: an hour-long recording has a few hundred thousand candidates (memory stays flat)
+    scores = np.concatenate([scorer(proposal_features(probs, c[i:i + CHUNK], hop_s))
+                             for i in range(0, len(c), CHUNK)]) if len(c) else np.zeros(0)
+    keep = select(c, scores, threshold)
+    off = np.array([label_offsets.get(x, 0.0) for x in classes])
+    out = []
+    for a, b in keep:
+        m = probs[a:b, 1:].mean(axis=0)
+        k = int(np.argmax(np.log(np.clip(m / max(m.sum(), 1e-12), 1e-9, 1)) + off))
+        out.append({"start_s": round(offset_s + a * hop_s, 4), "end_s": round(offset_s + b * hop_s, 4),
+                    "label": classes[k], "confidence": round(float(m[k]), 4)})
+    return out

@@ -1,0 +1,128 @@
+"""The proposal decoder: candidates cover the events, the stored trees score exactly as
+scikit-learn's, a scorer learnt on known activity recovers known events (where one threshold
+puts the edges late), selection never overlaps, and the scorer travels in the package."""
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from clinaudio_gui.engine.detector.data import FRAME_CLASSES
+from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.proposals import (ProposalScorer, candidates, match_targets,
+                                                     proposal_features, select)
+from clinaudio_gui.metrics.events import event_metrics
+
+CLASSES = FRAME_CLASSES[1:]
+HOP = 0.016
+
+
+def track(rng, n=900):
+    """Random cycles (1.0-1.8 s, gaps 0.3-1.2 s). The network-like activity rises 0.35 s after
+    the true onset and falls 0.35 s before the true offset, with a soft ramp and noise."""
+    p = np.zeros((n, 8))
+    act = np.zeros(n)
+    lab = np.zeros(n, np.int64)
+    events, t = [], int(rng.integers(10, 60))
+    while True:
+        d, g = int(rng.integers(63, 112)), int(rng.integers(19, 75))
+        if t + d >= n - 5:
+            break
+        c = int(rng.choice([1, 3, 6]))   # Normal, Wheeze, Fine Crackle
+        events.append((t * HOP, (t + d) * HOP, FRAME_CLASSES[c]))
+        a, b = t + 22, t + d - 22
+        act[a:b] = 0.85
+        ramp = np.linspace(0, 0.85, 8)
+        act[a - 8:a] = np.maximum(act[a - 8:a], ramp)
+        act[b:b + 8] = np.maximum(act[b:b + 8], ramp[::-1])
+        lab[t:t + d] = c
+        t += d + g
+    act = np.clip(act + rng.normal(0, 0.04, n), 0.01, 0.97)
+    p[:, 0] = 1 - act
+    c = np.where(lab > 0, lab, 1)
+    p[np.arange(n), c] += act * 0.8
+    p[:, 1:] += (act * 0.2 / 7)[:, None]
+    return p / p.sum(1, keepdims=True), events
+
+
+def fit_scorer(rng, n_tracks=40):
+    xs, ys = [], []
+    for _ in range(n_tracks):
+        p, ev = track(rng)
+        c = candidates(p, HOP)
+        xs.append(proposal_features(p, c, HOP))
+        ys.append(match_targets(c, ev, HOP))
+    return ProposalScorer.fit(np.concatenate(xs), np.concatenate(ys), trees=60, depth=4, seed=0)
+
+
+def test_stored_trees_score_exactly_as_sklearn():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3000, 12))
+    y = (x[:, 0] + np.sin(3 * x[:, 1]) * x[:, 2] + rng.normal(0, 0.3, 3000)) > 0
+    hgb = HistGradientBoostingClassifier(max_depth=4, max_iter=50, random_state=0).fit(x, y)
+    sc = ProposalScorer.from_sklearn(hgb, 4)
+    xt = rng.normal(size=(500, 12))
+    np.testing.assert_allclose(sc(xt), hgb.predict_proba(xt)[:, 1], atol=1e-12)
+    again = ProposalScorer.from_arrays(sc.arrays())
+    np.testing.assert_array_equal(again(xt), sc(xt))
+    with pytest.raises(ValueError, match="deeper"):
+        ProposalScorer.from_sklearn(HistGradientBoostingClassifier(max_depth=6, max_iter=5).fit(x, y), 4)
+
+
+def test_candidates_cover_the_true_events_and_selection_never_overlaps():
+    rng = np.random.default_rng(2)
+    p, ev = track(rng)
+    c = candidates(p, HOP)
+    assert len(c) > len(ev) and (c[:, 1] > c[:, 0]).all() and c.min() >= 0 and c.max() <= len(p)
+    assert match_targets(c, ev, HOP).sum() >= len(ev)   # shifted candidates reach the true edges
+    s = rng.random(len(c))
+    kept = select(c, s, 0.3)
+    for (a, b), (a2, b2) in zip(kept, kept[1:]):
+        assert b <= a2
+    best = {tuple(x) for x, v in zip(c, s) if v >= 0.3}
+    assert set(kept) <= best and select(c, s, 1.1) == []
+
+
+def test_learnt_scorer_recovers_events_whose_activity_is_late():
+    rng = np.random.default_rng(3)
+    scorer = fit_scorer(rng)
+    ref, est, thr = {}, {}, {}
+    for k in range(12):
+        p, ev = track(rng)
+        ref[k] = [e for e in ev]
+        got = decode(p, CLASSES, HOP, DecoderParams(mode="proposals", proposal_threshold=0.5, scorer=scorer))
+        est[k] = [(e["start_s"], e["end_s"], e["label"]) for e in got]
+        plain = decode(p, CLASSES, HOP, DecoderParams(default_threshold=0.5, median_frames=1, min_duration_s=0.1))
+        thr[k] = [(e["start_s"], e["end_s"], e["label"]) for e in plain]
+    f = event_metrics(ref, est, map_labels=False)["event_based"]["micro"]["f"]
+    f_thr = event_metrics(ref, thr, map_labels=False)["event_based"]["micro"]["f"]
+    assert f >= 0.8, f
+    assert f_thr <= 0.3, f_thr   # one threshold leaves the edges 0.3 s off: outside the collar
+
+
+def test_proposal_mode_needs_a_scorer_and_settles_later():
+    p = np.zeros((100, 8))
+    p[:, 0] = 1
+    with pytest.raises(ValueError, match="proposal scorer"):
+        decode(p, CLASSES, HOP, DecoderParams(mode="proposals"))
+    assert DecoderParams(mode="proposals").settle_frames(HOP) * HOP >= 0.8
+    assert DecoderParams(max_gap_s=0.1, median_frames=5).settle_frames(HOP) == 11
+    assert "scorer" not in DecoderParams(mode="proposals").to_dict()
+
+
+def test_scorer_travels_in_the_package(tmp_path):
+    torch = pytest.importorskip("torch")
+    from clinaudio_gui.engine.common.package import load_model_package, save_model_package
+    from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+    from clinaudio_gui.engine.detector.proposal_fit import decoder_params, with_proposal_scorer
+    rng = np.random.default_rng(4)
+    scorer = fit_scorer(rng, n_tracks=10)
+    torch.manual_seed(0)
+    net = with_proposal_scorer(DetectorNet(DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4, n_heads=2)),
+                               scorer)
+    save_model_package(tmp_path, dict(net.state_dict()), {"kind": "detector", "architecture": net.cfg.to_dict()})
+    tensors, m = load_model_package(tmp_path, kind="detector")
+    net2 = DetectorNet(DetectorConfig.from_dict(m["architecture"]))
+    net2.load_state_dict(tensors)
+    params = decoder_params(net2, {"mode": "proposals", "proposal_threshold": 0.5})
+    p, _ = track(rng)
+    a = decode(p, CLASSES, HOP, DecoderParams(mode="proposals", proposal_threshold=0.5, scorer=scorer))
+    assert a and decode(p, CLASSES, HOP, params) == a
