@@ -128,10 +128,14 @@ def test_streaming_with_shifted_boundaries_emits_the_shifted_events(sprsound_dir
     assert n > 5
 
 
-def test_frequency_pooling_equals_maxpool():
+def test_fast_pooling_equals_torch_pooling():
     import torch
 
+    from clinaudio_gui.engine.common.blocks import MaxPool3x3
     from clinaudio_gui.engine.detector.model import FreqMaxPool
     for f in (32, 17, 2):
         x = torch.randn(2, 3, f, 41)
         assert torch.equal(FreqMaxPool()(x), torch.nn.MaxPool2d((2, 1))(x))
+        assert torch.equal(MaxPool3x3()(x), torch.nn.MaxPool2d(3, 1, 1)(x))
+    x = torch.tensor([[[[1.0, float("nan")], [0.0, 2.0]]]])
+    assert torch.equal(MaxPool3x3()(x).isnan(), torch.nn.MaxPool2d(3, 1, 1)(x).isnan())
