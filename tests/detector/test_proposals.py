@@ -6,8 +6,8 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from clinaudio_gui.engine.detector.data import FRAME_CLASSES
-from clinaudio_gui.engine.detector.decode import DecoderParams, decode
-from clinaudio_gui.engine.detector.proposals import (ProposalScorer, candidates, match_targets,
+from clinaudio_gui.engine.detector.decode import DecoderParams, base_ranges, decode
+from clinaudio_gui.engine.detector.proposals import (ProposalScorer, all_features, candidates, match_targets,
                                                      proposal_features, select)
 from clinaudio_gui.metrics.events import event_metrics
 
@@ -126,3 +126,31 @@ def test_scorer_travels_in_the_package(tmp_path):
     p, _ = track(rng)
     a = decode(p, CLASSES, HOP, DecoderParams(mode="proposals", proposal_threshold=0.5, scorer=scorer))
     assert a and decode(p, CLASSES, HOP, params) == a
+
+
+def test_base_decoder_events_join_the_candidates_and_the_features():
+    rng = np.random.default_rng(5)
+    base = DecoderParams(default_threshold=0.5, median_frames=1, min_duration_s=0.1, onset_shift_s=-0.3,
+                         offset_shift_s=0.3)   # this base decoder's events land on the true edges
+    xs, ys = [], []
+    for _ in range(30):
+        p, ev = track(rng)
+        r = base_ranges(p, CLASSES, HOP, base.to_dict())
+        c = candidates(p, HOP, r)
+        assert {tuple(x) for x in r} <= {tuple(x) for x in c}
+        x = all_features(p, c, HOP, r)
+        assert x.shape == (len(c), proposal_features(p, c[:1], HOP).shape[1] + 4)
+        assert (x[np.isin(c[:, 0], r[:, 0]) & np.isin(c[:, 1], r[:, 1]), -1] == 1).any()
+        xs.append(x)
+        ys.append(match_targets(c, ev, HOP))
+    scorer = ProposalScorer.fit(np.concatenate(xs), np.concatenate(ys), trees=60, depth=4)
+    params = DecoderParams(mode="proposals", proposal_threshold=0.5, proposal_base=base.to_dict(), scorer=scorer)
+    ref, est = {}, {}
+    for k in range(8):
+        p, ev = track(rng)
+        ref[k] = ev
+        est[k] = [(e["start_s"], e["end_s"], e["label"]) for e in decode(p, CLASSES, HOP, params)]
+    assert event_metrics(ref, est, map_labels=False)["event_based"]["micro"]["f"] >= 0.8
+    assert DecoderParams.from_dict(params.to_dict()).proposal_base == base.to_dict()
+    with pytest.raises(ValueError, match="base decoder"):
+        base_ranges(p, CLASSES, HOP, {"mode": "proposals"})

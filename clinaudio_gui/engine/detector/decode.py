@@ -44,6 +44,8 @@ class DecoderParams:
     # package's learnt scorer (attached by the Detector, not stored in the manifest), the best
     # non-overlapping ones with score >= proposal_threshold kept
     proposal_threshold: float = 0.7
+    proposal_base: dict = field(default_factory=dict)   # a thresholding decoder whose events join the
+                                                         # candidates (and the scorer's features); {} = none
     scorer: object = field(default=None, repr=False, compare=False)
 
     def threshold(self, label: str) -> float:
@@ -99,7 +101,7 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
         if params.scorer is None:
             raise ValueError("decoder mode 'proposals' needs the model package's proposal scorer")
         out = decode_proposals(probs, classes, hop_s, params.scorer, params.proposal_threshold,
-                               params.label_offsets, offset_s)
+                               params.label_offsets, offset_s, base=base_ranges(probs, classes, hop_s, params.proposal_base))
     elif params.mode == "segments":
         out = _decode_segments(probs, sm, classes, hop_s, params, offset_s)
     elif params.mode == "classwise":
@@ -116,6 +118,20 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
             e["start_s"], e["end_s"] = round(a, 4), round(b, 4)
         no_overlap(out, hop_s, hi)
     return out
+
+
+def base_ranges(probs, classes, hop_s: float, base: dict):
+    """Frame ranges of the events of ``base`` (a proposal decoder's base decoder, as a dict), or
+    None when it is empty."""
+    if not base:
+        return None
+    bp = DecoderParams.from_dict(base)
+    if bp.mode == "proposals":
+        raise ValueError("a proposal decoder's base decoder must be classwise or segments")
+    n = len(probs)
+    r = np.array([(round(e["start_s"] / hop_s), round(e["end_s"] / hop_s)) for e in decode(probs, classes, hop_s, bp)],
+                 np.int64).reshape(-1, 2).clip(0, n)
+    return r[r[:, 1] > r[:, 0]]
 
 
 def no_overlap(events: list[dict], hop_s: float, end_limit_s: float, prev_end_s: float | None = None) -> None:

@@ -49,8 +49,33 @@ def settle_s() -> float:
     return max(OFFSET_SHIFTS_S) + max(PROFILE_STEP_S * PROFILE_STEPS, CONTEXT_S) + 0.2
 
 
-def n_proposal_features(n_frame_classes: int) -> int:
-    return 1 + n_frame_classes + 4 * 2 * PROFILE_STEPS + 5
+def n_proposal_features(n_frame_classes: int, with_base: bool = False) -> int:
+    return 1 + n_frame_classes + 4 * 2 * PROFILE_STEPS + 5 + (N_BASE_FEATURES if with_base else 0)
+
+
+N_BASE_FEATURES = 4
+
+
+def base_features(cands: np.ndarray, base: np.ndarray, hop_s: float) -> np.ndarray:
+    """(n, 4) relation of each candidate to the thresholding decoder's events ``base`` (frame
+    ranges): the best overlap (intersection over union), the onset and offset differences (s) to
+    that event (0 without overlap), and whether the candidate is that event."""
+    if len(cands) == 0 or len(base) == 0:
+        return np.zeros((len(cands), N_BASE_FEATURES), np.float32)
+    inter = np.maximum(0, np.minimum(cands[:, 1, None], base[None, :, 1]) - np.maximum(cands[:, 0, None], base[None, :, 0]))
+    union = (cands[:, 1] - cands[:, 0])[:, None] + (base[:, 1] - base[:, 0])[None] - inter
+    iou = inter / np.maximum(union, 1)
+    j = iou.argmax(axis=1)
+    best = iou[np.arange(len(cands)), j]
+    on = (best > 0) * (cands[:, 0] - base[j, 0]) * hop_s
+    off = (best > 0) * (cands[:, 1] - base[j, 1]) * hop_s
+    return np.column_stack([best, on, off, best > 0.999]).astype(np.float32)
+
+
+def all_features(probs: np.ndarray, cands: np.ndarray, hop_s: float, base: np.ndarray | None) -> np.ndarray:
+    """``proposal_features``, plus ``base_features`` when the decoder has a base decoder."""
+    x = proposal_features(probs, cands, hop_s)
+    return x if base is None else np.concatenate([x, base_features(cands, base, hop_s)], axis=1)
 
 
 def _const_runs(lab: np.ndarray, min_len: int) -> list[tuple[int, int]]:
@@ -65,12 +90,13 @@ def _const_runs(lab: np.ndarray, min_len: int) -> list[tuple[int, int]]:
     return list(zip(starts[keep].tolist(), ends[keep].tolist()))
 
 
-def candidates(probs: np.ndarray, hop_s: float) -> np.ndarray:
-    """(n, 2) int frame ranges [start, end) of the candidate events, sorted, distinct."""
+def candidates(probs: np.ndarray, hop_s: float, base: np.ndarray | None = None) -> np.ndarray:
+    """(n, 2) int frame ranges [start, end) of the candidate events, sorted, distinct; ``base``
+    (frame ranges of the thresholding decoder's events) joins them unshifted."""
     probs = np.asarray(probs, np.float64)
     n = len(probs)
     min_len = int(np.floor(MIN_DURATION_S / hop_s + 1e-9)) + 1
-    base = set()
+    runs = set()
     for med in MEDIANS:
         sm = probs if med <= 1 or n == 0 else median_filter(probs, size=(med | 1, 1), mode="nearest")
         pe = 1.0 - sm[:, 0]
@@ -78,11 +104,12 @@ def candidates(probs: np.ndarray, hop_s: float) -> np.ndarray:
         cand = ev.argmax(axis=1) if n else np.zeros(0, np.int64)
         pc = ev.max(axis=1) if n else np.zeros(0)
         for thr in THRESHOLDS:
-            base.update(_const_runs(np.where(pe >= thr, 0, -1), min_len))
-            base.update(_const_runs(np.where(pc >= thr, cand, -1), min_len))
-    if not base:
-        return np.zeros((0, 2), np.int64)
-    b = np.array(sorted(base), np.int64)
+            runs.update(_const_runs(np.where(pe >= thr, 0, -1), min_len))
+            runs.update(_const_runs(np.where(pc >= thr, cand, -1), min_len))
+    extra = np.zeros((0, 2), np.int64) if base is None or len(base) == 0 else np.asarray(base, np.int64)
+    if not runs:
+        return np.unique(extra, axis=0) if len(extra) else extra
+    b = np.array(sorted(runs), np.int64)
     ds = np.round(np.array(ONSET_SHIFTS_S) / hop_s).astype(np.int64)
     de = np.round(np.array(OFFSET_SHIFTS_S) / hop_s).astype(np.int64)
     s = np.clip(b[:, 0, None, None] + ds[None, :, None], 0, n)
@@ -90,7 +117,7 @@ def candidates(probs: np.ndarray, hop_s: float) -> np.ndarray:
     s, e = np.broadcast_arrays(s, e)
     c = np.stack([s.ravel(), e.ravel()], 1)
     c = c[c[:, 1] - c[:, 0] >= min_len - 1]
-    return np.unique(c, axis=0)
+    return np.unique(np.concatenate([c, extra]) if len(extra) else c, axis=0)
 
 
 def proposal_features(probs: np.ndarray, cands: np.ndarray, hop_s: float) -> np.ndarray:
@@ -230,12 +257,14 @@ def select(cands: np.ndarray, scores: np.ndarray, threshold: float) -> list[tupl
 
 
 def decode_proposals(probs: np.ndarray, classes: list[str], hop_s: float, scorer: ProposalScorer,
-                     threshold: float, label_offsets: dict, offset_s: float = 0.0) -> list[dict]:
-    """Events ``{"start_s", "end_s", "label", "confidence"}`` by proposal scoring."""
+                     threshold: float, label_offsets: dict, offset_s: float = 0.0,
+                     base: np.ndarray | None = None) -> list[dict]:
+    """Events ``{"start_s", "end_s", "label", "confidence"}`` by proposal scoring; ``base``: the
+    frame ranges of the base decoder's events (candidates and features), or None."""
     probs = np.asarray(probs, np.float64)
-    c = candidates(probs, hop_s)
+    c = candidates(probs, hop_s, base)
     # in chunks: an hour-long recording has a few hundred thousand candidates (memory stays flat)
-    scores = np.concatenate([scorer(proposal_features(probs, c[i:i + CHUNK], hop_s))
+    scores = np.concatenate([scorer(all_features(probs, c[i:i + CHUNK], hop_s, base))
                              for i in range(0, len(c), CHUNK)]) if len(c) else np.zeros(0)
     keep = select(c, scores, threshold)
     off = np.array([label_offsets.get(x, 0.0) for x in classes])
