@@ -100,8 +100,9 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
     if params.mode == "proposals":
         if params.scorer is None:
             raise ValueError("decoder mode 'proposals' needs the model package's proposal scorer")
+        base = base_ranges(probs, classes, hop_s, params.proposal_base)
         out = decode_proposals(probs, classes, hop_s, params.scorer, params.proposal_threshold,
-                               params.label_offsets, offset_s, base=base_ranges(probs, classes, hop_s, params.proposal_base))
+                               params.label_offsets, offset_s, base=base)
     elif params.mode == "segments":
         out = _decode_segments(probs, sm, classes, hop_s, params, offset_s)
     elif params.mode == "classwise":

@@ -64,7 +64,8 @@ def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: D
         xs.append(all_features(fp, c[k], hop_s, b))
         ys.append(y[k])
     if not xs:
-        return np.zeros((0, n_proposal_features(len(EVENT_LABELS) + 1, base is not None)), np.float32), np.zeros(0, bool)
+        nf = n_proposal_features(len(EVENT_LABELS) + 1, base is not None)
+        return np.zeros((0, nf), np.float32), np.zeros(0, bool)
     return np.concatenate(xs), np.concatenate(ys)
 
 

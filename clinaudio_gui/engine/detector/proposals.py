@@ -9,11 +9,13 @@ Here every threshold is tried at once:
 1. **candidates** (``candidates``): the runs of "any event" activity (1 - p(no event)) and of
    one most-probable class, at thresholds 0.2 ... 0.8, on raw and median-smoothed (9 frames)
    probabilities, each with its onset moved by -0.3 ... +0.15 s and its offset by -0.3 ... +0.3 s
-   (about 1000 distinct candidates on a 15 s recording);
+   (about 1000 distinct candidates on a 15 s recording); with a base decoder
+   (``DecoderParams.proposal_base``, the fold's thresholding decoder) its events join them;
 2. **features** (``proposal_features``, 78 per candidate, frame probabilities only, so streaming
    works the same): log duration, mean class probabilities inside, the "any event" and
    "adventitious" activity profiles across each edge (+-0.5 s at 64 ms), the activity in the
    0.5 s before and after, the fraction of active frames, and whether an edge is the recording's;
+   with a base decoder 4 more (``base_features``: overlap with and edge differences to its events);
 3. **score** (``ProposalScorer``): 100 gradient-boosted trees of depth 4, fitted with
    scikit-learn on the training patients' candidates, target "within the evaluation collar of an
    expert event" (onset +-0.2 s, offset +-max(0.2 s, 20 %), any class); chosen over a one-layer
@@ -62,7 +64,8 @@ def base_features(cands: np.ndarray, base: np.ndarray, hop_s: float) -> np.ndarr
     that event (0 without overlap), and whether the candidate is that event."""
     if len(cands) == 0 or len(base) == 0:
         return np.zeros((len(cands), N_BASE_FEATURES), np.float32)
-    inter = np.maximum(0, np.minimum(cands[:, 1, None], base[None, :, 1]) - np.maximum(cands[:, 0, None], base[None, :, 0]))
+    inter = np.maximum(0, np.minimum(cands[:, 1, None], base[None, :, 1])
+                       - np.maximum(cands[:, 0, None], base[None, :, 0]))
     union = (cands[:, 1] - cands[:, 0])[:, None] + (base[:, 1] - base[:, 0])[None] - inter
     iou = inter / np.maximum(union, 1)
     j = iou.argmax(axis=1)
