@@ -15,6 +15,7 @@ def register(subparsers) -> None:
     t.add_argument("--epochs", type=int, default=14)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--device", default="cpu", help="where the network trains (cpu, cuda); the rest runs on the CPU")
     t.add_argument("--crop-frames", type=int, default=448)
     t.add_argument("--widths", default="12,24,32")
     t.add_argument("--cache", default="runs/cache", help="feature cache folder")
@@ -60,7 +61,8 @@ def cmd_detect_train(args) -> int:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,
                      threads=args.threads, cache_dir=args.cache, only_folds=only,
                      widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, lr=args.lr,
-                     init_from=args.init_from, boundary_weight=args.boundary_weight, log=log)
+                     init_from=args.init_from, boundary_weight=args.boundary_weight, device=args.device,
+                     log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

@@ -19,8 +19,8 @@ def test_detect_train_tiny(sprsound_dir, tmp_path):
         os.symlink(sprsound_dir / (stem + ".flac"), data / (stem + ".flac"))
     out = tmp_path / "cv"
     p = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out",
-                        str(out), "--folds", "2", "--epochs", "1", "--threads", "1", "--cache", str(tmp_path / "c")],
-                       capture_output=True, text=True, timeout=580)
+                        str(out), "--folds", "2", "--epochs", "1", "--threads", "1", "--cache", str(tmp_path / "c"),
+                        "--device", "cpu"], capture_output=True, text=True, timeout=580)
     assert p.returncode == 0, p.stderr[-3000:]
     cv = json.loads((out / "cv.json").read_text())
     assert set(cv["folds"]) == {"0", "1"}

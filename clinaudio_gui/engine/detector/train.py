@@ -411,7 +411,7 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
 def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
-           boundary_weight: float = 0.0, log=print) -> dict:
+           boundary_weight: float = 0.0, device: str = "cpu", log=print) -> dict:
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -449,8 +449,9 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             log(f"  continuing from {init_from}/fold{k} ({init_m['training']['epochs']} epochs)")
         net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
                                      ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
-                                     boundary_weight=boundary_weight,
+                                     boundary_weight=boundary_weight, device=device,
                                      eval_from=1 if init_state is not None else 4)
+        net = net.cpu()   # calibration, heads and decoders are fitted on the CPU
         net = with_event_head(net)
         calib, params, record_source, metrics, val_metrics, net = fit_and_score(net, recs, va_idx, test_idx, hop_s, log,
                                                                            tr_idx=tr_idx, proposals=True)
