@@ -154,3 +154,19 @@ def test_base_decoder_events_join_the_candidates_and_the_features():
     assert DecoderParams.from_dict(params.to_dict()).proposal_base == base.to_dict()
     with pytest.raises(ValueError, match="base decoder"):
         base_ranges(p, CLASSES, HOP, {"mode": "proposals"})
+
+
+def test_package_with_proposal_decoder_but_no_scorer_is_refused_at_load(tmp_path):
+    pytest.importorskip("torch")
+    from clinaudio_gui.core.errors import ModelPackageError
+    from clinaudio_gui.engine.common.package import load_model_package, save_model_package
+    from clinaudio_gui.engine.detector.infer import Detector, bundled_detector_dir
+    tensors, m = load_model_package(bundled_detector_dir(), kind="detector")
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("proposal_scorer.")}
+    m = {k: v for k, v in m.items() if not k.startswith("weights") and k not in ("format", "format_version")}
+    m["architecture"] = {**m["architecture"], "proposal_trees": 0, "proposal_depth": 0}
+    m["decoder"] = {**m["decoder"], "mode": "proposals"}
+    save_model_package(tmp_path / "pkg", tensors, m)
+    with pytest.raises(ModelPackageError, match="no proposal scorer") as e:
+        Detector(tmp_path / "pkg")
+    assert "pkg" in str(e.value)

@@ -8,7 +8,7 @@ import numpy as np
 
 from clinaudio_gui.engine.common.data import EVENT_LABELS
 from clinaudio_gui.engine.detector import scoring as S
-from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+from clinaudio_gui.engine.detector.model import DetectorNet, rebuilt
 
 
 HEAD_C = (0.03, 0.01, 0.1)          # the first is the default found by the variants study
@@ -124,9 +124,4 @@ def with_event_head(net: DetectorNet) -> DetectorNet:
     n = n_features_for(net.cfg)
     if hasattr(net, "event_head") and net.cfg.event_head_features == n:
         return net
-    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "event_head_features": n})
-    new = DetectorNet(cfg)
-    state = {k: v for k, v in net.state_dict().items() if not k.startswith("event_head.")}
-    missing, unexpected = new.load_state_dict(state, strict=False)
-    assert not unexpected and all(k.startswith("event_head.") for k in missing), (missing, unexpected)
-    return new.eval()
+    return rebuilt(net, "event_head.", event_head_features=n)

@@ -60,6 +60,9 @@ class Detector:
         self.t_record = float(cal.get("t_record", 1.0))
         self.record_offsets = np.asarray(cal.get("offsets", {}).get("2-2", np.zeros(len(self.record_classes))))
         self.decoder = decoder_params(self.net, m.get("decoder", {}))
+        if self.decoder.mode == "proposals" and self.decoder.scorer is None:
+            raise ModelPackageError("the manifest's decoder is 'proposals' but the weights hold no proposal "
+                                    "scorer (architecture.proposal_trees is 0)", path=self.model_dir)
         self.record_source = m.get("record_source", "head")
         self.t_event = float(cal.get("t_event", 1.0))
         self.event_blend = float(cal.get("event_blend", 1.0))

@@ -192,3 +192,14 @@ def detector_loss(frame, record, aux, frame_target, record_target, mask, *, fram
     rec = F.cross_entropy(record, record_target, weight=record_weights, label_smoothing=0.05)
     total = main + aux_weight * aux_l + record_weight * rec
     return total, {"frame": float(main.detach()), "aux": float(aux_l.detach()), "record": float(rec.detach())}
+
+
+def rebuilt(net: DetectorNet, drop_prefix: str, **cfg_changes) -> DetectorNet:
+    """A new network of ``net``'s config with ``cfg_changes`` (a head or buffers added or resized),
+    holding ``net``'s state except the modules under ``drop_prefix`` (left fresh)."""
+    new = DetectorNet(DetectorConfig.from_dict({**net.cfg.to_dict(), **cfg_changes}))
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith(drop_prefix)}
+    missing, unexpected = new.load_state_dict(state, strict=False)
+    if unexpected or not all(k.startswith(drop_prefix) for k in missing):
+        raise RuntimeError(f"state does not fit: missing {missing}, unexpected {unexpected}")
+    return new.eval()

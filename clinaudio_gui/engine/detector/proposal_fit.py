@@ -12,7 +12,7 @@ import numpy as np
 from clinaudio_gui.engine.common.data import EVENT_LABELS
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams, base_ranges, decode
-from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+from clinaudio_gui.engine.detector.model import DetectorNet, rebuilt
 from clinaudio_gui.engine.detector.proposals import (ProposalScorer, all_features, candidates, match_targets,
                                                      n_proposal_features)
 
@@ -32,15 +32,9 @@ def decoder_params(net: DetectorNet, decoder: dict) -> DecoderParams:
 def with_proposal_scorer(net: DetectorNet, scorer: ProposalScorer) -> DetectorNet:
     """A copy of ``net`` whose config and buffers hold ``scorer`` (the rest of the state kept)."""
     a = scorer.arrays()
-    cfg = DetectorConfig.from_dict({**net.cfg.to_dict(), "proposal_trees": int(a["feature"].shape[0]),
-                                    "proposal_depth": scorer.depth})
-    new = DetectorNet(cfg)
-    state = {k: v for k, v in net.state_dict().items() if not k.startswith("proposal_scorer.")}
-    missing, unexpected = new.load_state_dict(state, strict=False)
-    if unexpected or not all(k.startswith("proposal_scorer.") for k in missing):
-        raise RuntimeError(f"state does not fit: missing {missing}, unexpected {unexpected}")
+    new = rebuilt(net, "proposal_scorer.", proposal_trees=int(a["feature"].shape[0]), proposal_depth=scorer.depth)
     new.proposal_scorer.set(a)
-    return new.eval()
+    return new
 
 
 def _base(fp: np.ndarray, base: DecoderParams | None, hop_s: float):
