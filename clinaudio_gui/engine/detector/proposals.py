@@ -19,7 +19,8 @@ Here every threshold is tried at once:
 3. **score** (``ProposalScorer``): 100 gradient-boosted trees of depth 4, fitted with
    scikit-learn on the training patients' candidates, target "within the evaluation collar of an
    expert event" (onset +-0.2 s, offset +-max(0.2 s, 20 %), any class); chosen over a one-layer
-   network (validation event F 0.264 vs 0.227 on fold 0) and deeper trees (0.261);
+   network in exploratory runs (0.264 vs 0.227 on fold 0's validation patients), a choice that
+   scripts/detector_proposal_analysis.py does not confirm (0.255 vs 0.277; docs/models.md);
 4. **selection** (``select``): greedy, best score first, no overlap, score >= the threshold chosen
    on the inner-validation patients (event F with sed_eval); each kept event is named by its
    mean class probabilities (plus the decoder's label offsets).
