@@ -9,9 +9,12 @@ package's inner-validation patients:
    validation patients by cross-fitting, kept events renamed by the event head), each at its
    best selection threshold;
 4. with ``--wheeze-crackle``: per-recording event F of the package on its held-out patients'
-   recordings with both wheezes and crackles (the README screenshot's figures).
+   recordings with both wheezes and crackles (the README screenshot's figures); with
+   ``--only-wheeze-crackle`` just that (a few seconds; 1-3 need a package that keeps its
+   thresholding decoder, e.g. runs/det_cv10/fold0, the session-6 bundle).
 
-    .venv/bin/python scripts/detector_proposal_analysis.py [--model models/detector-sprsound] [--wheeze-crackle]
+    .venv/bin/python scripts/detector_proposal_analysis.py [--model runs/det_cv10/fold0] [--wheeze-crackle]
+    .venv/bin/python scripts/detector_proposal_analysis.py --only-wheeze-crackle [--model models/detector-sprsound]
 
 About 8 minutes on 2 cores (features from runs/cache).
 """
@@ -60,7 +63,10 @@ def main():
     ap.add_argument("--model", default="models/detector-sprsound")
     ap.add_argument("--data", default="../shared/data/sprsound/train")
     ap.add_argument("--wheeze-crackle", action="store_true")
+    ap.add_argument("--only-wheeze-crackle", action="store_true")
     args = ap.parse_args()
+    if args.only_wheeze_crackle:
+        return wheeze_crackle(args.model, D.scan_recordings(args.data))
     torch.set_num_threads(2)
     net, m = load_net(args.model)
     recs = D.scan_recordings(args.data)
@@ -184,22 +190,29 @@ def main():
     print(f"trees fitted on validation patients (5-fold cross-fitting): validation event F {f:.3f} (threshold {tau})")
 
     if args.wheeze_crackle:
-        from clinaudio_gui.engine.detector.infer import load_detector
-        det = load_detector(args.model)
-        fs = []
-        for r in recs:
-            labs = {e[2] for e in r.events}
-            if r.patient in te and {"Wheeze", "Wheeze+Crackle"} & labs and \
-                    {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"} & labs:
-                est = [(e["start_s"], e["end_s"], e["label"]) for e in det.detect_file(r.audio)["events"]]
-                f = event_metrics({r.audio: list(r.events)}, {r.audio: est},
-                                  durations_s={r.audio: r.duration_s})["event_based"]["micro"]["f"] or 0.0
-                fs.append((round(f, 3), r.audio))
-        print(f"held-out recordings with wheezes and crackles: {len(fs)}, mean event F "
-              f"{np.mean([f for f, _ in fs]):.3f}")
-        for f, a in sorted(fs, reverse=True):
-            print(f"  {f:.3f} {a}")
+        wheeze_crackle(args.model, recs)
 
+
+def wheeze_crackle(model: str, recs) -> None:
+    import json
+    from pathlib import Path
+
+    from clinaudio_gui.engine.detector.infer import load_detector
+    te = set(json.loads((Path(model) / "manifest.json").read_text())["split"]["test_patients"])
+    det = load_detector(model)
+    fs = []
+    for r in recs:
+        labs = {e[2] for e in r.events}
+        if r.patient in te and {"Wheeze", "Wheeze+Crackle"} & labs and \
+                {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"} & labs:
+            est = [(e["start_s"], e["end_s"], e["label"]) for e in det.detect_file(r.audio)["events"]]
+            f = event_metrics({r.audio: list(r.events)}, {r.audio: est},
+                              durations_s={r.audio: r.duration_s})["event_based"]["micro"]["f"] or 0.0
+            fs.append((round(f, 3), r.audio))
+    print(f"held-out recordings with wheezes and crackles: {len(fs)}, mean event F "
+          f"{np.mean([f for f, _ in fs]):.3f}")
+    for f, a in sorted(fs, reverse=True):
+        print(f"  {f:.3f} {a}")
 
 if __name__ == "__main__":
     main()

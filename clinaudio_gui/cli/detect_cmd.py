@@ -34,8 +34,9 @@ def register(subparsers) -> None:
                    help="with --retune: keep each fold's temperatures, offsets and decoder (no search; the "
                         "weights are unchanged), e.g. when only adding the event head")
     t.add_argument("--proposals", action="store_true",
-                   help="with --retune: fit the proposal decoder (candidate events scored by boosted trees, "
-                        "fitted on each fold's training patients); kept where validation event F is higher "
+                   help="with --retune: fit the proposal decoder (candidate events scored by boosted trees, a "
+                        "one-layer network or both, fitted on each fold's training patients; the scorer chosen "
+                        "on validation); kept where validation event F is higher "
                         "(training always tries it)")
     t.add_argument("--bundle", default=None, metavar="DEST",
                    help="after training: copy --bundle-fold's package to DEST (e.g. models/detector-sprsound) "

@@ -7,8 +7,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from clinaudio_gui.engine.detector.data import FRAME_CLASSES
 from clinaudio_gui.engine.detector.decode import DecoderParams, base_ranges, decode
-from clinaudio_gui.engine.detector.proposals import (ProposalScorer, all_features, candidates, match_targets,
-                                                     proposal_features, select)
+from clinaudio_gui.engine.detector.proposals import (MeanScorer, MLPScorer, ProposalScorer, all_features,
+                                                     candidates, match_targets, proposal_features, select)
 from clinaudio_gui.metrics.events import event_metrics
 
 CLASSES = FRAME_CLASSES[1:]
@@ -65,6 +65,28 @@ def test_stored_trees_score_exactly_as_sklearn():
     np.testing.assert_array_equal(again(xt), sc(xt))
     with pytest.raises(ValueError, match="deeper"):
         ProposalScorer.from_sklearn(HistGradientBoostingClassifier(max_depth=6, max_iter=5).fit(x, y), 4)
+
+
+def test_stored_network_scores_exactly_as_sklearn():
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2000, 12)) * rng.uniform(0.1, 10, 12) + rng.normal(0, 5, 12)
+    y = (x[:, 0] * x[:, 1] > 0) ^ (rng.random(2000) < 0.1)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=200, random_state=0)).fit(x, y)
+    sc = MLPScorer.from_sklearn(pipe)
+    xt = rng.normal(size=(300, 12)) * 3
+    np.testing.assert_allclose(sc(xt), pipe.predict_proba(xt)[:, 1], atol=1e-10)
+    assert (sc.inputs, sc.hidden) == (12, 16)
+    np.testing.assert_array_equal(MLPScorer.from_arrays(sc.arrays())(xt), sc(xt))
+    # it learnt the interaction (a linear model cannot): it is not just the arrays round-tripping
+    assert ((sc(x) > 0.5) == y).mean() > 0.8
+    deep = make_pipeline(StandardScaler(), MLPClassifier((4, 4), max_iter=5, random_state=0)).fit(x, y)
+    with pytest.raises(ValueError, match="one-hidden-layer"):
+        MLPScorer.from_sklearn(deep)
+    fitted = MLPScorer.fit(x, y, hidden=8, seed=0, max_iter=5)
+    assert fitted.hidden == 8 and np.array_equal(fitted(xt), MLPScorer.fit(x, y, hidden=8, seed=0, max_iter=5)(xt))
 
 
 def test_candidates_cover_the_true_events_and_selection_never_overlaps():
@@ -128,6 +150,40 @@ def test_scorer_travels_in_the_package(tmp_path):
     assert a and decode(p, CLASSES, HOP, params) == a
 
 
+@pytest.mark.parametrize("kinds", [("network",), ("trees", "network")])
+def test_network_scorer_and_the_mean_of_both_travel_in_the_package(tmp_path, kinds):
+    torch = pytest.importorskip("torch")
+    from clinaudio_gui.engine.common.package import load_model_package, save_model_package
+    from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+    from clinaudio_gui.engine.detector.proposal_fit import decoder_params, with_proposal_scorer
+    rng = np.random.default_rng(6)
+    xs, ys = [], []
+    for _ in range(10):
+        p, ev = track(rng)
+        c = candidates(p, HOP)
+        xs.append(proposal_features(p, c, HOP))
+        ys.append(match_targets(c, ev, HOP))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    trees = ProposalScorer.fit(x, y, trees=30, depth=3) if "trees" in kinds else None
+    mlp = MLPScorer.fit(x, y, hidden=16, max_iter=40)
+    scorer = mlp if trees is None else MeanScorer(trees, mlp)
+    torch.manual_seed(0)
+    net = DetectorNet(DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4, n_heads=2))
+    net = with_proposal_scorer(with_proposal_scorer(net, fit_scorer(rng, n_tracks=3)), trees=trees, mlp=mlp)
+    assert hasattr(net, "proposal_scorer") == (trees is not None) and hasattr(net, "proposal_mlp")
+    save_model_package(tmp_path, dict(net.state_dict()), {"kind": "detector", "architecture": net.cfg.to_dict()})
+    tensors, m = load_model_package(tmp_path, kind="detector")
+    net2 = DetectorNet(DetectorConfig.from_dict(m["architecture"]))
+    net2.load_state_dict(tensors)
+    params = decoder_params(net2, {"mode": "proposals", "proposal_threshold": 0.5})
+    assert isinstance(params.scorer, MLPScorer if trees is None else MeanScorer)
+    p, ev = track(rng)
+    a = decode(p, CLASSES, HOP, DecoderParams(mode="proposals", proposal_threshold=0.5, scorer=scorer))
+    assert a and decode(p, CLASSES, HOP, params) == a
+    est = {0: [(e["start_s"], e["end_s"], e["label"]) for e in a]}
+    assert event_metrics({0: ev}, est, map_labels=False)["event_based"]["micro"]["f"] >= 0.6
+
+
 def test_base_decoder_events_join_the_candidates_and_the_features():
     rng = np.random.default_rng(5)
     base = DecoderParams(default_threshold=0.5, median_frames=1, min_duration_s=0.1, onset_shift_s=-0.3,
@@ -162,9 +218,10 @@ def test_package_with_proposal_decoder_but_no_scorer_is_refused_at_load(tmp_path
     from clinaudio_gui.engine.common.package import load_model_package, save_model_package
     from clinaudio_gui.engine.detector.infer import Detector, bundled_detector_dir
     tensors, m = load_model_package(bundled_detector_dir(), kind="detector")
-    tensors = {k: v for k, v in tensors.items() if not k.startswith("proposal_scorer.")}
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("proposal_")}
     m = {k: v for k, v in m.items() if not k.startswith("weights") and k not in ("format", "format_version")}
-    m["architecture"] = {**m["architecture"], "proposal_trees": 0, "proposal_depth": 0}
+    m["architecture"] = {**m["architecture"], "proposal_trees": 0, "proposal_depth": 0, "proposal_mlp_inputs": 0,
+                         "proposal_mlp_hidden": 0}
     m["decoder"] = {**m["decoder"], "mode": "proposals"}
     save_model_package(tmp_path / "pkg", tensors, m)
     with pytest.raises(ModelPackageError, match="no proposal scorer") as e:

@@ -62,7 +62,8 @@ class Detector:
         self.decoder = decoder_params(self.net, m.get("decoder", {}))
         if self.decoder.mode == "proposals" and self.decoder.scorer is None:
             raise ModelPackageError("the manifest's decoder is 'proposals' but the weights hold no proposal "
-                                    "scorer (architecture.proposal_trees is 0)", path=self.model_dir)
+                                    "scorer (architecture.proposal_trees and proposal_mlp_inputs are 0)",
+                                    path=self.model_dir)
         self.record_source = m.get("record_source", "head")
         self.t_event = float(cal.get("t_event", 1.0))
         self.event_blend = float(cal.get("event_blend", 1.0))

@@ -38,6 +38,8 @@ class DetectorConfig(ArchDict):
     event_head_features: int = 0   # > 0: an event head (segments.EventHead) on pooled encoder features
     proposal_trees: int = 0        # > 0: the proposal decoder's scorer (proposals.py), stored as buffers
     proposal_depth: int = 0
+    proposal_mlp_inputs: int = 0   # > 0 (with proposal_mlp_hidden): the proposal decoder's network scorer
+    proposal_mlp_hidden: int = 0
 
 
 class FreqMaxPool(nn.Module):
@@ -72,26 +74,38 @@ class FrameBranch(nn.Module):
         return self.proj(h.reshape(b, c * f, t).transpose(1, 2))   # (B, T', d)
 
 
-class ScorerBuffers(nn.Module):
-    """The proposal scorer's arrays (proposals.ProposalScorer: trees as complete binary trees) as
-    buffers, so they travel in the package's safetensors; the scorer itself runs in numpy."""
+class ArrayBuffers(nn.Module):
+    """Named numpy arrays of fixed shapes as buffers, so they travel in the package's safetensors
+    (a proposal scorer's arrays; the scorer itself runs in numpy)."""
 
-    def __init__(self, trees: int, depth: int):
+    def __init__(self, shapes: dict):
         super().__init__()
-        m = 2 ** depth - 1
-        self.register_buffer("feature", torch.zeros((trees, m), dtype=torch.int64))
-        self.register_buffer("threshold", torch.zeros((trees, m), dtype=torch.float64))
-        self.register_buffer("value", torch.zeros((trees, m + 1), dtype=torch.float64))
-        self.register_buffer("baseline", torch.zeros(1, dtype=torch.float64))
+        self._names = tuple(shapes)
+        for k, (shape, dtype) in shapes.items():
+            self.register_buffer(k, torch.zeros(shape, dtype=dtype))
 
     def arrays(self) -> dict:
-        return {k: getattr(self, k).cpu().numpy() for k in ("feature", "threshold", "value", "baseline")}
+        return {k: getattr(self, k).cpu().numpy() for k in self._names}
 
     @torch.no_grad()
     def set(self, arrays: dict) -> None:
-        for k in ("feature", "threshold", "value", "baseline"):
+        for k in self._names:
             buf = getattr(self, k)
             buf.copy_(torch.as_tensor(np.asarray(arrays[k]), dtype=buf.dtype).reshape(buf.shape))
+
+
+def ScorerBuffers(trees: int, depth: int) -> ArrayBuffers:
+    """proposals.ProposalScorer's arrays: trees as complete binary trees."""
+    m = 2 ** depth - 1
+    return ArrayBuffers({"feature": ((trees, m), torch.int64), "threshold": ((trees, m), torch.float64),
+                         "value": ((trees, m + 1), torch.float64), "baseline": ((1,), torch.float64)})
+
+
+def MLPBuffers(inputs: int, hidden: int) -> ArrayBuffers:
+    """proposals.MLPScorer's arrays: standardisation, one hidden layer, a logistic output."""
+    f = torch.float64
+    return ArrayBuffers({"mean": ((inputs,), f), "scale": ((inputs,), f), "w1": ((inputs, hidden), f),
+                         "b1": ((hidden,), f), "w2": ((hidden,), f), "b2": ((1,), f)})
 
 
 class DetectorNet(nn.Module):
@@ -116,6 +130,8 @@ class DetectorNet(nn.Module):
             self.event_head = EventHead(cfg.event_head_features, cfg.n_frame_classes - 1)
         if cfg.proposal_trees > 0 and cfg.proposal_depth > 0:
             self.proposal_scorer = ScorerBuffers(cfg.proposal_trees, cfg.proposal_depth)
+        if cfg.proposal_mlp_inputs > 0 and cfg.proposal_mlp_hidden > 0:
+            self.proposal_mlp = MLPBuffers(cfg.proposal_mlp_inputs, cfg.proposal_mlp_hidden)
 
     def fusion_weights(self) -> torch.Tensor:
         return torch.softmax(self.fusion_logits, dim=0)

@@ -1,9 +1,10 @@
 """Fitting the proposal decoder (proposals.py) of a trained detector, and attaching its scorer.
 
-The scorer is fitted on the training patients' candidates (every positive, 60 random negatives
-per recording), its threshold on the inner-validation patients (event micro F, sed_eval), and the
-proposal decoder replaces the package's thresholding decoder only where it scores higher on those
-validation patients. Nothing is chosen on test patients.
+The scorers (trees and a one-layer network) are fitted on the training patients' candidates
+(every positive, 60 random negatives per recording); which scorer (trees, network, or the mean of
+both), which candidate set and which score threshold are chosen on the inner-validation patients
+(event micro F, sed_eval), and the proposal decoder replaces the package's thresholding decoder
+only where it scores higher on those validation patients. Nothing is chosen on test patients.
 """
 from __future__ import annotations
 
@@ -13,27 +14,44 @@ from clinaudio_gui.engine.common.data import EVENT_LABELS
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams, base_ranges, decode
 from clinaudio_gui.engine.detector.model import DetectorNet, rebuilt
-from clinaudio_gui.engine.detector.proposals import (ProposalScorer, all_features, candidates, match_targets,
-                                                     n_proposal_features)
+from clinaudio_gui.engine.detector.proposals import (MeanScorer, MLPScorer, ProposalScorer, all_features,
+                                                     candidates, match_targets, n_proposal_features, name_events,
+                                                     score_candidates, select)
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96)
 NEGATIVES_PER_RECORDING = 60
 TREES, DEPTH = 100, 4
+HIDDEN = 64
+SCORERS = ("trees", "network", "trees+network")
 
 
 def decoder_params(net: DetectorNet, decoder: dict) -> DecoderParams:
-    """The manifest's decoder, with the network's proposal scorer attached when it has one."""
+    """The manifest's decoder, with the network's proposal scorer attached when it has one (the
+    trees, the one-layer network, or the mean of both when it holds both)."""
     p = DecoderParams.from_dict(decoder or {})
+    scorers = []
     if hasattr(net, "proposal_scorer"):
-        p.scorer = ProposalScorer.from_arrays(net.proposal_scorer.arrays())
+        scorers.append(ProposalScorer.from_arrays(net.proposal_scorer.arrays()))
+    if hasattr(net, "proposal_mlp"):
+        scorers.append(MLPScorer.from_arrays(net.proposal_mlp.arrays()))
+    if scorers:
+        p.scorer = scorers[0] if len(scorers) == 1 else MeanScorer(*scorers)
     return p
 
 
-def with_proposal_scorer(net: DetectorNet, scorer: ProposalScorer) -> DetectorNet:
-    """A copy of ``net`` whose config and buffers hold ``scorer`` (the rest of the state kept)."""
-    a = scorer.arrays()
-    new = rebuilt(net, "proposal_scorer.", proposal_trees=int(a["feature"].shape[0]), proposal_depth=scorer.depth)
-    new.proposal_scorer.set(a)
+def with_proposal_scorer(net: DetectorNet, trees: ProposalScorer | None = None,
+                         mlp: MLPScorer | None = None) -> DetectorNet:
+    """A copy of ``net`` whose config and buffers hold ``trees`` and / or ``mlp`` (any scorer it
+    held before is replaced; the rest of the state kept)."""
+    a = trees.arrays() if trees is not None else None
+    new = rebuilt(net, "proposal_", proposal_trees=0 if a is None else int(a["feature"].shape[0]),
+                  proposal_depth=0 if a is None else trees.depth,
+                  proposal_mlp_inputs=0 if mlp is None else mlp.inputs,
+                  proposal_mlp_hidden=0 if mlp is None else mlp.hidden)
+    if a is not None:
+        new.proposal_scorer.set(a)
+    if mlp is not None:
+        new.proposal_mlp.set(mlp.arrays())
     return new
 
 
@@ -80,9 +98,17 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
                for fp, i in zip(va_p, va_idx)}
         return float(event_metrics(ref, est, durations_s=dur)["event_based"]["micro"]["f"] or 0.0)
 
+    def cached_f(scored, thr: float, offsets: dict) -> float:
+        # decode()'s proposals mode on precomputed candidate scores (one scoring per scorer)
+        est = {recs[i].audio: [(e["start_s"], e["end_s"], e["label"])
+                               for e in name_events(fp, list(EVENT_LABELS), hop_s, select(c, sc, thr), offsets)]
+               for (c, sc), fp, i in zip(scored, va_p, va_idx)}
+        return float(event_metrics(ref, est, durations_s=dur)["event_based"]["micro"]["f"] or 0.0)
+
     base_f = val_f(base)
     thresholding = base if base.mode != "proposals" else (
         DecoderParams.from_dict(base.proposal_base) if base.proposal_base else None)
+    offsets = dict(base.label_offsets) if base.mode == "segments" else {}
     variants = {"thresholds": None}
     if thresholding is not None:
         variants["thresholds+base"] = thresholding
@@ -93,30 +119,42 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
         if len(y) == 0 or y.all() or not y.any():
             info["variants"][name] = {"why": "no usable training candidates"}
             continue
-        scorer = ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed)
+        fitted = {"trees": ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed),
+                  "network": MLPScorer.fit(x, y, hidden=HIDDEN, seed=seed)}
+        fitted["trees+network"] = MeanScorer(fitted["trees"], fitted["network"])
         pb = b.to_dict() if b is not None else {}
-        tried = {}
-        for thr in THRESHOLDS:
-            tried[thr] = round(val_f(DecoderParams(mode="proposals", proposal_threshold=thr, min_duration_s=0.1,
-                                                   proposal_base=pb, scorer=scorer)), 4)
-        thr = max(tried, key=lambda t: (tried[t], -abs(t - 0.7)))
-        info["variants"][name] = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4),
-                                  "validation_event_f_by_threshold": {str(k): v for k, v in tried.items()},
-                                  "threshold": thr, "validation_event_f": tried[thr]}
-        log(f"  proposals ({name}): validation event F {tried[thr]:.4f} at threshold {thr} "
-            f"(thresholding decoder {base_f:.4f})")
-        if best is None or tried[thr] > best[0]:
-            best = (tried[thr], name, thr, pb, scorer)
+        va_cf = []
+        for fp in va_p:
+            bb = _base(fp, b, hop_s)
+            c = candidates(fp, hop_s, bb)
+            va_cf.append((c, all_features(fp, c, hop_s, bb)))
+        info["variants"][name] = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4)}
+        for kind in SCORERS:
+            scored = [(c, fitted[kind](xf) if len(c) else np.zeros(0)) for c, xf in va_cf]
+            tried = {thr: cached_f(scored, thr, offsets) for thr in THRESHOLDS}
+            thr = max(tried, key=lambda t: (round(tried[t], 4), -abs(t - 0.7)))
+            info["variants"][name][kind] = {"validation_event_f_by_threshold": {str(k): round(v, 4)
+                                                                                for k, v in tried.items()},
+                                            "threshold": thr, "validation_event_f": round(tried[thr], 4)}
+            log(f"  proposals ({name}, {kind}): validation event F {tried[thr]:.4f} at threshold {thr} "
+                f"(thresholding decoder {base_f:.4f})")
+            if best is None or tried[thr] > best[0]:
+                best = (tried[thr], name, kind, thr, pb, fitted)
     if best is None:
         log("  proposals: no usable training candidates; decoder kept")
         return net, base, {**info, "used": False, "why": "no usable training candidates"}
-    f, name, thr, pb, scorer = best
-    info.update({"trees": int(scorer.feature.shape[0]), "depth": scorer.depth, "variant": name,
-                 "threshold": thr, "validation_event_f": f})
+    f, name, kind, thr, pb, fitted = best
+    info.update({"trees": TREES, "depth": DEPTH, "hidden": HIDDEN, "variant": name, "scorer": kind,
+                 "threshold": thr, "validation_event_f": round(f, 4)})
     if f <= base_f:
         return net, base, {**info, "used": False, "why": "validation prefers the thresholding decoder"}
     params = DecoderParams(mode="proposals", proposal_threshold=thr, min_duration_s=0.1, proposal_base=pb,
-                           label_offsets=dict(base.label_offsets) if base.mode == "segments" else {})
-    net = with_proposal_scorer(net, scorer)
-    params.scorer = ProposalScorer.from_arrays(net.proposal_scorer.arrays())
+                           label_offsets=offsets)
+    net = with_proposal_scorer(net, trees=fitted["trees"] if "trees" in kind else None,
+                               mlp=fitted["network"] if "network" in kind else None)
+    params = decoder_params(net, params.to_dict())
+    check = val_f(params)          # the packaged decoder, run as decode() runs it
+    info["validation_event_f_packaged"] = round(check, 4)
+    if abs(check - f) > 1e-9:
+        raise RuntimeError(f"packaged proposal decoder gives validation event F {check} where the search gave {f}")
     return net, params, {**info, "used": True}

@@ -16,17 +16,18 @@ Here every threshold is tried at once:
    "adventitious" activity profiles across each edge (+-0.5 s at 64 ms), the activity in the
    0.5 s before and after, the fraction of active frames, and whether an edge is the recording's;
    with a base decoder 4 more (``base_features``: overlap with and edge differences to its events);
-3. **score** (``ProposalScorer``): 100 gradient-boosted trees of depth 4, fitted with
-   scikit-learn on the training patients' candidates, target "within the evaluation collar of an
-   expert event" (onset +-0.2 s, offset +-max(0.2 s, 20 %), any class); chosen over a one-layer
-   network in exploratory runs (0.264 vs 0.227 on fold 0's validation patients), a choice that
-   scripts/detector_proposal_analysis.py does not confirm (0.255 vs 0.277; docs/models.md);
+3. **score**: P(candidate within the evaluation collar of an expert event: onset +-0.2 s, offset
+   +-max(0.2 s, 20 %), any class), fitted with scikit-learn on the training patients' candidates,
+   by ``ProposalScorer`` (100 gradient-boosted trees of depth 4), ``MLPScorer`` (one hidden layer
+   of 64) or the mean of both (``MeanScorer``); which one a package uses is chosen per fold on
+   the inner-validation patients (proposal_fit.py);
 4. **selection** (``select``): greedy, best score first, no overlap, score >= the threshold chosen
    on the inner-validation patients (event F with sed_eval); each kept event is named by its
    mean class probabilities (plus the decoder's label offsets).
 
-The scorer's arrays travel in the package's safetensors (``proposal_scorer.*`` buffers of the
-network, sized by ``DetectorConfig.proposal_trees`` / ``proposal_depth``).
+The scorers' arrays travel in the package's safetensors (``proposal_scorer.*`` and
+``proposal_mlp.*`` buffers of the network, sized by ``DetectorConfig.proposal_trees`` /
+``proposal_depth`` and ``proposal_mlp_inputs`` / ``proposal_mlp_hidden``).
 """
 from __future__ import annotations
 
@@ -242,6 +243,77 @@ class ProposalScorer:
         return cls.from_sklearn(hgb, depth)
 
 
+class MLPScorer:
+    """A one-hidden-layer network (ReLU, logistic output; scikit-learn's MLPClassifier on features
+    standardised with the training rows' mean / std) as arrays, evaluated in numpy."""
+
+    KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
+
+    def __init__(self, mean, scale, w1, b1, w2, b2):
+        self.mean, self.scale = np.asarray(mean, np.float64).ravel(), np.asarray(scale, np.float64).ravel()
+        self.w1, self.b1 = np.asarray(w1, np.float64), np.asarray(b1, np.float64).ravel()
+        self.w2, self.b2 = np.asarray(w2, np.float64).ravel(), float(np.asarray(b2).ravel()[0])
+        if self.w1.shape != (len(self.mean), len(self.b1)) or len(self.w2) != len(self.b1):
+            raise ValueError(f"inconsistent proposal network arrays {self.w1.shape} {self.w2.shape}")
+
+    @property
+    def inputs(self) -> int:
+        return len(self.mean)
+
+    @property
+    def hidden(self) -> int:
+        return len(self.b1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        h = np.maximum(((x - self.mean) / self.scale) @ self.w1 + self.b1, 0.0)
+        return 1.0 / (1.0 + np.exp(-(h @ self.w2 + self.b2)))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "scale": self.scale, "w1": self.w1, "b1": self.b1, "w2": self.w2,
+                "b2": np.array([self.b2])}
+
+    @classmethod
+    def from_arrays(cls, d: dict) -> "MLPScorer":
+        return cls(*(d[k] for k in cls.KEYS))
+
+    @classmethod
+    def from_sklearn(cls, pipe) -> "MLPScorer":
+        """From a fitted make_pipeline(StandardScaler(), MLPClassifier((h,), activation="relu"))."""
+        sc, mlp = pipe[0], pipe[-1]
+        if mlp.activation != "relu" or len(mlp.coefs_) != 2:
+            raise ValueError("only a one-hidden-layer ReLU network can be stored")
+        return cls(sc.mean_, sc.scale_, mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1][:, 0], mlp.intercepts_[1])
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0,
+            max_iter: int = 60) -> "MLPScorer":
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        pipe = make_pipeline(StandardScaler(), MLPClassifier((hidden,), alpha=1e-3, max_iter=max_iter,
+                                                             random_state=seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)   # a fixed budget of epochs, by design
+            pipe.fit(np.asarray(x, np.float64), np.asarray(y, bool))
+        return cls.from_sklearn(pipe)
+
+
+class MeanScorer:
+    """The mean of several scorers' probabilities (the trees and the network together)."""
+
+    def __init__(self, *scorers):
+        self.scorers = scorers
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([s(x) for s in self.scorers], axis=0)
+
+
 def select(cands: np.ndarray, scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Greedy: best score first, kept when >= ``threshold`` and overlapping no kept candidate."""
     if len(cands) == 0:
@@ -260,17 +332,19 @@ def select(cands: np.ndarray, scores: np.ndarray, threshold: float) -> list[tupl
     return sorted(out)
 
 
-def decode_proposals(probs: np.ndarray, classes: list[str], hop_s: float, scorer: ProposalScorer,
-                     threshold: float, label_offsets: dict, offset_s: float = 0.0,
-                     base: np.ndarray | None = None) -> list[dict]:
-    """Events ``{"start_s", "end_s", "label", "confidence"}`` by proposal scoring; ``base``: the
-    frame ranges of the base decoder's events (candidates and features), or None."""
+def score_candidates(probs: np.ndarray, hop_s: float, scorer, base: np.ndarray | None = None):
+    """(candidates, scores); scored in chunks: an hour-long recording has a few hundred thousand
+    candidates (memory stays flat)."""
     probs = np.asarray(probs, np.float64)
     c = candidates(probs, hop_s, base)
-    # in chunks: an hour-long recording has a few hundred thousand candidates (memory stays flat)
     scores = np.concatenate([scorer(all_features(probs, c[i:i + CHUNK], hop_s, base))
                              for i in range(0, len(c), CHUNK)]) if len(c) else np.zeros(0)
-    keep = select(c, scores, threshold)
+    return c, scores
+
+
+def name_events(probs: np.ndarray, classes: list[str], hop_s: float, keep, label_offsets: dict,
+                offset_s: float = 0.0) -> list[dict]:
+    """The kept frame ranges as events, each named by its mean class probabilities (+ offsets)."""
     off = np.array([label_offsets.get(x, 0.0) for x in classes])
     out = []
     for a, b in keep:
@@ -279,3 +353,13 @@ def decode_proposals(probs: np.ndarray, classes: list[str], hop_s: float, scorer
         out.append({"start_s": round(offset_s + a * hop_s, 4), "end_s": round(offset_s + b * hop_s, 4),
                     "label": classes[k], "confidence": round(float(m[k]), 4)})
     return out
+
+
+def decode_proposals(probs: np.ndarray, classes: list[str], hop_s: float, scorer, threshold: float,
+                     label_offsets: dict, offset_s: float = 0.0, base: np.ndarray | None = None) -> list[dict]:
+    """Events ``{"start_s", "end_s", "label", "confidence"}`` by proposal scoring; ``scorer``: a
+    ProposalScorer, MLPScorer or MeanScorer; ``base``: the frame ranges of the base decoder's
+    events (candidates and features), or None."""
+    probs = np.asarray(probs, np.float64)
+    c, scores = score_candidates(probs, hop_s, scorer, base)
+    return name_events(probs, classes, hop_s, select(c, scores, threshold), label_offsets, offset_s)
