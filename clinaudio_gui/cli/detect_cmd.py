@@ -38,12 +38,26 @@ def register(subparsers) -> None:
                         "one-layer network or both, fitted on each fold's training patients; the scorer chosen "
                         "on validation); kept where validation event F is higher "
                         "(training always tries it)")
+    t.add_argument("--proposal-targets", default="any,class",
+                   help="with --proposals: the scorers' training targets to try (any: near an expert event; "
+                        "class: also named so as to count for it), comma-separated")
     t.add_argument("--bundle", default=None, metavar="DEST",
                    help="after training: copy --bundle-fold's package to DEST (e.g. models/detector-sprsound) "
                         "with the k-fold figures")
     t.add_argument("--bundle-fold", type=int, default=0)
     t.set_defaults(func=cmd_detect_train)
     register_detect(subparsers)
+
+
+def _targets(text: str) -> tuple:
+    from clinaudio_gui.engine.detector.proposal_fit import TARGETS
+    out = tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [x for x in out if x not in TARGETS]
+    if bad or not out:
+        print(f"clinaudio detect-train: --proposal-targets {text!r}: each must be one of "
+              f"{', '.join(TARGETS)}", file=sys.stderr)
+        raise SystemExit(2)
+    return out
 
 
 def cmd_detect_train(args) -> int:
@@ -56,7 +70,8 @@ def cmd_detect_train(args) -> int:
     if args.retune:
         from clinaudio_gui.engine.detector.train import retune_cv
         res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only,
-                        event_head=args.event_head, keep_decoder=args.keep_decoder, proposals=args.proposals,
+                        event_head=args.event_head, keep_decoder=args.keep_decoder,
+                        proposals=_targets(args.proposal_targets) if args.proposals else False,
                         log=log)
     else:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,

@@ -227,3 +227,28 @@ def test_package_with_proposal_decoder_but_no_scorer_is_refused_at_load(tmp_path
     with pytest.raises(ModelPackageError, match="no proposal scorer") as e:
         Detector(tmp_path / "pkg")
     assert "pkg" in str(e.value)
+
+
+def test_class_target_counts_a_candidate_only_when_its_name_would_count():
+    from clinaudio_gui.engine.common.data import EVENT_LABELS
+    from clinaudio_gui.engine.detector.proposal_fit import _candidate_rows, _compatible, candidate_names
+    from clinaudio_gui.engine.detector.proposals import name_events
+    rng = np.random.default_rng(7)
+    p, ev = track(rng)
+    c = candidates(p, HOP)
+    # the names are those the decoder gives (with and without label offsets)
+    for offsets in ({}, {"Normal": -1.0, "Wheeze": 0.5}):
+        names = candidate_names(p, c, offsets)
+        got = [e["label"] for e in name_events(p, list(EVENT_LABELS), HOP, [tuple(x) for x in c[:200]], offsets)]
+        assert [EVENT_LABELS[k] for k in names[:200]] == got
+    compat = _compatible()
+    ix = EVENT_LABELS.index
+    assert compat[ix("Normal"), ix("Normal")] and not compat[ix("Fine Crackle"), ix("Normal")]
+    assert compat[ix("Coarse Crackle"), ix("Fine Crackle")] and compat[ix("Wheeze"), ix("Wheeze+Crackle")]
+    assert not compat[ix("Wheeze"), ix("Rhonchi")] and not compat[ix("Normal"), ix("Wheeze")]
+    # every expert event relabelled: what sat on the truth and was named as it is, no longer counts
+    wrong = [(s, e, "Stridor") for s, e, _ in ev]
+    _, y_any = _candidate_rows([p], [ev], HOP, seed=0)
+    _, y_cls = _candidate_rows([p], [ev], HOP, seed=0, class_offsets={})
+    _, y_wrong = _candidate_rows([p], [wrong], HOP, seed=0, class_offsets={})
+    assert y_any.sum() > 0 and 0 < y_cls.sum() <= y_any.sum() and y_wrong.sum() == 0

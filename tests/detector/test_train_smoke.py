@@ -57,6 +57,14 @@ def test_detect_train_tiny(sprsound_dir, tmp_path):
                          str(out), "--retune", "--keep-decoder", "--proposals", "--threads", "1",
                          "--cache", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
     assert p3.returncode == 0, p3.stderr[-3000:]
-    assert "proposals:" in p3.stderr
+    assert "proposals:" in p3.stderr or "proposals (" in p3.stderr
+    if "proposals (" in p3.stderr:
+        assert "class target" in p3.stderr     # both training targets were tried
+    before = (out / "fold0" / "manifest.json").read_bytes()
+    p4 = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out",
+                         str(out), "--retune", "--proposals", "--proposal-targets", "any,nearest"],
+                        capture_output=True, text=True, timeout=120)
+    assert p4.returncode == 2 and "--proposal-targets" in p4.stderr and "nearest" in p4.stderr
+    assert (out / "fold0" / "manifest.json").read_bytes() == before
     for k in (0, 1):
         assert Detector(out / f"fold{k}").detect_file(next(data.glob("*.flac")))["events"] is not None

@@ -1,8 +1,11 @@
 """Fitting the proposal decoder (proposals.py) of a trained detector, and attaching its scorer.
 
 The scorers (trees and a one-layer network) are fitted on the training patients' candidates
-(every positive, 60 random negatives per recording); which scorer (trees, network, or the mean of
-both), which candidate set and which score threshold are chosen on the inner-validation patients
+(every positive, 60 random negatives per recording), a positive being a candidate within the
+evaluation's collars of an expert event ("any" target) or, in addition, named so that it counts
+for that event ("class" target: a candidate over a Normal cycle that the decoder would name
+"Fine Crackle" is then a negative); which scorer (trees, network, or the mean of both), which
+target, which candidate set and which score threshold are chosen on the inner-validation patients
 (event micro F, sed_eval), and the proposal decoder replaces the package's thresholding decoder
 only where it scores higher on those validation patients. Nothing is chosen on test patients.
 """
@@ -23,6 +26,7 @@ NEGATIVES_PER_RECORDING = 60
 TREES, DEPTH = 100, 4
 HIDDEN = 64
 SCORERS = ("trees", "network", "trees+network")
+TARGETS = ("any", "class")   # a positive candidate: near an expert event; or also named so as to count for it
 
 
 def decoder_params(net: DetectorNet, decoder: dict) -> DecoderParams:
@@ -59,16 +63,44 @@ def _base(fp: np.ndarray, base: DecoderParams | None, hop_s: float):
     return None if base is None else base_ranges(fp, list(EVENT_LABELS), hop_s, base.to_dict())
 
 
+def _compatible() -> np.ndarray:
+    """(7, 7) bool: may an event named ``EVENT_LABELS[i]`` count for an expert event
+    ``EVENT_LABELS[j]`` under the evaluation's label protocol (Normal for Normal; otherwise a
+    shared class after Fine / Coarse Crackle -> Crackle, Wheeze+Crackle -> both)."""
+    from clinaudio_gui.metrics.events import map_events
+    sets = [frozenset(x[2] for x in map_events([(0.0, 1.0, lab)])) for lab in EVENT_LABELS]
+    return np.array([[(not a and not b) or bool(a & b) for b in sets] for a in sets])
+
+
+def candidate_names(probs: np.ndarray, cands: np.ndarray, offsets: dict) -> np.ndarray:
+    """The index in EVENT_LABELS that ``proposals.name_events`` gives each candidate."""
+    p = np.asarray(probs, np.float64)[:, 1:]
+    cs = np.vstack([np.zeros((1, p.shape[1])), np.cumsum(p, 0)])
+    m = (cs[cands[:, 1]] - cs[cands[:, 0]]) / np.maximum(cands[:, 1] - cands[:, 0], 1)[:, None]
+    off = np.array([offsets.get(x, 0.0) for x in EVENT_LABELS])
+    return np.argmax(np.log(np.clip(m / np.maximum(m.sum(1, keepdims=True), 1e-12), 1e-9, 1)) + off, axis=1)
+
+
 def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: DecoderParams | None = None,
-                    seed: int = 0):
+                    seed: int = 0, class_offsets: dict | None = None):
+    """Training rows: every positive candidate and up to 60 random negatives per recording. A
+    positive lies within the evaluation's collars of an expert event; with ``class_offsets`` (the
+    decoder's label offsets) it must also be named (``candidate_names``) so as to count for it."""
     rng = np.random.default_rng(seed)
+    compat = _compatible() if class_offsets is not None else None
     xs, ys = [], []
     for fp, ev in zip(probs, events):
         b = _base(fp, base, hop_s)
         c = candidates(fp, hop_s, b)
         if len(c) == 0:
             continue
-        y = match_targets(c, ev, hop_s)
+        if compat is None:
+            y = match_targets(c, ev, hop_s)
+        else:
+            names = candidate_names(fp, c, class_offsets)
+            y = np.zeros(len(c), bool)
+            for e in ev:
+                y |= match_targets(c, [e], hop_s) & compat[names, EVENT_LABELS.index(e[2])]
         pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
         if len(neg) > NEGATIVES_PER_RECORDING:
             neg = rng.choice(neg, NEGATIVES_PER_RECORDING, replace=False)
@@ -82,7 +114,8 @@ def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: D
 
 
 def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out, t_frame: float,
-                         base: DecoderParams, hop_s: float, log=print, seed: int = 0):
+                         base: DecoderParams, hop_s: float, log=print, seed: int = 0,
+                         targets: tuple = TARGETS):
     """(network, decoder params, summary): the proposal decoder where validation prefers it over
     ``base``, else ``net`` and ``base`` unchanged (the summary says which and why). Two proposal
     decoders are tried: candidates from thresholds alone, and with ``base``'s own events joining
@@ -115,36 +148,39 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
     info = {"validation_event_f_thresholding": round(base_f, 4), "variants": {}}
     best = None
     for name, b in variants.items():
-        x, y = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, base=b, seed=seed)
-        if len(y) == 0 or y.all() or not y.any():
-            info["variants"][name] = {"why": "no usable training candidates"}
-            continue
-        fitted = {"trees": ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed),
-                  "network": MLPScorer.fit(x, y, hidden=HIDDEN, seed=seed)}
-        fitted["trees+network"] = MeanScorer(fitted["trees"], fitted["network"])
         pb = b.to_dict() if b is not None else {}
         va_cf = []
         for fp in va_p:
             bb = _base(fp, b, hop_s)
             c = candidates(fp, hop_s, bb)
             va_cf.append((c, all_features(fp, c, hop_s, bb)))
-        info["variants"][name] = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4)}
-        for kind in SCORERS:
-            scored = [(c, fitted[kind](xf) if len(c) else np.zeros(0)) for c, xf in va_cf]
-            tried = {thr: cached_f(scored, thr, offsets) for thr in THRESHOLDS}
-            thr = max(tried, key=lambda t: (round(tried[t], 4), -abs(t - 0.7)))
-            info["variants"][name][kind] = {"validation_event_f_by_threshold": {str(k): round(v, 4)
-                                                                                for k, v in tried.items()},
-                                            "threshold": thr, "validation_event_f": round(tried[thr], 4)}
-            log(f"  proposals ({name}, {kind}): validation event F {tried[thr]:.4f} at threshold {thr} "
-                f"(thresholding decoder {base_f:.4f})")
-            if best is None or tried[thr] > best[0]:
-                best = (tried[thr], name, kind, thr, pb, fitted)
+        for target in targets:
+            key = name if target == "any" else f"{name}, class target"
+            x, y = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, base=b, seed=seed,
+                                   class_offsets=offsets if target == "class" else None)
+            if len(y) == 0 or y.all() or not y.any():
+                info["variants"][key] = {"why": "no usable training candidates"}
+                continue
+            fitted = {"trees": ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed),
+                      "network": MLPScorer.fit(x, y, hidden=HIDDEN, seed=seed)}
+            fitted["trees+network"] = MeanScorer(fitted["trees"], fitted["network"])
+            info["variants"][key] = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4)}
+            for kind in SCORERS:
+                scored = [(c, fitted[kind](xf) if len(c) else np.zeros(0)) for c, xf in va_cf]
+                tried = {thr: cached_f(scored, thr, offsets) for thr in THRESHOLDS}
+                thr = max(tried, key=lambda t: (round(tried[t], 4), -abs(t - 0.7)))
+                info["variants"][key][kind] = {"validation_event_f_by_threshold": {str(k): round(v, 4)
+                                                                                   for k, v in tried.items()},
+                                               "threshold": thr, "validation_event_f": round(tried[thr], 4)}
+                log(f"  proposals ({key}, {kind}): validation event F {tried[thr]:.4f} at threshold {thr} "
+                    f"(thresholding decoder {base_f:.4f})")
+                if best is None or tried[thr] > best[0]:
+                    best = (tried[thr], name, target, kind, thr, pb, fitted)
     if best is None:
         log("  proposals: no usable training candidates; decoder kept")
         return net, base, {**info, "used": False, "why": "no usable training candidates"}
-    f, name, kind, thr, pb, fitted = best
-    info.update({"trees": TREES, "depth": DEPTH, "hidden": HIDDEN, "variant": name, "scorer": kind,
+    f, name, target, kind, thr, pb, fitted = best
+    info.update({"trees": TREES, "depth": DEPTH, "hidden": HIDDEN, "variant": name, "target": target, "scorer": kind,
                  "threshold": thr, "validation_event_f": round(f, 4)})
     if f <= base_f:
         return net, base, {**info, "used": False, "why": "validation prefers the thresholding decoder"}

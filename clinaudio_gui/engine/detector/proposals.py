@@ -17,7 +17,8 @@ Here every threshold is tried at once:
    0.5 s before and after, the fraction of active frames, and whether an edge is the recording's;
    with a base decoder 4 more (``base_features``: overlap with and edge differences to its events);
 3. **score**: P(candidate within the evaluation collar of an expert event: onset +-0.2 s, offset
-   +-max(0.2 s, 20 %), any class), fitted with scikit-learn on the training patients' candidates,
+   +-max(0.2 s, 20 %), any class; or, with the "class" target, also named so as to count for it:
+   proposal_fit.py), fitted with scikit-learn on the training patients' candidates,
    by ``ProposalScorer`` (100 gradient-boosted trees of depth 4), ``MLPScorer`` (one hidden layer
    of 64) or the mean of both (``MeanScorer``); which one a package uses is chosen per fold on
    the inner-validation patients (proposal_fit.py);

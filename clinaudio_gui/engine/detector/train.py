@@ -395,7 +395,8 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
     if proposals and tr_idx is not None:
         net, params, calib["proposals"] = fit_proposal_decoder(
             net, recs, tr_idx, tr_out if tr_out is not None else predict(net, recs, tr_idx), va_idx, va_out,
-            calib["t_frame"], params, hop_s, log=log)
+            calib["t_frame"], params, hop_s, log=log,
+            **({"targets": proposals} if isinstance(proposals, tuple) else {}))
     te_seqs: list = []
     te_out = predict(net, recs, test_idx, seqs=te_seqs)
     metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s, seqs=te_seqs, net=net)
