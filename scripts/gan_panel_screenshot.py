@@ -1,7 +1,7 @@
 """Screenshot of the GAN panel with the bundled generator (models/gan-sprsound-events/panel.png):
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/gan_panel_screenshot.py \
-        [OUT.png] [--label "Fine Crackle"] [-n 8] [--seed 0]
+        [OUT.png] [--label "Fine Crackle"] [-n 8] [--seed 0] [--duration 0.5]
 """
 import argparse
 import sys
@@ -22,15 +22,17 @@ def main(argv=None) -> int:
     ap.add_argument("--label", default="Fine Crackle")
     ap.add_argument("-n", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--duration", type=float, default=0.5, help="seconds per tile (0.5 = one generator patch)")
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     win = QtMainWindow(load_panels=False, restore_layout=False)
     panel = QtGanPanel(win)
-    panel.resize(620, 760)
+    panel.resize(620 if args.duration <= 0.5 else 900, 760)
     panel.show()
     panel.class_box.setCurrentText(args.label)
     panel.n_spin.setValue(args.n)
     panel.seed_spin.setValue(args.seed)
+    panel.duration_spin.setValue(args.duration)
     done = {"n": None}
     panel.generated.connect(lambda n: done.update(n=n))
     panel.generate()

@@ -72,11 +72,26 @@ def test_plain_generator_converts_exactly_into_cbn():
 
 
 def test_old_packages_load_and_unknown_architecture_is_a_clear_error(tmp_path):
-    s = GanSampler.load()  # the bundled package (plain Generator)
-    assert isinstance(s.generator, Generator)
+    from clinaudio_gui.engine.common.package import save_model_package
+    s = GanSampler.load()  # the bundled package (conditional BN since session 7)
+    assert isinstance(s.generator, CBNGenerator)
+    # a package of the session-1/2 plain generator (class at the input only) still loads as one
+    _, m = load_model_package(_bundled(), kind="gan-generator")
+    a = {**m["architecture"], "generator": "Generator", "critic": "Critic(projection)"}
+    torch.manual_seed(0)
+    g = build_generator(a, len(m["classes"]), n_mels=64, frames=64)
+    m = {k: v for k, v in m.items() if not k.startswith("weights") and k not in ("format", "format_version")}
+    save_model_package(tmp_path / "plain", dict(g.state_dict()), {**m, "architecture": a})
+    old = GanSampler.load(tmp_path / "plain")
+    assert isinstance(old.generator, Generator) and not isinstance(old.generator, CBNGenerator)
     with pytest.raises(ValueError, match="unknown generator architecture 'Banana'"):
         build_generator({"generator": "Banana", "z_dim": 8, "embed_dim": 2, "base_channels": 16, "se": True},
                         3, n_mels=64, frames=64)
+
+
+def _bundled():
+    from clinaudio_gui.engine.gan.sampler import default_model_dir
+    return default_model_dir()
 
 
 def test_ac_critic_gives_class_logits_and_same_score_as_forward():
