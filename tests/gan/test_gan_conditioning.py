@@ -9,7 +9,7 @@ from clinaudio_gui.cli import main as cli_main
 from clinaudio_gui.engine.common.package import load_model_package
 from clinaudio_gui.engine.gan.model import (CBNGenerator, ConditionalBatchNorm2d, Critic, Generator,
                                             build_generator, cbn_state_from_plain, diff_augment)
-from clinaudio_gui.engine.gan.sampler import GanSampler, latents
+from clinaudio_gui.engine.gan.sampler import GanSampler, default_model_dir, latents
 
 torch.set_num_threads(1)
 
@@ -76,7 +76,7 @@ def test_old_packages_load_and_unknown_architecture_is_a_clear_error(tmp_path):
     s = GanSampler.load()  # the bundled package (conditional BN since session 7)
     assert isinstance(s.generator, CBNGenerator)
     # a package of the session-1/2 plain generator (class at the input only) still loads as one
-    _, m = load_model_package(_bundled(), kind="gan-generator")
+    _, m = load_model_package(default_model_dir(), kind="gan-generator")
     a = {**m["architecture"], "generator": "Generator", "critic": "Critic(projection)"}
     torch.manual_seed(0)
     g = build_generator(a, len(m["classes"]), n_mels=64, frames=64)
@@ -87,11 +87,6 @@ def test_old_packages_load_and_unknown_architecture_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown generator architecture 'Banana'"):
         build_generator({"generator": "Banana", "z_dim": 8, "embed_dim": 2, "base_channels": 16, "se": True},
                         3, n_mels=64, frames=64)
-
-
-def _bundled():
-    from clinaudio_gui.engine.gan.sampler import default_model_dir
-    return default_model_dir()
 
 
 def test_ac_critic_gives_class_logits_and_same_score_as_forward():

@@ -18,8 +18,8 @@ from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams, base_ranges, decode
 from clinaudio_gui.engine.detector.model import DetectorNet, rebuilt
 from clinaudio_gui.engine.detector.proposals import (MeanScorer, MLPScorer, ProposalScorer, all_features,
-                                                     candidates, match_targets, n_proposal_features, name_events,
-                                                     score_candidates, select)
+                                                     candidates, label_choice, match_targets, n_proposal_features,
+                                                     name_events, select)
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96)
 NEGATIVES_PER_RECORDING = 60
@@ -77,8 +77,7 @@ def candidate_names(probs: np.ndarray, cands: np.ndarray, offsets: dict) -> np.n
     p = np.asarray(probs, np.float64)[:, 1:]
     cs = np.vstack([np.zeros((1, p.shape[1])), np.cumsum(p, 0)])
     m = (cs[cands[:, 1]] - cs[cands[:, 0]]) / np.maximum(cands[:, 1] - cands[:, 0], 1)[:, None]
-    off = np.array([offsets.get(x, 0.0) for x in EVENT_LABELS])
-    return np.argmax(np.log(np.clip(m / np.maximum(m.sum(1, keepdims=True), 1e-12), 1e-9, 1)) + off, axis=1)
+    return label_choice(m, np.array([offsets.get(x, 0.0) for x in EVENT_LABELS]))
 
 
 def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: DecoderParams | None = None,

@@ -343,6 +343,13 @@ def score_candidates(probs: np.ndarray, hop_s: float, scorer, base: np.ndarray |
     return c, scores
 
 
+def label_choice(means: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The class index each event is named by, from its mean class probabilities (n, K):
+    normalised, in log, plus the decoder's per-class label offsets (K)."""
+    m = np.atleast_2d(np.asarray(means, np.float64))
+    return np.argmax(np.log(np.clip(m / np.maximum(m.sum(1, keepdims=True), 1e-12), 1e-9, 1)) + offsets, axis=1)
+
+
 def name_events(probs: np.ndarray, classes: list[str], hop_s: float, keep, label_offsets: dict,
                 offset_s: float = 0.0) -> list[dict]:
     """The kept frame ranges as events, each named by its mean class probabilities (+ offsets)."""
@@ -350,7 +357,7 @@ def name_events(probs: np.ndarray, classes: list[str], hop_s: float, keep, label
     out = []
     for a, b in keep:
         m = probs[a:b, 1:].mean(axis=0)
-        k = int(np.argmax(np.log(np.clip(m / max(m.sum(), 1e-12), 1e-9, 1)) + off))
+        k = int(label_choice(m, off)[0])
         out.append({"start_s": round(offset_s + a * hop_s, 4), "end_s": round(offset_s + b * hop_s, 4),
                     "label": classes[k], "confidence": round(float(m[k]), 4)})
     return out

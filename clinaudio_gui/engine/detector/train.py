@@ -28,7 +28,7 @@ from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams, decode
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
-from clinaudio_gui.engine.detector.proposal_fit import decoder_params, fit_proposal_decoder
+from clinaudio_gui.engine.detector.proposal_fit import TARGETS, decoder_params, fit_proposal_decoder
 from clinaudio_gui.metrics.events import event_metrics
 
 KIND = "detector"
@@ -370,14 +370,15 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
 
 
 def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None,
-                  proposals: bool = False):
+                  proposals: bool | tuple = False):
     """Calibration, decoder and record-label source chosen on the validation recordings only,
     then every figure of the test recordings: (calib, decoder, record_source, test, validation,
     network; the network carries the proposal scorer when one was fitted and kept).
     With ``tr_idx`` and an event head, the head is fitted on those recordings' events. ``keep``
     (a fold manifest): its temperatures, offsets and decoder stay (they were chosen on the same
     validation patients with the same weights), only the event head is fitted. ``proposals`` (with
-    ``tr_idx``): the proposal decoder is fitted and replaces the decoder where validation prefers it."""
+    ``tr_idx``): the proposal decoder is fitted and replaces the decoder where validation prefers it
+    (a tuple: the training targets to try, proposal_fit.TARGETS by default)."""
     va_seqs: list = []
     va_out = predict(net, recs, va_idx, seqs=va_seqs)
     if keep is not None:
@@ -395,8 +396,7 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
     if proposals and tr_idx is not None:
         net, params, calib["proposals"] = fit_proposal_decoder(
             net, recs, tr_idx, tr_out if tr_out is not None else predict(net, recs, tr_idx), va_idx, va_out,
-            calib["t_frame"], params, hop_s, log=log,
-            **({"targets": proposals} if isinstance(proposals, tuple) else {}))
+            calib["t_frame"], params, hop_s, log=log, targets=proposals if isinstance(proposals, tuple) else TARGETS)
     te_seqs: list = []
     te_out = predict(net, recs, test_idx, seqs=te_seqs)
     metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s, seqs=te_seqs, net=net)
@@ -517,7 +517,7 @@ def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
 
 
 def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, cache_dir="runs/cache",
-              only_folds=None, event_head: bool = False, keep_decoder: bool = False, proposals: bool = False,
+              only_folds=None, event_head: bool = False, keep_decoder: bool = False, proposals: bool | tuple = False,
               log=print) -> dict:
     """Refit calibration and decoder of trained fold packages on their own inner-validation
     patients (the weights stay) and re-score their test patients: for decoder changes that need
@@ -525,7 +525,7 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
     ``event_head``: add an event head to packages without one (a package with one is refitted);
     ``keep_decoder``: keep the temperatures, offsets and decoder of the manifest (same weights,
     same validation patients: the search would choose them again), only fit the event head;
-    ``proposals``: fit the proposal decoder (kept where validation prefers it)."""
+    ``proposals``: fit the proposal decoder (kept where validation prefers it; a tuple: the targets)."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()
