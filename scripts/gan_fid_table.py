@@ -20,7 +20,12 @@ def merge(paths: list[str]) -> tuple[list[str], dict]:
     models: list[str] = []
     per_class: dict = {}
     for p in paths:
-        d = json.loads(open(p).read())
+        try:
+            d = json.loads(open(p, encoding="utf-8").read())
+            d["models"], d["per_class"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            print(f"{p}: not a readable `clinaudio gan fid --json` output ({type(e).__name__}: {e})", file=sys.stderr)
+            raise SystemExit(2)
         for m in d["models"]:
             if m not in models:
                 models.append(m)
@@ -66,4 +71,7 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["runs/gan16/fid.json"]))
+    if len(sys.argv) < 2:
+        print("usage: gan_fid_table.py FID.json [MORE.json ...]  (from `clinaudio gan fid --json`)", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from clinaudio_gui.cli import main as cli_main
-from clinaudio_gui.engine.common.package import load_model_package
+from clinaudio_gui.engine.common.package import load_model_package, save_model_package
 from clinaudio_gui.engine.gan.model import (CBNGenerator, ConditionalBatchNorm2d, Critic, Generator,
                                             build_generator, cbn_state_from_plain, diff_augment)
 from clinaudio_gui.engine.gan.sampler import GanSampler, default_model_dir, latents
@@ -72,7 +72,6 @@ def test_plain_generator_converts_exactly_into_cbn():
 
 
 def test_old_packages_load_and_unknown_architecture_is_a_clear_error(tmp_path):
-    from clinaudio_gui.engine.common.package import save_model_package
     s = GanSampler.load()  # the bundled package (conditional BN since session 7)
     assert isinstance(s.generator, CBNGenerator)
     # a package of the session-1/2 plain generator (class at the input only) still loads as one
