@@ -24,6 +24,13 @@ def register(subparsers) -> None:
                    help="continue training each fold's model from DIR/fold<k> (same split; e.g. more epochs)")
     t.add_argument("--boundary-weight", type=float, default=0.0,
                    help="weigh the frame loss near event onsets / offsets by 1 + B (Gaussian, sigma 0.1 s); 0 = off")
+    t.add_argument("--time-budget-min", type=float, default=None,
+                   help="train each fold for this many minutes (one-cycle over wall-clock time; --epochs is then "
+                        "a ceiling), e.g. on a lent GPU of unknown speed")
+    t.add_argument("--train-only", action="store_true",
+                   help="train and save each fold's network with its split, without the calibration / decoder "
+                        "search (run --retune --event-head --proposals on the folder afterwards)")
+    t.add_argument("--workers", type=int, default=1, help="processes computing the features (first run only)")
     t.add_argument("--retune", action="store_true",
                    help="no training: refit calibration + decoder of the trained folds on their own validation "
                         "patients and re-score their test patients")
@@ -78,7 +85,8 @@ def cmd_detect_train(args) -> int:
                      threads=args.threads, cache_dir=args.cache, only_folds=only,
                      widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, lr=args.lr,
                      init_from=args.init_from, boundary_weight=args.boundary_weight, device=args.device,
-                     log=log)
+                     time_budget_s=None if args.time_budget_min is None else 60.0 * args.time_budget_min,
+                     train_only=args.train_only, workers=args.workers, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

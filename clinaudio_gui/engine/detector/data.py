@@ -111,8 +111,14 @@ def scan_recordings(data_dir: str | Path) -> list[Recording]:
     return recs
 
 
-def load_features(recs: list[Recording], *, cache_dir: str | Path | None = None, progress=None) -> None:
-    """Fill ``features`` and ``target`` of every recording, from the cache when it matches."""
+def _features_of(audio: str) -> np.ndarray:
+    return compute_features(load_audio_8k(audio), detector_settings()).astype(np.float16)
+
+
+def load_features(recs: list[Recording], *, cache_dir: str | Path | None = None, progress=None,
+                  workers: int = 1) -> None:
+    """Fill ``features`` and ``target`` of every recording, from the cache when it matches;
+    ``workers`` > 1 computes missing features in that many processes (same values)."""
     s = detector_settings()
     key = _feature_key(s)
     cache = None
@@ -128,12 +134,22 @@ def load_features(recs: list[Recording], *, cache_dir: str | Path | None = None,
                     r.features = feats[:, :, offs[i]:offs[i + 1]]
                     r.target = frame_target(r.events, r.features.shape[-1], s.hop_s)
                 return
-    for i, r in enumerate(recs):
-        y = load_audio_8k(r.audio)
-        r.features = compute_features(y, s).astype(np.float16)
-        r.target = frame_target(r.events, r.features.shape[-1], s.hop_s)
-        if progress is not None:
-            progress(i + 1, len(recs))
+    feats = map(_features_of, [r.audio for r in recs])
+    pool = None
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        feats = pool.map(_features_of, [r.audio for r in recs], chunksize=8)
+    try:
+        for i, (r, x) in enumerate(zip(recs, feats)):
+            r.features = x
+            r.target = frame_target(r.events, x.shape[-1], s.hop_s)
+            if progress is not None:
+                progress(i + 1, len(recs))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         offs = np.cumsum([0] + [r.features.shape[-1] for r in recs])

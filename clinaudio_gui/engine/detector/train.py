@@ -29,6 +29,7 @@ from clinaudio_gui.engine.detector.decode import DecoderParams, decode
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
 from clinaudio_gui.engine.detector.proposal_fit import TARGETS, decoder_params, fit_proposal_decoder
+from clinaudio_gui.engine.detector.schedule import TimedOneCycle
 from clinaudio_gui.metrics.events import event_metrics
 
 KIND = "detector"
@@ -282,12 +283,15 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                   ckpt: Path | None = None, init_state: dict | None = None,
                   should_stop=None, progress=None, freeze_bn: bool = False, train_encoder: bool = True,
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
-                  boundary_weight: float = 0.0) -> tuple[DetectorNet, list[dict]]:
+                  boundary_weight: float = 0.0, time_budget_s: float | None = None) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
     ends training early (the best state so far is kept); ``progress(step, total_steps)``;
-    ``boundary_weight`` > 0 weighs the frames near onsets / offsets more (``boundary_weights``)."""
+    ``boundary_weight`` > 0 weighs the frames near onsets / offsets more (``boundary_weights``);
+    ``time_budget_s``: the one-cycle schedule runs over that much wall-clock time instead of
+    ``epochs`` (then a ceiling) and training stops when it is spent (e.g. on a lent GPU whose
+    speed is not known in advance); validation time counts."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     hop_s = D.detector_settings().hop_s
@@ -305,8 +309,12 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     sw = sw / sw.sum()
     steps_per_epoch = int(math.ceil(len(tr_idx) / batch))
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
-                                                pct_start=0.2)
+    t_start = time.time()
+    if time_budget_s is None:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                    pct_start=0.2)
+    else:
+        sched = TimedOneCycle(opt, lr, t_start, time_budget_s)
     history, best, best_state = [], -1.0, None
     for ep in range(1, epochs + 1):
         net.train()
@@ -322,6 +330,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             if len(bidx) == 0:
                 continue
             if should_stop is not None and should_stop():
+                break
+            if time_budget_s is not None and sched.spent():
                 break
             bw = None
             if boundary_weight > 0:
@@ -345,7 +355,9 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
         row = {"epoch": ep, "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
                "seconds": round(time.time() - t0, 1)}
         stopped = should_stop is not None and should_stop()
-        if eval_from is not None and not stopped and (ep >= eval_from or ep == epochs):
+        out_of_time = time_budget_s is not None and sched.spent()
+        late = time_budget_s is None or out_of_time or sched.fraction() >= 0.5   # timed: no checks near the peak
+        if eval_from is not None and not stopped and late and (ep >= eval_from or ep == epochs):
             crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
             row.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4), "val_criterion": round(crit, 4)})
             if crit > best:
@@ -358,7 +370,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             from safetensors.torch import save_file  # a checkpoint is tensors too: no pickle
             save_file({k: v.contiguous() for k, v in best_state.items()}, str(ckpt))
             atomic_write_text(ckpt.with_suffix(".json"), json.dumps(history) + "\n")
-        if stopped:
+        if stopped or out_of_time:
             break
     if best_state is not None:
         net.load_state_dict(best_state)
@@ -412,14 +424,18 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
 def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs: int = 14, seed: int = 0,
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
-           boundary_weight: float = 0.0, device: str = "cpu", log=print) -> dict:
+           boundary_weight: float = 0.0, device: str = "cpu", time_budget_s: float | None = None,
+           train_only: bool = False, workers: int = 1, log=print) -> dict:
+    """``train_only``: each fold's package holds the trained network and its split, not yet
+    calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
+    later, e.g. on another machine); ``time_budget_s``: see ``train_network``."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     recs = D.scan_recordings(data_dir)
-    D.load_features(recs, cache_dir=cache_dir)
+    D.load_features(recs, cache_dir=cache_dir, workers=workers)
     fold = D.patient_kfold(recs, folds, seed=seed)
     hop_s = D.detector_settings().hop_s
     cfg = DetectorConfig(widths=tuple(widths))
@@ -451,8 +467,25 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
         net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
                                      ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
-                                     eval_from=1 if init_state is not None else 4)
+                                     eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s)
         net = net.cpu()   # calibration, heads and decoders are fitted on the CPU
+        training = {"data": str(data_dir), "epochs": len(history), "crop_frames": crop, "history": history,
+                    "lr": lr, "continued_from": None if init_from is None else str(init_from),
+                    "boundary_weight": boundary_weight, "device": device, "time_budget_s": time_budget_s,
+                    "minutes": round((time.time() - t0) / 60, 1), "command": command}
+        split = {"kind": "patient-wise k-fold (StratifiedGroupKFold)", "folds": folds, "fold": k,
+                 "seed": seed, "test_patients": sorted({recs[i].patient for i in test_idx}),
+                 "inner_val_patients": sorted({recs[i].patient for i in va_idx})}
+        if train_only:
+            manifest = {"kind": KIND, "name": f"detector-fold{k}", "frame_classes": D.FRAME_CLASSES,
+                        "event_classes": list(EVENT_LABELS), "record_classes": list(RECORD_LABELS),
+                        "features": D.detector_settings().to_dict(), "architecture": net.cfg.to_dict(),
+                        "fusion_weights": net.fusion_weights().detach().tolist(), "split": split,
+                        "training": training, "metrics": {}, "needs_retune": True}
+            save_model_package(fdir, package_tensors(net), manifest)
+            log(f"fold {k}: trained ({len(history)} epochs, {training['minutes']} min); not yet calibrated")
+            results[k] = {}
+            continue
         net = with_event_head(net)
         calib, params, record_source, metrics, val_metrics, net = fit_and_score(net, recs, va_idx, test_idx, hop_s, log,
                                                                            tr_idx=tr_idx, proposals=True)
@@ -466,13 +499,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             "fusion_weights": net.fusion_weights().detach().tolist(),
             "calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
             "window": {"max_frames": 1024, "hop_frames": 512},
-            "split": {"kind": "patient-wise k-fold (StratifiedGroupKFold)", "folds": folds, "fold": k,
-                      "seed": seed, "test_patients": sorted({recs[i].patient for i in test_idx}),
-                      "inner_val_patients": sorted({recs[i].patient for i in va_idx})},
-            "training": {"data": str(data_dir), "epochs": epochs, "crop_frames": crop, "history": history,
-                         "lr": lr, "continued_from": None if init_from is None else str(init_from),
-                         "boundary_weight": boundary_weight,
-                         "minutes": round((time.time() - t0) / 60, 1), "command": command},
+            "split": split, "training": {**training, "minutes": round((time.time() - t0) / 60, 1)},
             "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics),
         }
         save_model_package(fdir, package_tensors(net), manifest)
@@ -559,6 +586,7 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
         m.update({"calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
                   "architecture": net.cfg.to_dict(), "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics)})
         m.setdefault("training", {})["retuned"] = True
+        m.pop("needs_retune", None)
         save_model_package(fdir, package_tensors(net), m)
         results[k] = summary
     cv = aggregate(results)
@@ -572,6 +600,8 @@ def bundle_fold(out_dir: str | Path, fold: int, dest: str | Path, *, command: st
     from clinaudio_gui.engine.common.package import load_model_package
     src = Path(out_dir) / f"fold{fold}"
     tensors, m = load_model_package(src, kind=KIND)
+    if m.get("needs_retune"):
+        raise ValueError(f"{src} was trained with --train-only: run --retune --event-head --proposals first")
     cv = json.loads((Path(out_dir) / "cv.json").read_text())
     m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
                                                       "weights_sha256", "weights_bytes", "created_utc")}
