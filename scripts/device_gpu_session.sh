@@ -17,7 +17,7 @@ set -u
 T0=$(date +%s)
 BUDGET_S=${BUDGET_S:-530}          # seconds from start until the results are packed
 OUT=${OUT:?OUT must name the folder for the results}
-DATA=${DATA:-.gpudata/train}       # SPRSound train (FLAC + JSON), carried losslessly
+DATA=${DATA:-.gpudata/train}       # SPRSound train (FLAC + JSON); or .gpudata/train.tar.gz, unpacked
 DEV=${DEV:-cuda}
 PY=${PY:-python3}
 W=${WORK:-/tmp/gpuw}
@@ -25,6 +25,9 @@ FOLDS=${FOLDS:-5}
 GAN_EPOCHS=${GAN_EPOCHS:-80}       # 34 generator steps per epoch on SPRSound events
 GAN_INIT=${GAN_INIT:-models/gan-sprsound-events}
 mkdir -p "$W/logs" "$OUT"
+if [ ! -d "$DATA" ] && [ -f .gpudata/train.tar.gz ]; then   # the audio travels as one archive
+  mkdir -p "$W/data" && tar -xzf .gpudata/train.tar.gz -C "$W/data" && DATA=$W/data/train
+fi
 left() { echo $(( T0 + BUDGET_S - $(date +%s) )); }
 log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 

@@ -1,0 +1,83 @@
+"""The lent-GPU path of detect-train: --train-only packages (network + split, no search) that
+--retune --event-head --proposals completes; --time-budget-min (one-cycle over wall-clock time);
+--workers (features computed in processes, same values as in one)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from clinaudio_gui.engine.detector import data as D
+from clinaudio_gui.engine.detector.schedule import TimedOneCycle
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_timed_one_cycle_shape(monkeypatch):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    now = [100.0]
+    monkeypatch.setattr("clinaudio_gui.engine.detector.schedule.time.time", lambda: now[0])
+    s = TimedOneCycle(opt, 3e-3, t_start=100.0, budget_s=50.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(3e-3 / 25)       # starts low
+    lrs = []
+    for t in np.linspace(0, 50, 101):
+        now[0] = 100.0 + t
+        s.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    peak = int(np.argmax(lrs))
+    assert peak == 20 and lrs[peak] == pytest.approx(3e-3)                # the peak at 20 % of the time
+    assert all(a <= b + 1e-12 for a, b in zip(lrs[:peak], lrs[1:peak + 1]))  # up, then down
+    assert all(a >= b - 1e-12 for a, b in zip(lrs[peak:], lrs[peak + 1:]))
+    assert lrs[-1] == pytest.approx(3e-3 / 25 / 1e4) and s.spent()
+    now[0] = 149.0
+    assert not s.spent()
+
+
+def test_features_in_processes_equal(sprsound_dir, tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    for j in sorted(sprsound_dir.glob("*.json"))[:3]:
+        os.symlink(j, data / j.name)
+        os.symlink(sprsound_dir / (j.name[:-5] + ".flac"), data / (j.name[:-5] + ".flac"))
+    a, b = D.scan_recordings(data), D.scan_recordings(data)
+    D.load_features(a, cache_dir=None)
+    D.load_features(b, cache_dir=tmp_path / "c", workers=2)
+    for x, y in zip(a, b):
+        assert np.array_equal(x.features, y.features) and np.array_equal(x.target, y.target)
+    c = D.scan_recordings(data)
+    D.load_features(c, cache_dir=tmp_path / "c")   # the cache the processes wrote
+    assert all(np.array_equal(x.features, z.features) for x, z in zip(a, c))
+
+
+def test_train_only_then_retune(sprsound_dir, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for j in sorted(sprsound_dir.glob("*.json"))[::80][:24]:
+        os.symlink(j, data / j.name)
+        os.symlink(sprsound_dir / (j.name[:-5] + ".flac"), data / (j.name[:-5] + ".flac"))
+    out = tmp_path / "cv"
+    cli = [sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out", str(out),
+           "--threads", "1", "--cache", str(tmp_path / "c")]
+    p = subprocess.run(cli + ["--folds", "2", "--only-folds", "0", "--epochs", "500", "--time-budget-min", "0.15",
+                              "--train-only", "--workers", "2"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    m = json.loads((out / "fold0" / "manifest.json").read_text())
+    assert m["needs_retune"] and "calibration" not in m and m["split"]["test_patients"]
+    h = m["training"]["history"]
+    assert m["training"]["time_budget_s"] == pytest.approx(9.0) and m["training"]["epochs"] == len(h) < 500
+    assert any(r.get("best") for r in h)                                  # an epoch was kept by validation
+    assert not (out / "fold1").exists()
+    # not usable as a model until the search ran
+    b = subprocess.run(cli + ["--retune", "--only-folds", "99", "--bundle", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=300)
+    assert b.returncode != 0 and "--train-only" in b.stderr and not (tmp_path / "b").exists()
+    r = subprocess.run(cli + ["--retune", "--event-head", "--proposals"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m2 = json.loads((out / "fold0" / "manifest.json").read_text())
+    assert "needs_retune" not in m2 and m2["calibration"]["t_frame"] > 0 and "score_2_2" in m2["metrics"]
+    assert m2["architecture"]["event_head_features"] > 0 and m2["training"]["history"] == h
+    from clinaudio_gui.engine.detector.infer import Detector
+    assert Detector(out / "fold0").detect_file(next(data.glob("*.flac")))["record_label"]
