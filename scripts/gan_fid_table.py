@@ -3,7 +3,11 @@ each generator's Fréchet distance and its ratio to the real held-out vs real tr
 (target <= 1.25), and its class agreement against real crops' (target >= real - 0.05).
 
     clinaudio gan fid --data ../shared/data/sprsound/train --models A B ... --n-per-class 50 --json > fid.json
-    .venv/bin/python scripts/gan_fid_table.py fid.json [more.json ...]
+    .venv/bin/python scripts/gan_fid_table.py fid.json [more.json ...] [--group SE=a,b,c --group noSE=d,e,f]
+
+--group NAME=M1,M2,...: a summary of those generators (e.g. the seeds of one design): mean +- std
+over them of the mean FD over every class and of the mean agreement over the informative classes,
+and for two groups Welch's t-test on each (scipy).
 
 Several JSON files (the same data, seed and --n-per-class, so the real references are the same)
 are merged column by column; a reference that differs between files is an error.
@@ -42,8 +46,38 @@ def merge(paths: list[str]) -> tuple[list[str], dict]:
     return models, per_class
 
 
-def main(paths: list[str]) -> int:
+def scores(pc: dict, m: str) -> tuple[float, float]:
+    """(mean FD over every class, mean agreement over the informative classes) of generator m."""
+    inf = [c for c in INFORMATIVE if c in pc]
+    return (sum(v["fd"][m] for v in pc.values()) / len(pc),
+            sum(pc[c]["agreement"][m] for c in inf) / len(inf))
+
+
+def groups_summary(pc: dict, groups: list[tuple[str, list[str]]]) -> list[str]:
+    import numpy as np
+    from scipy import stats
+    out, vals = [], {}
+    for name, members in groups:
+        fd, ag = np.array([scores(pc, m) for m in members]).T
+        vals[name] = (fd, ag)
+        out.append(f"{name} ({len(members)}): mean FD {fd.mean():.1f} +- {fd.std(ddof=1) if len(fd) > 1 else 0:.1f}; "
+                   f"mean agreement {ag.mean():.3f} +- {ag.std(ddof=1) if len(ag) > 1 else 0:.3f}")
+    if len(groups) == 2 and all(len(m) > 1 for _, m in groups):
+        (a, (fa, aa)), (b, (fb, ab)) = vals.items()
+        for what, x, y in (("mean FD", fa, fb), ("mean agreement", aa, ab)):
+            t = stats.ttest_ind(x, y, equal_var=False)
+            out.append(f"{a} - {b}, {what}: {x.mean() - y.mean():+.3f} (Welch t {t.statistic:.2f}, p {t.pvalue:.3f})")
+    return out
+
+
+def main(paths: list[str], groups: list[tuple[str, list[str]]] | None = None) -> int:
     models, pc = merge(paths)
+    for name, members in groups or []:
+        missing = [m for m in members if m not in models]
+        if missing:
+            print(f"--group {name}: {', '.join(missing)} not in the input (have: {', '.join(models)})",
+                  file=sys.stderr)
+            raise SystemExit(2)
     print("| class | real train events | " + " | ".join(f"FD {m} (x real)" for m in models)
           + " | FD real held-out | agreement " + " / ".join(models) + " / real |")
     print("|---|---:|" + "---:|" * len(models) + "---:|---|")
@@ -67,11 +101,33 @@ def main(paths: list[str]) -> int:
         print(f"{m}: mean agreement over {', '.join(inf)} {ag:.2f} (real "
               f"{sum(pc[c]['agreement_real'] for c in inf) / len(inf):.2f}); FD target met for "
               f"{', '.join(met_fd) or 'none'}; agreement target met for {', '.join(met_ag) or 'none'}")
+    if groups:
+        print()
+        for line in groups_summary(pc, groups):
+            print(line)
     return 0
 
 
+def _args(argv: list[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    paths, groups = [], []
+    it = iter(argv)
+    for a in it:
+        if a == "--group":
+            g = next(it, "")
+            name, _, members = g.partition("=")
+            if not name or not members:
+                print(f"--group {g!r}: expected NAME=M1,M2,...", file=sys.stderr)
+                raise SystemExit(2)
+            groups.append((name, [m for m in members.split(",") if m]))
+        else:
+            paths.append(a)
+    if not paths:
+        print("usage: gan_fid_table.py FID.json [MORE.json ...] [--group NAME=M1,M2 ...]  "
+              "(from `clinaudio gan fid --json`)", file=sys.stderr)
+        raise SystemExit(2)
+    return paths, groups
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: gan_fid_table.py FID.json [MORE.json ...]  (from `clinaudio gan fid --json`)", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1:]))
+    ps, gs = _args(sys.argv[1:])
+    sys.exit(main(ps, gs))
