@@ -81,3 +81,10 @@ def test_train_only_then_retune(sprsound_dir, tmp_path):
     assert m2["architecture"]["event_head_features"] > 0 and m2["training"]["history"] == h
     from clinaudio_gui.engine.detector.infer import Detector
     assert Detector(out / "fold0").detect_file(next(data.glob("*.flac")))["record_label"]
+
+
+def test_aggregate_skips_folds_without_figures():
+    from clinaudio_gui.engine.detector.train import aggregate
+    out = aggregate({0: {}, 1: {"event_f_micro": 0.2, "score_1_2": None}, 2: {"event_f_micro": 0.4, "score_1_2": 0.8}})
+    assert out["event_f_micro"] == {"mean": 0.3, "std": 0.1, "n": 2}
+    assert out["score_1_2"] == {"mean": 0.8, "std": 0.0, "n": 1}

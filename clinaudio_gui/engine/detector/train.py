@@ -30,6 +30,7 @@ from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
 from clinaudio_gui.engine.detector.proposal_fit import TARGETS, decoder_params, fit_proposal_decoder
 from clinaudio_gui.engine.detector.schedule import TimedOneCycle
+from clinaudio_gui.engine.detector.summary import aggregate, summarize  # noqa: F401 (re-exported)
 from clinaudio_gui.metrics.events import event_metrics
 
 KIND = "detector"
@@ -507,32 +508,6 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
     cv = aggregate(results)
     atomic_write_text(out / "cv.json", json.dumps({"folds": results, "mean_std": cv}, indent=2) + "\n")
     return {"folds": results, "mean_std": cv}
-
-
-def summarize(m: dict) -> dict:
-    ev = m["events"]
-    return {
-        "event_f_micro": ev["event_based"]["micro"]["f"], "event_f_macro": ev["event_based"]["macro"]["f"],
-        "event_error_rate": ev["event_based"]["micro"]["error_rate"],
-        "segment_f1_1s": ev["segment_based"]["micro"]["f"],
-        "per_class_event_f": {k: v["f"] for k, v in ev["event_based"]["per_class"].items()},
-        **{f"score_{t.replace('-', '_')}": round(m["tasks"][t]["score"], 4) for t in m["tasks"]},
-        **{f"macro_f1_{t.replace('-', '_')}": round(m["tasks"][t]["macro_f1"], 4) for t in m["tasks"]},
-        "score_2_2_from_events": round(m["tasks_record_from_events"]["2-2"]["score"], 4),
-        "score_2_1_from_events": round(m["tasks_record_from_events"]["2-1"]["score"], 4),
-        "calibration": {k: (None if v is None else round(float(v), 4)) for k, v in m["calibration"].items()},
-        "n_recordings": ev["n_recordings"], "n_reference_events": ev["n_reference_events"],
-    }
-
-
-def aggregate(results: dict) -> dict:
-    keys = [k for k, v in next(iter(results.values())).items() if isinstance(v, (int, float))] if results else []
-    out = {}
-    for k in keys:
-        vals = [r[k] for r in results.values() if r.get(k) is not None]
-        if vals:
-            out[k] = {"mean": round(float(np.mean(vals)), 4), "std": round(float(np.std(vals)), 4), "n": len(vals)}
-    return out
 
 
 def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
