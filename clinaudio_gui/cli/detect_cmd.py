@@ -69,6 +69,12 @@ def _targets(text: str) -> tuple:
 
 def cmd_detect_train(args) -> int:
     from clinaudio_gui.engine.detector.train import run_cv
+    if args.time_budget_min is not None and not args.time_budget_min > 0:
+        print(f"clinaudio detect-train: --time-budget-min {args.time_budget_min}: must be > 0", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print(f"clinaudio detect-train: --workers {args.workers}: must be >= 1", file=sys.stderr)
+        return 2
     only = None if not args.only_folds else [int(x) for x in args.only_folds.split(",")]
 
     def log(msg):

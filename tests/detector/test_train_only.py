@@ -88,3 +88,10 @@ def test_aggregate_skips_folds_without_figures():
     out = aggregate({0: {}, 1: {"event_f_micro": 0.2, "score_1_2": None}, 2: {"event_f_micro": 0.4, "score_1_2": 0.8}})
     assert out["event_f_micro"] == {"mean": 0.3, "std": 0.1, "n": 2}
     assert out["score_1_2"] == {"mean": 0.8, "std": 0.0, "n": 1}
+
+
+@pytest.mark.parametrize("flag", [["--time-budget-min", "0"], ["--time-budget-min", "-1"], ["--workers", "0"]])
+def test_bad_budget_or_workers(tmp_path, flag):
+    p = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(tmp_path),
+                        "--out", str(tmp_path / "o")] + flag, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and flag[0] in p.stderr and not (tmp_path / "o").exists()
