@@ -9,7 +9,9 @@
 #   - the bundled generator continued (--init-from) for as many steps as the time allows.
 # Results come back as a few tarballs in $OUT (the tool brings back at most 8 files).
 #
-# There (the tool copies the working tree; audio and wheels travel in ignored folders):
+# First, here: `bash scripts/device_prepare.sh` (the audio as one lossless archive, the wheels, the
+# size check; it names the tracked files to move out for the call). Then call the tool with
+# carry [".gpudata", ".whl"] and timeout_s about 585:
 #   BUDGET_S=530 bash scripts/device_gpu_session.sh
 # Here, as a smoke test on the CPU:
 #   DEV=cpu PY=.venv/bin/python DATA=/tmp/tiny BUDGET_S=150 GAN_EPOCHS=1 OUT=/tmp/gpu_out bash scripts/device_gpu_session.sh
