@@ -14,6 +14,7 @@ are merged column by column; a reference that differs between files is an error.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -90,12 +91,11 @@ def main(paths: list[str], groups: list[tuple[str, list[str]]] | None = None) ->
         ag = " / ".join(f"{v['agreement'].get(m, float('nan')):.2f}" for m in models)
         print(f"| {c} | {v['n_real_events']} | " + " | ".join(cells)
               + f" | {'-' if ref is None else f'{ref:.1f}'} | {ag} / {v['agreement_real']:.2f} |")
-    mean_fd = [sum(v["fd"][m] for v in pc.values()) / len(pc) for m in models]
-    print("| mean of 7 | | " + " | ".join(f"{x:.1f}" for x in mean_fd) + " | | |")
+    print("| mean of 7 | | " + " | ".join(f"{scores(pc, m)[0]:.1f}" for m in models) + " | | |")
     print()
+    inf = [c for c in INFORMATIVE if c in pc]
     for m in models:
-        inf = [c for c in INFORMATIVE if c in pc]
-        ag = sum(pc[c]["agreement"][m] for c in inf) / len(inf)
+        ag = scores(pc, m)[1]
         met_fd = [c for c in inf if pc[c].get("fd_real_heldout") and pc[c]["fd"][m] <= 1.25 * pc[c]["fd_real_heldout"]]
         met_ag = [c for c in inf if pc[c]["agreement"][m] >= pc[c]["agreement_real"] - 0.05]
         print(f"{m}: mean agreement over {', '.join(inf)} {ag:.2f} (real "
@@ -108,26 +108,17 @@ def main(paths: list[str], groups: list[tuple[str, list[str]]] | None = None) ->
     return 0
 
 
-def _args(argv: list[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    paths, groups = [], []
-    it = iter(argv)
-    for a in it:
-        if a == "--group":
-            g = next(it, "")
-            name, _, members = g.partition("=")
-            if not name or not members:
-                print(f"--group {g!r}: expected NAME=M1,M2,...", file=sys.stderr)
-                raise SystemExit(2)
-            groups.append((name, [m for m in members.split(",") if m]))
-        else:
-            paths.append(a)
-    if not paths:
-        print("usage: gan_fid_table.py FID.json [MORE.json ...] [--group NAME=M1,M2 ...]  "
-              "(from `clinaudio gan fid --json`)", file=sys.stderr)
-        raise SystemExit(2)
-    return paths, groups
+def _group(text: str) -> tuple[str, list[str]]:
+    name, _, members = text.partition("=")
+    names = [m for m in members.split(",") if m]
+    if not name or not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=M1,M2,...")
+    return name, names
 
 
 if __name__ == "__main__":
-    ps, gs = _args(sys.argv[1:])
-    sys.exit(main(ps, gs))
+    ap = argparse.ArgumentParser(description="the issue-15 quality table from `clinaudio gan fid --json` output")
+    ap.add_argument("files", nargs="+", metavar="FID.json")
+    ap.add_argument("--group", action="append", type=_group, default=[], metavar="NAME=M1,M2,...")
+    a = ap.parse_args()
+    sys.exit(main(a.files, a.group))
