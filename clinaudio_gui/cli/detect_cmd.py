@@ -48,6 +48,10 @@ def register(subparsers) -> None:
     t.add_argument("--proposal-targets", default="any,class",
                    help="with --proposals: the scorers' training targets to try (any: near an expert event; "
                         "class: also named so as to count for it), comma-separated")
+    t.add_argument("--edge-head", action="store_true",
+                   help="with the proposal decoder (training, or --retune --proposals): fit an onset / offset head "
+                        "on the frozen encoder first (training patients) and let every proposal scorer see its "
+                        "activity")
     t.add_argument("--bundle", default=None, metavar="DEST",
                    help="after training: copy --bundle-fold's package to DEST (e.g. models/detector-sprsound) "
                         "with the k-fold figures")
@@ -75,6 +79,10 @@ def cmd_detect_train(args) -> int:
     if args.workers < 1:
         print(f"clinaudio detect-train: --workers {args.workers}: must be >= 1", file=sys.stderr)
         return 2
+    if args.edge_head and args.retune and not args.proposals:
+        print("clinaudio detect-train: --edge-head feeds the proposal decoder: with --retune it needs --proposals",
+              file=sys.stderr)
+        return 2
     only = None if not args.only_folds else [int(x) for x in args.only_folds.split(",")]
 
     def log(msg):
@@ -85,14 +93,14 @@ def cmd_detect_train(args) -> int:
         res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only,
                         event_head=args.event_head, keep_decoder=args.keep_decoder,
                         proposals=_targets(args.proposal_targets) if args.proposals else False,
-                        log=log)
+                        edges=args.edge_head, log=log)
     else:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,
                      threads=args.threads, cache_dir=args.cache, only_folds=only,
                      widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, lr=args.lr,
                      init_from=args.init_from, boundary_weight=args.boundary_weight, device=args.device,
                      time_budget_s=None if args.time_budget_min is None else 60.0 * args.time_budget_min,
-                     train_only=args.train_only, workers=args.workers, log=log)
+                     train_only=args.train_only, workers=args.workers, edges=args.edge_head, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

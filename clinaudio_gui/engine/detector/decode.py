@@ -46,6 +46,7 @@ class DecoderParams:
     proposal_threshold: float = 0.7
     proposal_base: dict = field(default_factory=dict)   # a thresholding decoder whose events join the
                                                          # candidates (and the scorer's features); {} = none
+    proposal_edges: bool = False     # the scorer also sees the edge head's onset / offset activity (edges.py)
     scorer: object = field(default=None, repr=False, compare=False)
 
     def threshold(self, label: str) -> float:
@@ -82,8 +83,11 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderParams, *,
-           offset_s: float = 0.0) -> list[dict]:
+           offset_s: float = 0.0, edges: np.ndarray | None = None) -> list[dict]:
     """Events ``{"start_s", "end_s", "label", "confidence"}`` sorted by start.
+
+    ``edges``: (frames, 2) the edge head's onset / offset activity (edges.py), which a proposal
+    decoder with ``proposal_edges`` needs (other decoders ignore it).
 
     ``classes`` names the event columns 1..K of ``probs`` (column 0 = no event); frame i spans
     [i * hop_s, (i + 1) * hop_s) relative to ``offset_s``.
@@ -100,9 +104,14 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
     if params.mode == "proposals":
         if params.scorer is None:
             raise ValueError("decoder mode 'proposals' needs the model package's proposal scorer")
+        if not params.proposal_edges:
+            edges = None
+        elif edges is None or np.shape(edges) != (n, 2):
+            raise ValueError(f"this proposal decoder needs the edge head's onset / offset activity, shape ({n}, 2); "
+                             f"got {None if edges is None else np.shape(edges)}")
         base = base_ranges(probs, classes, hop_s, params.proposal_base)
         out = decode_proposals(probs, classes, hop_s, params.scorer, params.proposal_threshold,
-                               params.label_offsets, offset_s, base=base)
+                               params.label_offsets, offset_s, base=base, edges=edges)
     elif params.mode == "segments":
         out = _decode_segments(probs, sm, classes, hop_s, params, offset_s)
     elif params.mode == "classwise":

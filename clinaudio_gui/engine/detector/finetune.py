@@ -193,27 +193,39 @@ def _block_features(path: Path, s) -> np.ndarray:
 
 
 @torch.inference_mode()
-def predict_blocks(net: DetectorNet, recs, idx) -> list[tuple[np.ndarray, np.ndarray]]:
+def predict_blocks(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(frame logits, record logits) per recording; a long one in blocks of BLOCK_FRAMES with
-    half-block hops, each keeping its central half (record logits averaged over blocks)."""
+    half-block hops, each keeping its central half (record logits averaged over blocks). With
+    ``seqs`` (a list) each recording's encoder sequence (32 ms) is appended to it, stitched alike."""
     net.eval()
     out = []
+    want = seqs is not None
     for i in idx:
         f = recs[i].features
         T = f.shape[-1]
         starts = [0] if T <= BLOCK_FRAMES else list(range(0, T - BLOCK_FRAMES, BLOCK_FRAMES // 2)) + [T - BLOCK_FRAMES]
         fl = np.zeros((T, net.cfg.n_frame_classes), np.float32)
         rls = []
+        sq = None
         q = BLOCK_FRAMES // 4
         for k, a in enumerate(starts):
             x = torch.from_numpy(f[:, :, a:a + BLOCK_FRAMES].astype(np.float32))[None]
-            fb, rb, _, _ = net(x)
+            fb, rb, _, _, *h = net(x, return_seq=want)
             fb = fb[0].numpy()
             lo = 0 if k == 0 else q
             hi = len(fb) if k == len(starts) - 1 else len(fb) - q
             fl[a + lo:a + hi] = fb[lo:hi]
+            if want:
+                hb = h[0][0].numpy()
+                if sq is None:
+                    sq = np.zeros(((T + 1) // 2, hb.shape[1]), np.float32)
+                a2, lo2, hi2 = a // 2, lo // 2, min(len(hb), (hi + 1) // 2)
+                hi2 = min(hi2, len(sq) - a2)
+                sq[a2 + lo2:a2 + hi2] = hb[lo2:hi2]
             rls.append(rb[0].numpy())
         out.append((fl, np.mean(rls, axis=0)))
+        if want:
+            seqs.append(sq)
     return out
 
 
@@ -229,7 +241,10 @@ def judge(net: DetectorNet, manifest: dict, recs, idx) -> dict:
     calib = manifest.get("calibration") or {"t_frame": 1.0, "t_record": 1.0, "offsets": {}}
     from clinaudio_gui.engine.detector.proposal_fit import decoder_params
     params = decoder_params(net, manifest.get("decoder", {}))
-    r = evaluate_outputs(predict_blocks(net, recs, idx), idx, recs, calib, params, D.detector_settings().hop_s)
+    seqs: list | None = [] if params.mode == "proposals" and params.proposal_edges else None
+    outs = predict_blocks(net, recs, idx, seqs=seqs)
+    r = evaluate_outputs(outs, idx, recs, calib, params, D.detector_settings().hop_s,
+                         seqs=seqs, net=net if seqs is not None else None)
     f = r["events"]["event_based"]["micro"]["f"] or 0.0
     sc = r["tasks"]["2-2"]["score"]
     return {"event_f": round(float(f), 4), "score_2_2": round(float(sc), 4),

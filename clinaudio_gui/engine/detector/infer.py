@@ -64,6 +64,10 @@ class Detector:
             raise ModelPackageError("the manifest's decoder is 'proposals' but the weights hold no proposal "
                                     "scorer (architecture.proposal_trees and proposal_mlp_inputs are 0)",
                                     path=self.model_dir)
+        self.has_edges = self.decoder.mode == "proposals" and self.decoder.proposal_edges
+        if self.has_edges and not hasattr(self.net, "edge_head"):
+            raise ModelPackageError("the manifest's decoder uses the edge head (proposal_edges) but the weights "
+                                    "hold none (architecture.edge_head_inputs is 0)", path=self.model_dir)
         self.record_source = m.get("record_source", "head")
         self.t_event = float(cal.get("t_event", 1.0))
         self.event_blend = float(cal.get("event_blend", 1.0))
@@ -79,19 +83,26 @@ class Detector:
     # ---- the network on one block -------------------------------------------------------
     @torch.inference_mode()
     def _block(self, y: np.ndarray, with_seq: bool = False) -> tuple:
-        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding, and
-        with ``with_seq`` the sequences the event head pools (T', d) at 2 x hop, else None) of
+        """(calibrated frame probabilities (T, 1 + K), record logits (R,), pooled embedding,
+        with ``with_seq`` the sequences the event head pools (T', d) at 2 x hop, else None, and
+        the edge head's onset / offset activity (T, 2) when the decoder uses it, else None) of
         one block at self.sr."""
         feats = compute_features(y, self.settings)
         x = torch.from_numpy(feats)[None].to(self.device)
-        f, r, _, emb, *h = self.net(x, return_seq=with_seq)
+        f, r, _, emb, *h = self.net(x, return_seq=with_seq or self.has_edges)
         n = int(np.ceil(len(y) / self.hop_samples))
         fp = S.softmax(f[0].cpu().numpy().astype(np.float64) / self.t_frame)[:n]
+        seq = h[0][0].cpu().numpy() if h else None
+        edges = None
+        if self.has_edges:
+            from clinaudio_gui.engine.detector.edges import edge_probs
+            edges = edge_probs(self.net, seq, fp)
         return (fp, r[0].cpu().numpy().astype(np.float64), emb[0].cpu().numpy().astype(np.float64),
-                h[0][0].cpu().numpy() if h else None)
+                seq if with_seq else None, edges)
 
-    def _finish(self, frame_probs: np.ndarray, record_logits: np.ndarray, quality, duration_s: float) -> dict:
-        events = decode(frame_probs, self.event_classes, self.hop_s, self.decoder)
+    def _finish(self, frame_probs: np.ndarray, record_logits: np.ndarray, quality, duration_s: float,
+                edges: np.ndarray | None = None) -> dict:
+        events = decode(frame_probs, self.event_classes, self.hop_s, self.decoder, edges=edges)
         rp = S.softmax(record_logits / self.t_record)
         lp = np.log(np.clip(rp, 1e-9, 1)) + self.record_offsets
         if self.record_source == "events":
@@ -177,6 +188,7 @@ class Detector:
         probs[:, 0] = 1.0
         d_seq = 2 * self.cfg.rnn_hidden + self.cfg.n_branches * self.cfg.d_model
         seq = np.zeros(((n_frames + 1) // 2, d_seq), np.float32) if with_sequence else None
+        edges = np.zeros((n_frames, 2)) if self.has_edges else None
         rec_logits, weights, reports, embs = [], [], [], []
         margin = (self.max_frames - self.block_hop_frames) // 2
         for start_f, y in blocks:
@@ -184,7 +196,7 @@ class Detector:
                 continue
             q = assess_quality(y, self.sr)
             reports.append(q)
-            fp, rl, emb, h = self._block(y, with_seq=seq is not None)
+            fp, rl, emb, h, eb = self._block(y, with_seq=seq is not None)
             first = start_f == 0
             last = start_f + len(fp) >= n_frames
             a = 0 if first else margin
@@ -192,6 +204,8 @@ class Detector:
             b = min(b, n_frames - start_f)   # a resampled block may be a sample or two longer
             if q.ok and b > a:
                 probs[start_f + a:start_f + b] = fp[a:b]
+                if edges is not None:
+                    edges[start_f + a:start_f + b] = eb[a:b]
                 if seq is not None:   # 32 ms grid; block starts and margins are even frame counts
                     a2, b2 = a // 2, min(len(h), (b + 1) // 2, len(seq) - start_f // 2)
                     seq[start_f // 2 + a2:start_f // 2 + b2] = h[a2:b2]
@@ -204,7 +218,7 @@ class Detector:
         quality = good[0] if good else reports[0]
         rl = np.average(np.array(rec_logits), axis=0, weights=weights) if rec_logits else \
             np.zeros(len(self.record_classes))
-        res = self._finish(probs, rl, quality, n_samples / self.sr)
+        res = self._finish(probs, rl, quality, n_samples / self.sr, edges)
         if len(reports) > 1:
             res["quality_blocks"] = {"ok": len(good), "total": len(reports)}
         if with_embedding:   # the record head's input (attention + max pooling), averaged over blocks
@@ -212,6 +226,8 @@ class Detector:
                                 else np.zeros(4 * self.cfg.rnn_hidden)).round(5).tolist()
         if with_frames:
             res["frame_probabilities"] = probs
+            if edges is not None:
+                res["edge_probabilities"] = edges
             res["hop_s"] = self.hop_s
         if seq is not None:   # the event head's inputs (record probabilities unrounded, as in training)
             res["sequence"] = seq

@@ -40,6 +40,8 @@ class DetectorConfig(ArchDict):
     proposal_depth: int = 0
     proposal_mlp_inputs: int = 0   # > 0 (with proposal_mlp_hidden): the proposal decoder's network scorer
     proposal_mlp_hidden: int = 0
+    edge_head_inputs: int = 0      # > 0: an onset / offset head (edges.EdgeHead) for the proposal decoder
+    edge_head_width: int = 0
 
 
 class FreqMaxPool(nn.Module):
@@ -132,6 +134,9 @@ class DetectorNet(nn.Module):
             self.proposal_scorer = ScorerBuffers(cfg.proposal_trees, cfg.proposal_depth)
         if cfg.proposal_mlp_inputs > 0 and cfg.proposal_mlp_hidden > 0:
             self.proposal_mlp = MLPBuffers(cfg.proposal_mlp_inputs, cfg.proposal_mlp_hidden)
+        if cfg.edge_head_inputs > 0 and cfg.edge_head_width > 0:
+            from clinaudio_gui.engine.detector.edges import EdgeHead
+            self.edge_head = EdgeHead(cfg.edge_head_inputs, cfg.edge_head_width)
 
     def fusion_weights(self) -> torch.Tensor:
         return torch.softmax(self.fusion_logits, dim=0)

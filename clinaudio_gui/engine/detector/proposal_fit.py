@@ -81,14 +81,15 @@ def candidate_names(probs: np.ndarray, cands: np.ndarray, offsets: dict) -> np.n
 
 
 def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: DecoderParams | None = None,
-                    seed: int = 0, class_offsets: dict | None = None):
+                    seed: int = 0, class_offsets: dict | None = None, edges: list | None = None):
     """Training rows: every positive candidate and up to 60 random negatives per recording. A
     positive lies within the evaluation's collars of an expert event; with ``class_offsets`` (the
-    decoder's label offsets) it must also be named (``candidate_names``) so as to count for it."""
+    decoder's label offsets) it must also be named (``candidate_names``) so as to count for it.
+    ``edges``: per recording, the edge head's activity (its features join)."""
     rng = np.random.default_rng(seed)
     compat = _compatible() if class_offsets is not None else None
     xs, ys = [], []
-    for fp, ev in zip(probs, events):
+    for j, (fp, ev) in enumerate(zip(probs, events)):
         b = _base(fp, base, hop_s)
         c = candidates(fp, hop_s, b)
         if len(c) == 0:
@@ -104,30 +105,42 @@ def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: D
         if len(neg) > NEGATIVES_PER_RECORDING:
             neg = rng.choice(neg, NEGATIVES_PER_RECORDING, replace=False)
         k = np.concatenate([pos, neg])
-        xs.append(all_features(fp, c[k], hop_s, b))
+        xs.append(all_features(fp, c[k], hop_s, b, None if edges is None else edges[j]))
         ys.append(y[k])
     if not xs:
-        nf = n_proposal_features(len(EVENT_LABELS) + 1, base is not None)
+        nf = n_proposal_features(len(EVENT_LABELS) + 1, base is not None, edges is not None)
         return np.zeros((0, nf), np.float32), np.zeros(0, bool)
     return np.concatenate(xs), np.concatenate(ys)
 
 
 def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out, t_frame: float,
                          base: DecoderParams, hop_s: float, log=print, seed: int = 0,
-                         targets: tuple = TARGETS):
+                         targets: tuple = TARGETS, tr_seqs=None, va_seqs=None):
     """(network, decoder params, summary): the proposal decoder where validation prefers it over
     ``base``, else ``net`` and ``base`` unchanged (the summary says which and why). Two proposal
     decoders are tried: candidates from thresholds alone, and with ``base``'s own events joining
-    them (``proposal_base``, the scorer seeing how a candidate relates to them)."""
+    them (``proposal_base``, the scorer seeing how a candidate relates to them). With the
+    encoder sequences ``tr_seqs`` / ``va_seqs`` an edge head (edges.py) is fitted first and every
+    scorer also sees its onset / offset activity (``proposal_edges``)."""
     from clinaudio_gui.metrics.events import event_metrics
     tr_p = [S.softmax(fl / t_frame) for fl, _ in tr_out]
     va_p = [S.softmax(fl / t_frame) for fl, _ in va_out]
+    tr_e = va_e = None
+    edge_info = None
+    net_in = net          # returned unchanged (without an edge head) when the decoder is not replaced
+    if tr_seqs is not None and va_seqs is not None:
+        from clinaudio_gui.engine.detector.edges import edge_probs, fit_edge_head
+        net, edge_info = fit_edge_head(net, tr_seqs, tr_p, [recs[i].events for i in tr_idx], va_seqs, va_p,
+                                       [recs[i].events for i in va_idx], hop_s, seed=seed, log=log)
+        tr_e = [edge_probs(net, h, fp) for h, fp in zip(tr_seqs, tr_p)]
+        va_e = [edge_probs(net, h, fp) for h, fp in zip(va_seqs, va_p)]
     ref = {recs[i].audio: list(recs[i].events) for i in va_idx}
     dur = {recs[i].audio: recs[i].duration_s for i in va_idx}
 
     def val_f(p: DecoderParams) -> float:
-        est = {recs[i].audio: [(e["start_s"], e["end_s"], e["label"]) for e in decode(fp, EVENT_LABELS, hop_s, p)]
-               for fp, i in zip(va_p, va_idx)}
+        est = {recs[i].audio: [(e["start_s"], e["end_s"], e["label"])
+                               for e in decode(fp, EVENT_LABELS, hop_s, p, edges=None if va_e is None else va_e[j])]
+               for j, (fp, i) in enumerate(zip(va_p, va_idx))}
         return float(event_metrics(ref, est, durations_s=dur)["event_based"]["micro"]["f"] or 0.0)
 
     def cached_f(scored, thr: float, offsets: dict) -> float:
@@ -145,18 +158,20 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
     if thresholding is not None:
         variants["thresholds+base"] = thresholding
     info = {"validation_event_f_thresholding": round(base_f, 4), "variants": {}}
+    if edge_info is not None:
+        info["edge_head"] = edge_info
     best = None
     for name, b in variants.items():
         pb = b.to_dict() if b is not None else {}
         va_cf = []
-        for fp in va_p:
+        for j, fp in enumerate(va_p):
             bb = _base(fp, b, hop_s)
             c = candidates(fp, hop_s, bb)
-            va_cf.append((c, all_features(fp, c, hop_s, bb)))
+            va_cf.append((c, all_features(fp, c, hop_s, bb, None if va_e is None else va_e[j])))
         for target in targets:
             key = name if target == "any" else f"{name}, class target"
             x, y = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, base=b, seed=seed,
-                                   class_offsets=offsets if target == "class" else None)
+                                   class_offsets=offsets if target == "class" else None, edges=tr_e)
             if len(y) == 0 or y.all() or not y.any():
                 info["variants"][key] = {"why": "no usable training candidates"}
                 continue
@@ -177,14 +192,14 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
                     best = (tried[thr], name, target, kind, thr, pb, fitted)
     if best is None:
         log("  proposals: no usable training candidates; decoder kept")
-        return net, base, {**info, "used": False, "why": "no usable training candidates"}
+        return net_in, base, {**info, "used": False, "why": "no usable training candidates"}
     f, name, target, kind, thr, pb, fitted = best
     info.update({"trees": TREES, "depth": DEPTH, "hidden": HIDDEN, "variant": name, "target": target, "scorer": kind,
                  "threshold": thr, "validation_event_f": round(f, 4)})
     if f <= base_f:
-        return net, base, {**info, "used": False, "why": "validation prefers the thresholding decoder"}
+        return net_in, base, {**info, "used": False, "why": "validation prefers the thresholding decoder"}
     params = DecoderParams(mode="proposals", proposal_threshold=thr, min_duration_s=0.1, proposal_base=pb,
-                           label_offsets=offsets)
+                           label_offsets=offsets, proposal_edges=tr_e is not None)
     net = with_proposal_scorer(net, trees=fitted["trees"] if "trees" in kind else None,
                                mlp=fitted["network"] if "network" in kind else None)
     params = decoder_params(net, params.to_dict())

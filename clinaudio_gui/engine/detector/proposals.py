@@ -16,6 +16,8 @@ Here every threshold is tried at once:
    "adventitious" activity profiles across each edge (+-0.5 s at 64 ms), the activity in the
    0.5 s before and after, the fraction of active frames, and whether an edge is the recording's;
    with a base decoder 4 more (``base_features``: overlap with and edge differences to its events);
+   with an edge head (edges.py, ``DecoderParams.proposal_edges``) 8 more (``edge_features``: its
+   onset / offset activity at and around each edge, and the strongest edge inside the candidate);
 3. **score**: P(candidate within the evaluation collar of an expert event: onset +-0.2 s, offset
    +-max(0.2 s, 20 %), any class; or, with the "class" target, also named so as to count for it:
    proposal_fit.py), fitted with scikit-learn on the training patients' candidates,
@@ -54,11 +56,60 @@ def settle_s() -> float:
     return max(OFFSET_SHIFTS_S) + max(PROFILE_STEP_S * PROFILE_STEPS, CONTEXT_S) + 0.2
 
 
-def n_proposal_features(n_frame_classes: int, with_base: bool = False) -> int:
-    return 1 + n_frame_classes + 4 * 2 * PROFILE_STEPS + 5 + (N_BASE_FEATURES if with_base else 0)
+def n_proposal_features(n_frame_classes: int, with_base: bool = False, with_edges: bool = False) -> int:
+    return (1 + n_frame_classes + 4 * 2 * PROFILE_STEPS + 5 + (N_BASE_FEATURES if with_base else 0)
+            + (N_EDGE_FEATURES if with_edges else 0))
 
 
 N_BASE_FEATURES = 4
+N_EDGE_FEATURES = 8
+EDGE_NEAR_S = (0.1, 0.2)     # edge activity windows around a candidate's edges
+
+
+def _range_max(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """max(x[lo:hi]) per query (0 where the range is empty), by a sparse table (O(1) a query)."""
+    n = len(x)
+    lo = np.clip(lo, 0, n)
+    hi = np.clip(hi, 0, n)
+    out = np.zeros(len(lo))
+    ok = hi > lo
+    if not ok.any():
+        return out
+    table = [np.asarray(x, np.float64)]
+    while (1 << len(table)) <= n:
+        p, h = table[-1], 1 << (len(table) - 1)
+        table.append(np.maximum(p[:-h], p[h:]))
+    a, b = lo[ok], hi[ok]
+    k = np.floor(np.log2(b - a)).astype(np.int64)
+    res = np.empty(len(a))
+    for j in np.unique(k):
+        m = k == j
+        t = table[j]
+        res[m] = np.maximum(t[a[m]], t[b[m] - (1 << j)])
+    out[ok] = res
+    return out
+
+
+def edge_features(edges: np.ndarray, cands: np.ndarray, hop_s: float) -> np.ndarray:
+    """(n, 8) the edge head's evidence for each candidate (edges.py): onset probability at its
+    onset and the largest within +-0.1 / +-0.2 s of it, the same for the offset at its last
+    frame, and the largest onset / offset probability strictly inside it beyond +-0.2 s of its
+    edges (a neighbour's edge: two events merged into one candidate)."""
+    e = np.asarray(edges, np.float64)
+    n = len(e)
+    if len(cands) == 0:
+        return np.zeros((0, N_EDGE_FEATURES), np.float32)
+    a, last = cands[:, 0], np.maximum(cands[:, 1] - 1, 0)
+    cols = []
+    for j, at in ((0, a), (1, last)):
+        cols.append(e[np.clip(at, 0, n - 1), j])
+        for w_s in EDGE_NEAR_S:
+            w = int(round(w_s / hop_s))
+            cols.append(_range_max(e[:, j], at - w, at + w + 1))
+    w = int(round(max(EDGE_NEAR_S) / hop_s))
+    for j in (0, 1):
+        cols.append(_range_max(e[:, j], a + w + 1, last - w))
+    return np.column_stack(cols).astype(np.float32)
 
 
 def base_features(cands: np.ndarray, base: np.ndarray, hop_s: float) -> np.ndarray:
@@ -78,10 +129,16 @@ def base_features(cands: np.ndarray, base: np.ndarray, hop_s: float) -> np.ndarr
     return np.column_stack([best, on, off, best > 0.999]).astype(np.float32)
 
 
-def all_features(probs: np.ndarray, cands: np.ndarray, hop_s: float, base: np.ndarray | None) -> np.ndarray:
-    """``proposal_features``, plus ``base_features`` when the decoder has a base decoder."""
-    x = proposal_features(probs, cands, hop_s)
-    return x if base is None else np.concatenate([x, base_features(cands, base, hop_s)], axis=1)
+def all_features(probs: np.ndarray, cands: np.ndarray, hop_s: float, base: np.ndarray | None,
+                 edges: np.ndarray | None = None) -> np.ndarray:
+    """``proposal_features``, plus ``base_features`` when the decoder has a base decoder, plus
+    ``edge_features`` when given the edge head's activity ``edges`` (frames, 2)."""
+    x = [proposal_features(probs, cands, hop_s)]
+    if base is not None:
+        x.append(base_features(cands, base, hop_s))
+    if edges is not None:
+        x.append(edge_features(edges, cands, hop_s))
+    return x[0] if len(x) == 1 else np.concatenate(x, axis=1)
 
 
 def _const_runs(lab: np.ndarray, min_len: int) -> list[tuple[int, int]]:
@@ -333,12 +390,13 @@ def select(cands: np.ndarray, scores: np.ndarray, threshold: float) -> list[tupl
     return sorted(out)
 
 
-def score_candidates(probs: np.ndarray, hop_s: float, scorer, base: np.ndarray | None = None):
+def score_candidates(probs: np.ndarray, hop_s: float, scorer, base: np.ndarray | None = None,
+                     edges: np.ndarray | None = None):
     """(candidates, scores); scored in chunks: an hour-long recording has a few hundred thousand
     candidates (memory stays flat)."""
     probs = np.asarray(probs, np.float64)
     c = candidates(probs, hop_s, base)
-    scores = np.concatenate([scorer(all_features(probs, c[i:i + CHUNK], hop_s, base))
+    scores = np.concatenate([scorer(all_features(probs, c[i:i + CHUNK], hop_s, base, edges))
                              for i in range(0, len(c), CHUNK)]) if len(c) else np.zeros(0)
     return c, scores
 
@@ -364,10 +422,11 @@ def name_events(probs: np.ndarray, classes: list[str], hop_s: float, keep, label
 
 
 def decode_proposals(probs: np.ndarray, classes: list[str], hop_s: float, scorer, threshold: float,
-                     label_offsets: dict, offset_s: float = 0.0, base: np.ndarray | None = None) -> list[dict]:
+                     label_offsets: dict, offset_s: float = 0.0, base: np.ndarray | None = None,
+                     edges: np.ndarray | None = None) -> list[dict]:
     """Events ``{"start_s", "end_s", "label", "confidence"}`` by proposal scoring; ``scorer``: a
     ProposalScorer, MLPScorer or MeanScorer; ``base``: the frame ranges of the base decoder's
-    events (candidates and features), or None."""
+    events (candidates and features), or None; ``edges``: the edge head's activity (features)."""
     probs = np.asarray(probs, np.float64)
-    c, scores = score_candidates(probs, hop_s, scorer, base)
+    c, scores = score_candidates(probs, hop_s, scorer, base, edges)
     return name_events(probs, classes, hop_s, select(c, scores, threshold), label_offsets, offset_s)

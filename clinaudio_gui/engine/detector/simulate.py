@@ -30,6 +30,7 @@ from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.active import STRATEGIES, frame_uncertainty, rank_queue
 from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.edges import edge_probs
 from clinaudio_gui.engine.detector.finetune import adapt, judge, load_net
 from clinaudio_gui.engine.detector.infer import bundled_detector_dir
 from clinaudio_gui.engine.detector.proposal_fit import decoder_params
@@ -48,11 +49,13 @@ def _outputs(net, manifest, recs, idx) -> dict[str, dict]:
     for i in idx:
         r = recs[i]
         x = torch.from_numpy(r.features.astype(np.float32))[None]
-        f, rl, _, emb = net(x)
+        edges_used = params.mode == "proposals" and params.proposal_edges
+        f, rl, _, emb, *h = net(x, return_seq=edges_used)
         fp = S.softmax(f[0].numpy().astype(np.float64) / t_f)
         rp = S.softmax(rl[0].numpy().astype(np.float64) / t_r)
+        e = edge_probs(net, h[0][0].numpy(), fp) if edges_used else None
         out[r.audio] = {"record_probabilities": dict(zip(manifest["record_classes"], rp.round(4).tolist())),
-                        "events": decode(fp, EVENT_LABELS, hop_s, params), "quality": "ok",
+                        "events": decode(fp, EVENT_LABELS, hop_s, params, edges=e), "quality": "ok",
                         "frame_uncertainty": frame_uncertainty(fp), "embedding": emb[0].numpy().tolist()}
     return out
 

@@ -39,6 +39,7 @@ class StreamingDetector:
         self.total = 0                          # samples received
         self._since_run = 0
         self.track = np.zeros((0, self.k))      # emitted frame probabilities (from frame `track_start`)
+        self.edge_track = np.zeros((0, 2)) if det.has_edges else None   # the edge head's activity, same frames
         self.track_start = 0
         self.emitted_frames = 0
         self.events: list[dict] = []
@@ -77,26 +78,32 @@ class StreamingDetector:
         if upto <= a:
             return self._decode_tail(final)
         if q.ok:
-            fp, rl, _, _ = self.det._block(window)
+            fp, rl, _, _, eb = self.det._block(window)
             self.last_record_probs = S.softmax(rl / self.det.t_record)
             off = start // self.hop          # frame index of the window's first frame
             rows = fp[max(0, a - off): upto - off]
+            erows = None if eb is None else eb[max(0, a - off): upto - off]
             if len(rows) < upto - a:          # frames before this window (never happens after warm-up)
                 pad = np.zeros((upto - a - len(rows), self.k))
                 pad[:, 0] = 1.0
                 rows = np.concatenate([pad, rows])
+                if erows is not None:
+                    erows = np.concatenate([np.zeros((len(pad), 2)), erows])
         else:
             self.last_record_probs = None
             rows = np.zeros((upto - a, self.k))
             rows[:, 0] = 1.0
+            erows = np.zeros((upto - a, 2))
         self.track = np.concatenate([self.track, rows])
+        if self.edge_track is not None:
+            self.edge_track = np.concatenate([self.edge_track, erows])
         self.emitted_frames = upto
         return self._decode_tail(final)
 
     def _decode_tail(self, final: bool) -> list[dict]:
         hop_s = self.det.hop_s
         evs = decode(self.track, self.det.event_classes, hop_s, self.det.decoder,
-                     offset_s=self.track_start * hop_s)
+                     offset_s=self.track_start * hop_s, edges=self.edge_track)
         gap = self.det.decoder.settle_frames(hop_s)
         limit_s = (self.emitted_frames - gap - 1) * hop_s
         new = []
@@ -116,6 +123,8 @@ class StreamingDetector:
         keep_from = min(self._final_until_frame, self.emitted_frames - gap - 1) - 4 * gap
         if keep_from > self.track_start:
             self.track = self.track[keep_from - self.track_start:]
+            if self.edge_track is not None:
+                self.edge_track = self.edge_track[keep_from - self.track_start:]
             self.track_start = keep_from
         return new
 

@@ -202,7 +202,13 @@ def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s:
     for j, ((fl, rl), i) in enumerate(zip(outs, idx)):
         r = recs[i]
         fp = S.softmax(fl / t_f)
-        evs = decode(fp, EVENT_LABELS, hop_s, params)
+        e = None
+        if params.mode == "proposals" and params.proposal_edges:
+            if seqs is None or net is None or not hasattr(net, "edge_head"):
+                raise ValueError("this decoder needs the edge head: pass the network and its sequences")
+            from clinaudio_gui.engine.detector.edges import edge_probs
+            e = edge_probs(net, seqs[j], fp)
+        evs = decode(fp, EVENT_LABELS, hop_s, params, edges=e)
         est[r.audio] = [(e["start_s"], e["end_s"], e["label"]) for e in evs]
         if r.events:
             ev_true += [e[2] for e in r.events]
@@ -383,7 +389,7 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
 
 
 def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None,
-                  proposals: bool | tuple = False):
+                  proposals: bool | tuple = False, edges: bool = False):
     """Calibration, decoder and record-label source chosen on the validation recordings only,
     then every figure of the test recordings: (calib, decoder, record_source, test, validation,
     network; the network carries the proposal scorer when one was fitted and kept).
@@ -391,7 +397,8 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
     (a fold manifest): its temperatures, offsets and decoder stay (they were chosen on the same
     validation patients with the same weights), only the event head is fitted. ``proposals`` (with
     ``tr_idx``): the proposal decoder is fitted and replaces the decoder where validation prefers it
-    (a tuple: the training targets to try, proposal_fit.TARGETS by default)."""
+    (a tuple: the training targets to try, proposal_fit.TARGETS by default); with ``edges`` an edge
+    head is fitted first and the proposal scorers see its activity (edges.py)."""
     va_seqs: list = []
     va_out = predict(net, recs, va_idx, seqs=va_seqs)
     if keep is not None:
@@ -400,16 +407,18 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
         params = decoder_params(net, keep["decoder"])
     else:
         calib, params = fit_calibration(va_out, va_idx, recs, hop_s, log=log)
-    tr_out = None
-    if tr_idx is not None and hasattr(net, "event_head"):
-        tr_seqs: list = []
+    tr_out = tr_seqs = None
+    if tr_idx is not None and (hasattr(net, "event_head") or (proposals and edges)):
+        tr_seqs = []
         tr_out = predict(net, recs, tr_idx, seqs=tr_seqs)
+    if tr_idx is not None and hasattr(net, "event_head"):
         calib["event_head"] = fit_event_head(net, recs, tr_idx, tr_out, tr_seqs, va_out, va_seqs, va_idx, calib,
                                              hop_s, log=log)
     if proposals and tr_idx is not None:
         net, params, calib["proposals"] = fit_proposal_decoder(
             net, recs, tr_idx, tr_out if tr_out is not None else predict(net, recs, tr_idx), va_idx, va_out,
-            calib["t_frame"], params, hop_s, log=log, targets=proposals if isinstance(proposals, tuple) else TARGETS)
+            calib["t_frame"], params, hop_s, log=log, targets=proposals if isinstance(proposals, tuple) else TARGETS,
+            tr_seqs=tr_seqs if edges else None, va_seqs=va_seqs if edges else None)
     te_seqs: list = []
     te_out = predict(net, recs, test_idx, seqs=te_seqs)
     metrics = evaluate_outputs(te_out, test_idx, recs, calib, params, hop_s, seqs=te_seqs, net=net)
@@ -426,7 +435,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
            boundary_weight: float = 0.0, device: str = "cpu", time_budget_s: float | None = None,
-           train_only: bool = False, workers: int = 1, log=print) -> dict:
+           train_only: bool = False, workers: int = 1, edges: bool = False, log=print) -> dict:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``."""
@@ -489,7 +498,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             continue
         net = with_event_head(net)
         calib, params, record_source, metrics, val_metrics, net = fit_and_score(net, recs, va_idx, test_idx, hop_s, log,
-                                                                           tr_idx=tr_idx, proposals=True)
+                                                                           tr_idx=tr_idx, proposals=True, edges=edges)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)} ({(time.time() - t0) / 60:.1f} min)")
         manifest = {
@@ -520,14 +529,15 @@ def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
 
 def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, cache_dir="runs/cache",
               only_folds=None, event_head: bool = False, keep_decoder: bool = False, proposals: bool | tuple = False,
-              log=print) -> dict:
+              edges: bool = False, log=print) -> dict:
     """Refit calibration and decoder of trained fold packages on their own inner-validation
     patients (the weights stay) and re-score their test patients: for decoder changes that need
     no retraining. Same selection rule as training: nothing is chosen on test patients.
     ``event_head``: add an event head to packages without one (a package with one is refitted);
     ``keep_decoder``: keep the temperatures, offsets and decoder of the manifest (same weights,
     same validation patients: the search would choose them again), only fit the event head;
-    ``proposals``: fit the proposal decoder (kept where validation prefers it; a tuple: the targets)."""
+    ``proposals``: fit the proposal decoder (kept where validation prefers it; a tuple: the targets);
+    ``edges`` (with ``proposals``): with an edge head (edges.py) whose activity its scorers see."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()
@@ -553,7 +563,7 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
         calib, params, record_source, metrics, val_metrics, net = fit_and_score(
             net, recs, va_idx, te_idx, hop_s, log,
             tr_idx=tr_idx if (hasattr(net, "event_head") or proposals) else None,
-            keep=m if keep_decoder else None, proposals=proposals)
+            keep=m if keep_decoder else None, proposals=proposals, edges=edges)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)}")
         m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
