@@ -15,7 +15,10 @@ C. B + candidates made from edge peaks (each onset peak paired with the next off
 
     .venv/bin/python scripts/detector_edge_analysis.py [--model models/detector-sprsound]
 
-About 10 minutes on 2 cores (features from runs/cache).
+About 5 minutes on 2 cores (features from runs/cache). This is the experiment as it was run
+before ``engine/detector/edges.py`` existed: it keeps its own copies of the pieces that module then
+took over (the head, its targets and training loop, the edge features), so that its figures stay
+reproducible; the package's version is tested in tests/detector/test_edges.py.
 """
 import argparse
 import time
