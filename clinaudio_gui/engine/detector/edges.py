@@ -23,34 +23,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from clinaudio_gui.engine.detector.model import DILATIONS, EdgeHead, rebuilt  # noqa: F401 (EdgeHead re-exported)
+
 SEQ_HOP = 2            # sequence frames are 2 detector frames (32 ms)
 SIGMA_S = 0.064        # target width
 WIDTH = 64
-KERNEL = 5
-DILATIONS = (1, 2, 4)
 EPOCHS = 25
 BATCH = 16
 LR = 2e-3
-
-
-class EdgeHead(nn.Module):
-    """(B, T', d_in) raw inputs (``edge_inputs``) -> (B, T', 2) onset / offset logits."""
-
-    def __init__(self, d_in: int, width: int = WIDTH):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(d_in))
-        self.register_buffer("scale", torch.ones(d_in))
-        layers: list[nn.Module] = []
-        c = d_in
-        for d in DILATIONS:
-            layers += [nn.Conv1d(c, width, KERNEL, padding=d * (KERNEL // 2), dilation=d), nn.ReLU()]
-            c = width
-        layers.append(nn.Conv1d(width, 2, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x - self.mean) / self.scale
-        return self.net(z.transpose(1, 2)).transpose(1, 2)
 
 
 def n_edge_inputs(cfg) -> int:
@@ -96,7 +76,6 @@ def edge_probs(net, seq: np.ndarray, fp: np.ndarray) -> np.ndarray:
 
 def with_edge_head(net):
     """The same network with an (unfitted) edge head of the current input size."""
-    from clinaudio_gui.engine.detector.model import rebuilt
     return rebuilt(net, "edge_head.", edge_head_inputs=n_edge_inputs(net.cfg), edge_head_width=WIDTH)
 
 

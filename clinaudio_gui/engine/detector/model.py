@@ -110,6 +110,31 @@ def MLPBuffers(inputs: int, hidden: int) -> ArrayBuffers:
                          "b1": ((hidden,), f), "w2": ((hidden,), f), "b2": ((1,), f)})
 
 
+EDGE_KERNEL = 5
+DILATIONS = (1, 2, 4)
+
+
+class EdgeHead(nn.Module):
+    """The edge head (edges.py): (B, T', d_in) raw inputs (``edges.edge_inputs``) -> (B, T', 2)
+    onset / offset logits; three dilated 1-D convolutions after a stored standardisation."""
+
+    def __init__(self, d_in: int, width: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(d_in))
+        self.register_buffer("scale", torch.ones(d_in))
+        layers: list[nn.Module] = []
+        c = d_in
+        for d in DILATIONS:
+            layers += [nn.Conv1d(c, width, EDGE_KERNEL, padding=d * (EDGE_KERNEL // 2), dilation=d), nn.ReLU()]
+            c = width
+        layers.append(nn.Conv1d(width, 2, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean) / self.scale
+        return self.net(z.transpose(1, 2)).transpose(1, 2)
+
+
 class DetectorNet(nn.Module):
     def __init__(self, cfg: DetectorConfig):
         super().__init__()
@@ -135,7 +160,6 @@ class DetectorNet(nn.Module):
         if cfg.proposal_mlp_inputs > 0 and cfg.proposal_mlp_hidden > 0:
             self.proposal_mlp = MLPBuffers(cfg.proposal_mlp_inputs, cfg.proposal_mlp_hidden)
         if cfg.edge_head_inputs > 0 and cfg.edge_head_width > 0:
-            from clinaudio_gui.engine.detector.edges import EdgeHead
             self.edge_head = EdgeHead(cfg.edge_head_inputs, cfg.edge_head_width)
 
     def fusion_weights(self) -> torch.Tensor:
