@@ -195,3 +195,13 @@ def test_edge_head_travels_in_the_package_and_is_required_by_its_decoder(tmp_pat
     with pytest.raises(ModelPackageError, match="edge head") as e:
         Detector(tmp_path / "bare")
     assert "bare" in str(e.value)
+
+
+def test_edge_head_without_the_proposal_decoder_is_refused(tmp_path):
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(tmp_path),
+                        "--out", str(tmp_path / "cv"), "--retune", "--edge-head"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "--proposals" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "cv").exists()
