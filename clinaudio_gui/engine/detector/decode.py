@@ -52,6 +52,11 @@ class DecoderParams:
     def threshold(self, label: str) -> float:
         return float(self.thresholds.get(label, self.default_threshold))
 
+    @property
+    def needs_edges(self) -> bool:
+        """Whether decoding needs the edge head's activity (``decode(..., edges=...)``)."""
+        return self.mode == "proposals" and self.proposal_edges
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("scorer")
@@ -104,7 +109,7 @@ def decode(probs: np.ndarray, classes: list[str], hop_s: float, params: DecoderP
     if params.mode == "proposals":
         if params.scorer is None:
             raise ValueError("decoder mode 'proposals' needs the model package's proposal scorer")
-        if not params.proposal_edges:
+        if not params.needs_edges:
             edges = None
         elif edges is None or np.shape(edges) != (n, 2):
             raise ValueError(f"this proposal decoder needs the edge head's onset / offset activity, shape ({n}, 2); "

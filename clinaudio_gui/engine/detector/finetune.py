@@ -241,7 +241,7 @@ def judge(net: DetectorNet, manifest: dict, recs, idx) -> dict:
     calib = manifest.get("calibration") or {"t_frame": 1.0, "t_record": 1.0, "offsets": {}}
     from clinaudio_gui.engine.detector.proposal_fit import decoder_params
     params = decoder_params(net, manifest.get("decoder", {}))
-    seqs: list | None = [] if params.mode == "proposals" and params.proposal_edges else None
+    seqs: list | None = [] if params.needs_edges else None
     outs = predict_blocks(net, recs, idx, seqs=seqs)
     r = evaluate_outputs(outs, idx, recs, calib, params, D.detector_settings().hop_s,
                          seqs=seqs, net=net if seqs is not None else None)

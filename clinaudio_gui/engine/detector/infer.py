@@ -64,7 +64,7 @@ class Detector:
             raise ModelPackageError("the manifest's decoder is 'proposals' but the weights hold no proposal "
                                     "scorer (architecture.proposal_trees and proposal_mlp_inputs are 0)",
                                     path=self.model_dir)
-        self.has_edges = self.decoder.mode == "proposals" and self.decoder.proposal_edges
+        self.has_edges = self.decoder.needs_edges
         if self.has_edges and not hasattr(self.net, "edge_head"):
             raise ModelPackageError("the manifest's decoder uses the edge head (proposal_edges) but the weights "
                                     "hold none (architecture.edge_head_inputs is 0)", path=self.model_dir)

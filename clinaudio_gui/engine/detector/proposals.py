@@ -35,7 +35,7 @@ The scorers' arrays travel in the package's safetensors (``proposal_scorer.*`` a
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter
+from scipy.ndimage import maximum_filter1d, median_filter
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 MEDIANS = (1, 9)
@@ -102,10 +102,11 @@ def edge_features(edges: np.ndarray, cands: np.ndarray, hop_s: float) -> np.ndar
     a, last = cands[:, 0], np.maximum(cands[:, 1] - 1, 0)
     cols = []
     for j, at in ((0, a), (1, last)):
-        cols.append(e[np.clip(at, 0, n - 1), j])
-        for w_s in EDGE_NEAR_S:
+        at = np.clip(at, 0, n - 1)
+        cols.append(e[at, j])
+        for w_s in EDGE_NEAR_S:   # a window clipped at the ends: "nearest" padding repeats a value inside it
             w = int(round(w_s / hop_s))
-            cols.append(_range_max(e[:, j], at - w, at + w + 1))
+            cols.append(maximum_filter1d(e[:, j], 2 * w + 1, mode="nearest")[at])
     w = int(round(max(EDGE_NEAR_S) / hop_s))
     for j in (0, 1):
         cols.append(_range_max(e[:, j], a + w + 1, last - w))
@@ -396,8 +397,13 @@ def score_candidates(probs: np.ndarray, hop_s: float, scorer, base: np.ndarray |
     candidates (memory stays flat)."""
     probs = np.asarray(probs, np.float64)
     c = candidates(probs, hop_s, base)
-    scores = np.concatenate([scorer(all_features(probs, c[i:i + CHUNK], hop_s, base, edges))
-                             for i in range(0, len(c), CHUNK)]) if len(c) else np.zeros(0)
+    # the edge features once for all candidates (their window maxima cover the whole recording)
+    ef = edge_features(edges, c, hop_s) if edges is not None else None
+
+    def chunk(i):
+        x = all_features(probs, c[i:i + CHUNK], hop_s, base)
+        return x if ef is None else np.concatenate([x, ef[i:i + CHUNK]], axis=1)   # as all_features orders them
+    scores = np.concatenate([scorer(chunk(i)) for i in range(0, len(c), CHUNK)]) if len(c) else np.zeros(0)
     return c, scores
 
 

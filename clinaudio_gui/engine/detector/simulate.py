@@ -49,7 +49,7 @@ def _outputs(net, manifest, recs, idx) -> dict[str, dict]:
     for i in idx:
         r = recs[i]
         x = torch.from_numpy(r.features.astype(np.float32))[None]
-        edges_used = params.mode == "proposals" and params.proposal_edges
+        edges_used = params.needs_edges
         f, rl, _, emb, *h = net(x, return_seq=edges_used)
         fp = S.softmax(f[0].numpy().astype(np.float64) / t_f)
         rp = S.softmax(rl[0].numpy().astype(np.float64) / t_r)

@@ -203,7 +203,7 @@ def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s:
         r = recs[i]
         fp = S.softmax(fl / t_f)
         e = None
-        if params.mode == "proposals" and params.proposal_edges:
+        if params.needs_edges:
             if seqs is None or net is None or not hasattr(net, "edge_head"):
                 raise ValueError("this decoder needs the edge head: pass the network and its sequences")
             from clinaudio_gui.engine.detector.edges import edge_probs
