@@ -260,6 +260,14 @@ class AnnotationSet:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def undo_top(self) -> Command | None:
+        """The command the next ``undo`` reverts (None when there is none)."""
+        return self._undo[-1] if self._undo else None
+
+    def redo_top(self) -> Command | None:
+        """The command the next ``redo`` applies again (None when there is none)."""
+        return self._redo[-1] if self._redo else None
+
     def undo_text(self) -> str:
         return self._undo[-1].description if self._undo else ""
 

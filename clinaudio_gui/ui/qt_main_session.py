@@ -68,6 +68,7 @@ class QtMainSessionMixin:
         if doc is not None:
             doc.suggestions = list(self._suggestions)
             doc.suggestion_record = tuple(self._suggestion_record)
+            doc.accepted_suggestions = dict(self._sugg_accepted)
         if self._autosaver is not None and self._annotations.dirty and not self._close_confirmed:
             try:
                 self._autosaver.flush()
@@ -78,6 +79,7 @@ class QtMainSessionMixin:
     def _restore_suggestions(self, doc: RecordingDoc) -> None:
         self._suggestions = list(doc.suggestions)
         self._suggestion_record = tuple(doc.suggestion_record)
+        self._sugg_accepted = dict(doc.accepted_suggestions)
         self._sugg_selected = None
         self.timeline.set_suggestions(self._suggestions)
         self._update_suggestion_bar()

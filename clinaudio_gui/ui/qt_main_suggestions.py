@@ -1,5 +1,7 @@
 """The main window's model suggestions (a mixin of QtMainWindow): the suggestion bar under the
-spectrogram; accept or reject one suggested segment or all of them (one undo step)."""
+spectrogram; accept or reject one suggested segment or all of them (one undo step). Undoing an
+accept puts the suggestion back on the suggestion track (redo takes it off again): the accepted
+suggestions are remembered by the annotation command that added them (``_sugg_accepted``)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
@@ -27,6 +29,9 @@ class QtMainSuggestionsMixin:
             sl.addWidget(b)
         self.sugg_bar.hide()
         self._sugg_selected: int | None = None
+        # id(command) -> (command, [(index, suggestion)], record suggestion or None): what Ctrl+Z
+        # puts back on the track when it reverts that command
+        self._sugg_accepted: dict[int, tuple] = {}
         return self.sugg_bar
 
     def add_suggestion_segments(self, segments, record_label: str | None = None,
@@ -34,6 +39,7 @@ class QtMainSuggestionsMixin:
         """Show a model's suggestions on the suggestion track; each can be accepted or rejected."""
         self._suggestions = [s.replace(source="model") if s.source != "model" else s for s in segments]
         self._suggestion_record = (record_label, record_confidence)
+        self._sugg_accepted = {}            # new suggestions: undo no longer brings old ones back
         self.timeline.set_suggestions(self._suggestions)
         self._update_suggestion_bar()
         n = len(self._suggestions)
@@ -64,6 +70,7 @@ class QtMainSuggestionsMixin:
             return
         s = self._suggestions.pop(i)
         self._annotations.add(s.replace(source="model"))
+        self._remember_accepted([(i, s)], None)
         self._sugg_selected = None
         self.timeline.set_suggestions(self._suggestions)
         self._update_suggestion_bar()
@@ -120,12 +127,52 @@ class QtMainSuggestionsMixin:
         if self._annotations is None:
             return
         rl, _rc = self._suggestion_record
+        before = self._annotations.undo_top()
         with self._annotations.gesture("accept suggestions"):
             for s in self._suggestions:
                 self._annotations.add(s.replace(source="model"))
             if rl and rl != self._annotations.record_label:
                 self._annotations.set_record_label(rl)
+        accepted = list(enumerate(self._suggestions)), tuple(self._suggestion_record)
+        changed = self._annotations.undo_top() is not before
         self.reject_all_suggestions()
+        if changed:
+            self._remember_accepted(*accepted)
+
+    def _remember_accepted(self, items, record) -> None:
+        """The command just executed accepted ``items`` ([(index, suggestion)]) and ``record``."""
+        c = self._annotations.undo_top()
+        if c is not None:
+            self._sugg_accepted[id(c)] = (c, items, record)
+
+    def _suggestions_after_undo(self, command) -> None:
+        """``command`` was just undone: if it accepted suggestions, they are suggestions again."""
+        got = self._sugg_accepted.get(id(command)) if command is not None else None
+        if got is None or got[0] is not command:
+            return
+        _c, items, record = got
+        for i, s in sorted(items, key=lambda t: t[0]):
+            if all(x.id != s.id for x in self._suggestions):
+                self._suggestions.insert(min(i, len(self._suggestions)), s)
+        if record is not None and record[0] is not None:
+            self._suggestion_record = tuple(record)
+        self._sugg_selected = None
+        self.timeline.set_suggestions(self._suggestions)
+        self._update_suggestion_bar()
+
+    def _suggestions_after_redo(self, command) -> None:
+        """``command`` was just redone: the suggestions it accepted leave the track again."""
+        got = self._sugg_accepted.get(id(command)) if command is not None else None
+        if got is None or got[0] is not command:
+            return
+        _c, items, record = got
+        ids = {s.id for _i, s in items}
+        self._suggestions = [x for x in self._suggestions if x.id not in ids]
+        if record is not None and record[0] is not None:
+            self._suggestion_record = (None, None)
+        self._sugg_selected = None
+        self.timeline.set_suggestions(self._suggestions)
+        self._update_suggestion_bar()
 
     def reject_all_suggestions(self) -> None:
         self._suggestions = []

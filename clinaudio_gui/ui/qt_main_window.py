@@ -294,13 +294,17 @@ class QtMainWindow(QtMainActionsMixin, QtMainFilesMixin, QtMainSuggestionsMixin,
     def undo(self) -> None:
         if self._annotations is not None and self._annotations.can_undo():
             text = self._annotations.undo_text()
-            self._annotations.undo()
+            c = self._annotations.undo_top()
+            if self._annotations.undo():
+                self._suggestions_after_undo(c)     # an accepted suggestion goes back on its track
             self.status(f"undo {text}")
 
     def redo(self) -> None:
         if self._annotations is not None and self._annotations.can_redo():
             text = self._annotations.redo_text()
-            self._annotations.redo()
+            c = self._annotations.redo_top()
+            if self._annotations.redo():
+                self._suggestions_after_redo(c)
             self.status(f"redo {text}")
 
     def _record_label_chosen(self, _i: int) -> None:

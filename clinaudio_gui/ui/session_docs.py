@@ -32,6 +32,7 @@ class RecordingDoc:
     problem: str | None = None             # an unreadable sidecar / autosave: never overwrite it
     suggestions: list[Segment] = field(default_factory=list)
     suggestion_record: tuple[str | None, float | None] = (None, None)
+    accepted_suggestions: dict = field(default_factory=dict)   # what undoing an accept puts back
     disk_stamp: int | None = None          # the sidecar's mtime when read or saved
 
     def mark_disk(self) -> None:

@@ -160,6 +160,42 @@ def test_suggestions_accept_and_reject(win, qtbot, sprsound_copy):
     assert len(a) == n0 + 1 and added[0].label == "Wheeze" and added[0].confidence == 0.8
 
 
+def test_undo_of_an_accept_puts_the_suggestion_back(win, qtbot, sprsound_copy):
+    """Ctrl+Z after A: the segment leaves the annotations and the suggestion is back on its track,
+    at its place; Ctrl+Shift+Z takes it off again. Accept all: one undo brings every suggestion and
+    the record suggestion back. New suggestions forget what was accepted before."""
+    from clinaudio_gui.core import Segment
+    win.open_path(sprsound_copy)
+    a = win.current_annotations()
+    n0 = len(a)
+    sugg = [Segment(0.2, 0.9, "Wheeze", confidence=0.8), Segment(2.9, 3.3, "Rhonchi", confidence=0.4),
+            Segment(4.0, 4.6, "Fine Crackle", confidence=0.6)]
+    win.add_suggestion_segments(sugg, record_label="CAS & DAS", record_confidence=0.7)
+    win.setFocus()
+    win.accept_suggestion(1)
+    assert len(a) == n0 + 1 and [s.label for s in win.timeline.suggestions] == ["Wheeze", "Fine Crackle"]
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(a) == n0
+    assert [s.label for s in win.timeline.suggestions] == ["Wheeze", "Rhonchi", "Fine Crackle"]
+    assert win.timeline.suggestions[1].confidence == 0.4
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(a) == n0 + 1 and [s.label for s in win.timeline.suggestions] == ["Wheeze", "Fine Crackle"]
+    # an undo of an ordinary edit does not touch the suggestions
+    win.accept_all_suggestions()
+    assert len(a) == n0 + 3 and win.timeline.suggestions == [] and a.record_label == "CAS & DAS"
+    assert not win.sugg_bar.isVisibleTo(win)
+    win.undo()
+    assert len(a) == n0 + 1 and [s.label for s in win.timeline.suggestions] == ["Wheeze", "Fine Crackle"]
+    assert win._suggestion_record[0] == "CAS & DAS" and win.sugg_bar.isVisibleTo(win)
+    win.redo()
+    assert len(a) == n0 + 3 and win.timeline.suggestions == []
+    win.undo()
+    win.add_suggestion_segments([Segment(6.0, 6.5, "Wheeze", confidence=0.9)])   # a new Detect
+    win.undo()                            # reverts the first accept; the old suggestion stays gone
+    assert len(a) == n0 and [s.label for s in win.timeline.suggestions] == ["Wheeze"]
+    assert win.timeline.suggestions[0].start_s == 6.0
+
+
 def test_dataset_folder_next_unlabeled(win, qtbot, sprsound_dir, tmp_path):
     import shutil
     names = sorted(p.name for p in sprsound_dir.glob("*.flac"))[:4]
