@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (the `device` tool), prepared and smoke-tested on the CPU first.
 # Everything runs at once on the one GPU, each job bounded by the same wall-clock budget:
-#   - the detector's 5 patient-wise folds, network training only (`detect-train --train-only
-#     --time-budget-min`): the one-cycle schedule runs over the time left, whatever the speed;
-#     the calibration / decoder / event-head / proposal search runs later on the CPU
-#     (`detect-train --retune --event-head --proposals`);
-#   - the GAN's SE vs no-SE ablation, 3 seeds each at equal steps (--epochs GAN_EPOCHS);
-#   - the bundled generator continued (--init-from) for as many steps as the time allows.
+#   - the detector's 5 patient-wise folds, twice, network training only (`detect-train --train-only
+#     --time-budget-min`; the one-cycle schedule runs over the time left, whatever the speed), both
+#     with the stratified inner-validation split (session 11: the random one gave fold 2 only 36
+#     adventitious events to choose its decoder on):
+#       det_s   the plain multi-objective loss (the control),
+#       det_se  + the onset / offset loss trained into the encoder (`--edge-loss 0.5`);
+#     same split and inner validation, so the CPU can pick per fold between them afterwards
+#     (`detect-train --retune --event-head --proposals --edge-head` on each, then
+#     scripts/detector_pick_folds.py det_s det_se); their inner validation differs from the
+#     bundled folds', so neither is picked against runs/det_cv17 fold by fold;
+#   - the bundled generator's own run resumed from its checkpoint (critic and optimisers included)
+#     in three chunks, each chunk's package kept (FD along training), when .gpudata/gan_resume holds
+#     that run (`GAN_RESUME=runs/gan18 bash scripts/device_prepare.sh`; 8.5 MB: check the limit).
 # Results come back as a few tarballs in $OUT (the tool brings back at most 8 files).
 #
 # First, here: `bash scripts/device_prepare.sh` (the audio as one lossless archive, the wheels, the
@@ -14,7 +21,7 @@
 # carry [".gpudata", ".whl"] and timeout_s about 585:
 #   BUDGET_S=530 bash scripts/device_gpu_session.sh
 # Here, as a smoke test on the CPU:
-#   DEV=cpu PY=.venv/bin/python DATA=/tmp/tiny BUDGET_S=150 GAN_EPOCHS=1 OUT=/tmp/gpu_out bash scripts/device_gpu_session.sh
+#   DEV=cpu PY=.venv/bin/python DATA=/tmp/tiny BUDGET_S=150 OUT=/tmp/gpu_out bash scripts/device_gpu_session.sh
 set -u
 T0=$(date +%s)
 BUDGET_S=${BUDGET_S:-530}          # seconds from start until the results are packed
@@ -24,8 +31,8 @@ DEV=${DEV:-cuda}
 PY=${PY:-python3}
 W=${WORK:-/tmp/gpuw}
 FOLDS=${FOLDS:-5}
-GAN_EPOCHS=${GAN_EPOCHS:-80}       # 34 generator steps per epoch on SPRSound events
-GAN_INIT=${GAN_INIT:-models/gan-sprsound-events}
+GAN_RESUME=${GAN_RESUME:-.gpudata/gan_resume}   # a copy of the bundled generator's run (checkpoint/)
+EDGE_LOSS=${EDGE_LOSS:-0.5}
 mkdir -p "$W/logs" "$OUT"
 if [ ! -d "$DATA" ] && [ -f .gpudata/train.tar.gz ]; then   # the audio travels as one archive
   mkdir -p "$W/data" && tar -xzf .gpudata/train.tar.gz -C "$W/data" && DATA=$W/data/train
@@ -57,33 +64,37 @@ fi
 CLI="$PY -m clinaudio_gui.cli"
 
 # 1. data: the GAN's mel cache (built by the first GAN job) and the detector's features (parallel)
-GAN_COMMON="--data $DATA --holdout-fold 3 --folds 5 --cache $W/gan_cache --threads 1 --device $DEV"
 mins() { $PY -c "print(max(0.2, ($(left) - $1) / 60))"; }
-$CLI gan train $GAN_COMMON --out "$W/gan_long" --init-from "$GAN_INIT" --epochs 100000 \
-  --max-minutes "$(mins 120)" --seed 0 > "$W/logs/gan_long.log" 2>&1 &
+if [ -f "$GAN_RESUME/checkpoint/model.safetensors" ]; then   # 3 chunks, each chunk's package kept
+  cp -r "$GAN_RESUME" "$W/gan_long"
+  ( for c in 1 2 3; do
+      m=$($PY -c "print(max(0.2, ($(left) - 40) / 60 / (4 - $c)))")
+      $CLI gan train --data "$DATA" --out "$W/gan_long" --resume --ac-weight 1.0 --balance-power 0.5 \
+        --batch-size 32 --cache "$W/gan_cache" --d-channels 16 --diffaug translation,cutout --epochs 100000 \
+        --folds 5 --g-channels 128 --generator cbn --holdout-fold 3 --labels events --lr 0.0001 --n-critic 5 \
+        --seed 0 --threads 1 --device "$DEV" --init-from "$GAN_RESUME" --max-minutes "$m" \
+        >> "$W/logs/gan_long.log" 2>&1 || break
+      mkdir -p "$W/gan_snap$c" && cp "$W/gan_long/model.safetensors" "$W/gan_long/manifest.json" "$W/gan_snap$c/"
+    done ) &
+else
+  log "no $GAN_RESUME/checkpoint: the GAN is not trained in this call"
+fi
 $PY -c "
 from clinaudio_gui.engine.detector import data as D
 r = D.scan_recordings('$DATA'); D.load_features(r, cache_dir='$W/cache', workers=$(( $(nproc) - 2 )))
 print(len(r), 'recordings')" > "$W/logs/features.log" 2>&1 || { cat "$W/logs/features.log"; exit 5; }
 log "detector features ready ($(tail -1 "$W/logs/features.log"))"
 
-# 2. the detector's folds
+# 2. the detector's folds: the control and the edge loss, same stratified split
 for k in $(seq 0 $(( FOLDS - 1 ))); do
-  $CLI detect-train --data "$DATA" --out "$W/det" --folds "$FOLDS" --only-folds "$k" --epochs 1000 \
-    --time-budget-min "$(mins 60)" --train-only --device "$DEV" --threads 1 --cache "$W/cache" \
-    --crop-frames 384 --lr 3e-3 --seed 0 > "$W/logs/det_fold$k.log" 2>&1 &
+  for v in s se; do
+    extra=""; [ "$v" = se ] && extra="--edge-loss $EDGE_LOSS"
+    $CLI detect-train --data "$DATA" --out "$W/det_$v" --folds "$FOLDS" --only-folds "$k" --epochs 1000 \
+      --time-budget-min "$(mins 60)" --train-only --device "$DEV" --threads 1 --cache "$W/cache" \
+      --crop-frames 384 --lr 3e-3 --seed 0 --inner-split stratified $extra > "$W/logs/det_${v}_fold$k.log" 2>&1 &
+  done
 done
-log "detector folds started, $(mins 60) min each"
-
-# 3. the GAN ablation once the mel cache is there
-while [ -z "$(ls "$W"/gan_cache/mels-*.npz 2>/dev/null)" ] && [ "$(left)" -gt 90 ]; do sleep 2; done
-log "GAN cache: $(ls "$W"/gan_cache 2>/dev/null)"
-for s in 0 1 2; do
-  $CLI gan train $GAN_COMMON --out "$W/gan_se_s$s" --epochs "$GAN_EPOCHS" --seed "$s" \
-    --max-minutes "$(mins 70)" > "$W/logs/gan_se_s$s.log" 2>&1 &
-  $CLI gan train $GAN_COMMON --out "$W/gan_nose_s$s" --no-se --epochs "$GAN_EPOCHS" --seed "$s" \
-    --max-minutes "$(mins 70)" > "$W/logs/gan_nose_s$s.log" 2>&1 &
-done
+log "detector folds started (2 x $FOLDS), $(mins 60) min each"
 ( sleep 90; nvidia-smi > "$W/logs/nvidia_smi.txt" 2>&1 ) &
 
 # 4. wait, then pack whatever is done
@@ -96,10 +107,9 @@ pack() {  # pack NAME DIR... : the top-level files of each package folder (no ch
   for d in "$@"; do for f in "$d"/*.json "$d"/*.safetensors; do [ -f "$f" ] && files+=("${f#$W/}"); done; done
   [ ${#files[@]} -gt 0 ] && tar -czf "$OUT/$name.tar.gz" -C "$W" "${files[@]}"
 }
-pack det "$W"/det/fold*
-pack gan_se "$W"/gan_se_s*
-pack gan_nose "$W"/gan_nose_s*
-pack gan_long "$W"/gan_long
+pack det_s "$W"/det_s/fold*
+pack det_se "$W"/det_se/fold*
+pack gan_long "$W"/gan_long "$W"/gan_snap*
 tar -czf "$OUT/logs.tar.gz" -C "$W" logs
 ls -la "$OUT"
 for f in "$W"/logs/*.log; do echo "== $f"; tail -3 "$f"; done

@@ -10,6 +10,7 @@
 # with `git checkout -- .`) when tree + carried files are over the limit.
 #
 #   bash scripts/device_prepare.sh [DATA]      # DATA defaults to ../shared/data/sprsound/train
+#   GAN_RESUME=runs/gan18 bash scripts/device_prepare.sh   # also the GAN run to resume (about 8.5 MB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/sprsound/train}
@@ -57,6 +58,13 @@ if [ ! -d .whl ] || [ -z "$(ls .whl 2>/dev/null)" ]; then
     && unzip -q -o ./*.whl '*.dist-info/RECORD' && r=$(ls -d ./*.dist-info)/RECORD \
     && grep -v example_data "$r" > R && mv R "$r" && zip -q ./*.whl "$r" && cp ./*.whl "$OLDPWD/$w")
   rm -rf "$tmp"
+fi
+
+# 2b. optionally the GAN run to resume (GAN_RESUME=runs/gan18: its checkpoint and package)
+if [ -n "${GAN_RESUME:-}" ]; then
+  rm -rf .gpudata/gan_resume && mkdir -p .gpudata/gan_resume/checkpoint
+  cp "$GAN_RESUME"/manifest.json "$GAN_RESUME"/model.safetensors .gpudata/gan_resume/
+  cp "$GAN_RESUME"/checkpoint/manifest.json "$GAN_RESUME"/checkpoint/model.safetensors .gpudata/gan_resume/checkpoint/
 fi
 
 # 3. does it fit?

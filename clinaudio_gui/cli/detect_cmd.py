@@ -24,6 +24,9 @@ def register(subparsers) -> None:
                    help="continue training each fold's model from DIR/fold<k> (same split; e.g. more epochs)")
     t.add_argument("--boundary-weight", type=float, default=0.0,
                    help="weigh the frame loss near event onsets / offsets by 1 + B (Gaussian, sigma 0.1 s); 0 = off")
+    t.add_argument("--edge-loss", type=float, default=0.0, metavar="W",
+                   help="training: train an onset / offset head with the network and add W x its loss, so "
+                        "that the encoder learns the experts' event boundaries (0 = off)")
     t.add_argument("--time-budget-min", type=float, default=None,
                    help="train each fold for this many minutes (one-cycle over wall-clock time; --epochs is then "
                         "a ceiling), e.g. on a lent GPU of unknown speed")
@@ -31,6 +34,10 @@ def register(subparsers) -> None:
                    help="train and save each fold's network with its split, without the calibration / decoder "
                         "search (run --retune --event-head --proposals on the folder afterwards)")
     t.add_argument("--workers", type=int, default=1, help="processes computing the features (first run only)")
+    t.add_argument("--inner-split", choices=("random", "stratified"), default="random",
+                   help="training: how each fold's inner-validation patients are drawn (random: the bundled "
+                        "folds' split; stratified: by record label and rare event class, so that every fold "
+                        "chooses its epoch and decoder on its share of events)")
     t.add_argument("--retune", action="store_true",
                    help="no training: refit calibration + decoder of the trained folds on their own validation "
                         "patients and re-score their test patients")
@@ -76,6 +83,9 @@ def cmd_detect_train(args) -> int:
     if args.time_budget_min is not None and not args.time_budget_min > 0:
         print(f"clinaudio detect-train: --time-budget-min {args.time_budget_min}: must be > 0", file=sys.stderr)
         return 2
+    if not args.edge_loss >= 0:
+        print(f"clinaudio detect-train: --edge-loss {args.edge_loss}: must be >= 0", file=sys.stderr)
+        return 2
     if args.workers < 1:
         print(f"clinaudio detect-train: --workers {args.workers}: must be >= 1", file=sys.stderr)
         return 2
@@ -100,7 +110,8 @@ def cmd_detect_train(args) -> int:
                      widths=[int(x) for x in args.widths.split(",")], crop=args.crop_frames, lr=args.lr,
                      init_from=args.init_from, boundary_weight=args.boundary_weight, device=args.device,
                      time_budget_s=None if args.time_budget_min is None else 60.0 * args.time_budget_min,
-                     train_only=args.train_only, workers=args.workers, edges=args.edge_head, log=log)
+                     train_only=args.train_only, workers=args.workers, edges=args.edge_head,
+                     inner=args.inner_split, edge_weight=args.edge_loss, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

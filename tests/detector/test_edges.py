@@ -205,3 +205,71 @@ def test_edge_head_without_the_proposal_decoder_is_refused(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "--proposals" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "cv").exists()
+
+
+def test_crop_edge_targets_follow_the_crop():
+    from clinaudio_gui.engine.detector.edges import crop_edge_targets
+    y = crop_edge_targets([[(1.0, 2.0, "Wheeze")], [(1.0, 2.0, "Wheeze")]], [0, 25], 200, HOP)
+    assert y.shape == (2, 200, 2)
+    step = 2 * HOP                                       # the sequence grid, 32 ms
+    assert abs(int(y[0, :, 0].argmax()) - 1.0 / step) <= 1 and abs(int(y[0, :, 1].argmax()) - 2.0 / step) <= 1
+    shift = 25 * HOP / step                              # 25 detector frames later: 12.5 sequence frames earlier
+    assert abs(int(y[1, :, 0].argmax()) - (1.0 / step - shift)) <= 1
+    assert abs(int(y[1, :, 1].argmax()) - (2.0 / step - shift)) <= 1
+
+
+def marked_recordings(rng, n_rec=8, n=320):
+    """Back-to-back Normal cycles (the frame target is Normal everywhere, so the frame loss alone
+    never needs the boundaries), each boundary marked by a bright column in both images."""
+    from clinaudio_gui.engine.detector.data import Recording
+    recs = []
+    for j in range(n_rec):
+        x = rng.normal(0, 1, (2, 64, n)).astype(np.float32)
+        ev, t = [], int(rng.integers(2, 10))
+        while t + 40 < n:
+            d = int(rng.integers(25, 45))
+            ev.append((t * HOP, (t + d) * HOP, "Normal"))
+            x[:, :, t:t + 2] += 4.0
+            t += d
+        r = Recording(f"r{j}.flac", f"p{j}", "Normal", n * HOP, ev)
+        r.features = x.astype(np.float16)
+        r.target = np.zeros(n, np.int64)
+        r.target[int(round(ev[0][0] / HOP)):int(round(ev[-1][1] / HOP))] = 1     # frame class 1 = Normal
+        recs.append(r)
+    return recs
+
+
+def _joint_edge_losses(recs, epochs=30):
+    from clinaudio_gui.engine.detector.train import train_network
+    cfg = DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4)
+    _net, hist = train_network(recs, np.arange(len(recs)), np.zeros(0, np.int64), cfg, epochs=epochs, seed=0,
+                               crop=256, batch=4, lr=1e-2, eval_from=None, log=lambda *_: None, edge_weight=1.0)
+    return [h["edge_loss"] for h in hist]
+
+
+def test_joint_edge_loss_trains_the_encoder_on_boundaries():
+    """train_network(edge_weight=1): the edge loss is logged; its gradient reaches the
+    convolutional branches (not only the head); and the encoder learns the marked boundaries: the
+    loss ends far lower than on the same cycles without the marks (0.28 vs 0.59 when written)."""
+    from clinaudio_gui.engine.detector.edges import joint_edge_head, joint_edge_loss
+    from clinaudio_gui.engine.detector.train import _batch, train_network
+    rng = np.random.default_rng(0)
+    recs = marked_recordings(rng)
+    cfg = DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4)
+    net = DetectorNet(cfg).train()
+    head = joint_edge_head(cfg)
+    offs: list = []
+    x, _yt, m, _r = _batch(recs, np.arange(4), 256, np.random.default_rng(1), offsets=offs)
+    assert len(offs) == 4 and all(0 <= a <= 320 - 256 for a in offs)
+    f, _rl, _aux, _emb, seq = net(x, m, return_seq=True)
+    joint_edge_loss(head, seq, f, [recs[i].events for i in range(4)], offs, m, HOP).backward()
+    g = sum(float(p.grad.abs().sum()) for p in net.branches.parameters() if p.grad is not None)
+    assert g > 0
+    marked = _joint_edge_losses(recs)
+    for r in recs:                                   # the same cycles, the marks gone
+        r.features = rng.normal(0, 1, r.features.shape).astype(np.float16)
+    unmarked = _joint_edge_losses(recs)
+    assert len(marked) == 30 and np.mean(marked[-3:]) < 0.7 * np.mean(unmarked[-3:]), (marked, unmarked)
+    _net, hist0 = train_network(recs, np.arange(len(recs)), np.zeros(0, np.int64), cfg, epochs=1, seed=0,
+                                crop=256, batch=4, eval_from=None, log=lambda *_: None)
+    assert "edge_loss" not in hist0[0]

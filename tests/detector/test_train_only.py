@@ -62,10 +62,15 @@ def test_train_only_then_retune(sprsound_dir, tmp_path):
     cli = [sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out", str(out),
            "--threads", "1", "--cache", str(tmp_path / "c")]
     p = subprocess.run(cli + ["--folds", "2", "--only-folds", "0", "--epochs", "500", "--time-budget-min", "0.15",
-                              "--train-only", "--workers", "2"], capture_output=True, text=True, timeout=300)
+                              "--train-only", "--workers", "2", "--inner-split", "stratified", "--edge-loss", "0.5"],
+                       capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     m = json.loads((out / "fold0" / "manifest.json").read_text())
     assert m["needs_retune"] and "calibration" not in m and m["split"]["test_patients"]
+    assert m["split"]["inner_split"] == "stratified" and m["split"]["inner_val_patients"]
+    assert m["training"]["edge_loss_weight"] == 0.5 and all("edge_loss" in r for r in m["training"]["history"])
+    bad = subprocess.run(cli + ["--edge-loss", "-1", "--train-only"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--edge-loss -1" in bad.stderr
     h = m["training"]["history"]
     assert m["training"]["time_budget_s"] == pytest.approx(9.0) and m["training"]["epochs"] == len(h) < 500
     assert any(r.get("best") for r in h)                                  # an epoch was kept by validation

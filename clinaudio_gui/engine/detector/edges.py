@@ -74,6 +74,41 @@ def edge_probs(net, seq: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return upsample(torch.sigmoid(head(x))[0].cpu().numpy(), len(fp))
 
 
+def crop_edge_targets(events_list, offsets, n: int, hop_s: float) -> np.ndarray:
+    """(B, n, 2) ``edge_targets`` of training crops: crop b starts ``offsets[b]`` detector frames
+    into a recording whose events are ``events_list[b]``."""
+    return np.stack([edge_targets([(s - a * hop_s, e - a * hop_s) for s, e, *_ in ev], n, hop_s)
+                     for ev, a in zip(events_list, offsets)])
+
+
+def joint_edge_head(cfg) -> EdgeHead:
+    """An edge head trained together with the network (``train_network(edge_weight=...)``): an
+    auxiliary objective through which the encoder itself learns where the experts' events begin and
+    end. Identity standardisation; not packaged: the search of training still fits the packaged
+    edge head on the frozen encoder afterwards (``fit_edge_head``)."""
+    return EdgeHead(n_edge_inputs(cfg), WIDTH)
+
+
+def joint_edge_loss(head: EdgeHead, seq: torch.Tensor, frame_logits: torch.Tensor, events_list, offsets,
+                    mask: torch.Tensor, hop_s: float) -> torch.Tensor:
+    """Masked binary cross-entropy of ``head`` on the network's sequence ``seq`` (B, T', d) and its
+    (detached) frame probabilities against the crops' onset / offset bumps (``crop_edge_targets``);
+    the gradient reaches the encoder through ``seq``."""
+    b, n, _ = seq.shape
+    p = torch.softmax(frame_logits.detach(), -1)
+    need = SEQ_HOP * n
+    if p.shape[1] < need:
+        p = torch.cat([p, p[:, -1:].expand(-1, need - p.shape[1], -1)], 1)
+    p = p[:, :need].reshape(b, n, SEQ_HOP, -1).mean(2)
+    z = head(torch.cat([seq, p], -1))
+    y = torch.from_numpy(crop_edge_targets(events_list, offsets, n, hop_s)).to(z.device)
+    m = mask[:, ::SEQ_HOP][:, :n].float()
+    if m.shape[1] < n:
+        m = torch.cat([m, torch.zeros(b, n - m.shape[1], device=m.device)], 1)
+    per = nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
+    return (per * m[..., None]).sum() / (2 * m.sum().clamp(min=1.0))
+
+
 def with_edge_head(net):
     """The same network with an (unfitted) edge head of the current input size."""
     return rebuilt(net, "edge_head.", edge_head_inputs=n_edge_inputs(net.cfg), edge_head_width=WIDTH)

@@ -24,14 +24,13 @@ from clinaudio_gui.core.atomic import atomic_write_text
 from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS
 from clinaudio_gui.engine.common.package import save_model_package
 from clinaudio_gui.engine.detector import data as D
-from clinaudio_gui.engine.detector import scoring as S
-from clinaudio_gui.engine.detector.decode import DecoderParams, decode
+from clinaudio_gui.engine.detector.calibrate import (_decode_all, _ref_events, _val_criterion,  # noqa: F401
+                                                     evaluate_outputs, fit_calibration, tune_decoder)
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
 from clinaudio_gui.engine.detector.proposal_fit import TARGETS, decoder_params, fit_proposal_decoder
 from clinaudio_gui.engine.detector.schedule import TimedOneCycle
 from clinaudio_gui.engine.detector.summary import aggregate, summarize  # noqa: F401 (re-exported)
-from clinaudio_gui.metrics.events import event_metrics
 
 KIND = "detector"
 RARE = {"Stridor": 4.0, "Rhonchi": 4.0, "Wheeze+Crackle": 4.0, "Coarse Crackle": 3.0, "Wheeze": 1.5,
@@ -71,7 +70,9 @@ def boundary_weights(target: np.ndarray, weight: float, sigma_frames: float = 6.
     return (1.0 + weight * np.exp(-0.5 * (d / sigma_frames) ** 2)).astype(np.float32)
 
 
-def _batch(recs, idx, crop: int, rng: np.random.Generator | None, boundary_weight: float = 0.0):
+def _batch(recs, idx, crop: int, rng: np.random.Generator | None, boundary_weight: float = 0.0,
+           offsets: list | None = None):
+    """A training batch of random crops; ``offsets`` (a list): each crop's first frame is appended."""
     B = len(idx)
     lens = [recs[i].features.shape[-1] for i in idx]
     L = crop if crop else max(lens)
@@ -83,6 +84,8 @@ def _batch(recs, idx, crop: int, rng: np.random.Generator | None, boundary_weigh
         f, t = recs[i].features, recs[i].target
         n = f.shape[-1]
         a = int(rng.integers(0, n - L + 1)) if (rng is not None and n > L) else 0
+        if offsets is not None:
+            offsets.append(a)
         k = min(L, n - a)
         x[b, :, :, :k] = f[:, :, a:a + k]
         yt[b, :k] = t[a:a + k]
@@ -112,185 +115,13 @@ def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple
     return out
 
 
-def _ref_events(recs, idx):
-    return {recs[i].audio: [(s, e, lab) for s, e, lab in recs[i].events] for i in idx}
-
-
-def _decode_all(outs, idx, recs, params: DecoderParams, t_frame: float, hop_s: float):
-    est = {}
-    for (fl, _), i in zip(outs, idx):
-        est[recs[i].audio] = [(e["start_s"], e["end_s"], e["label"])
-                              for e in decode(S.softmax(fl / t_frame), EVENT_LABELS, hop_s, params)]
-    return est
-
-
-def tune_decoder(outs, idx, recs, t_frame: float, hop_s: float, log=print) -> tuple[DecoderParams, float]:
-    """Grid + coordinate search of the decoder on validation recordings (event micro F, sed_eval),
-    in both modes (class-wise activity; cut-then-name segments); the better one is kept."""
-    ref = _ref_events(recs, idx)
-    dur = {recs[i].audio: recs[i].duration_s for i in idx}
-
-    def f_of(p):
-        return event_metrics(ref, _decode_all(outs, idx, recs, p, t_frame, hop_s),
-                             durations_s=dur)["event_based"]["micro"]["f"] or 0.0
-
-    def refine(best, best_f, grids):
-        for key, values in grids:
-            for v in values:
-                p = DecoderParams(**{**best.to_dict(), key: v})
-                f = f_of(p)
-                if f > best_f + 1e-9:
-                    best, best_f = p, f
-        return best, best_f
-
-    # class-wise activity
-    best, best_f = DecoderParams(), -1.0
-    for thr in (0.3, 0.4, 0.5, 0.6):
-        for med in (1, 9):
-            for mind in (0.1, 0.25):
-                p = DecoderParams(default_threshold=thr, median_frames=med, min_duration_s=mind, max_gap_s=0.1)
-                f = f_of(p)
-                if f > best_f:
-                    best, best_f = p, f
-    best, best_f = refine(best, best_f, [("hysteresis", (0.5, 0.85, 1.0)), ("max_gap_s", (0.0, 0.25))])
-    for lab in EVENT_LABELS[1:]:
-        for thr in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-            p = DecoderParams(**{**best.to_dict(), "thresholds": {**best.thresholds, lab: thr}})
-            f = f_of(p)
-            if f > best_f + 1e-9:
-                best, best_f = p, f
-    shifts = [("onset_shift_s", (-0.3, -0.25, -0.2, -0.15, -0.1, -0.05, 0.05)),
-              ("offset_shift_s", (-0.1, -0.05, 0.05, 0.1, 0.15, 0.2, 0.3))]
-    best, best_f = refine(best, best_f, shifts)
-    log(f"  decoder (class-wise) on validation: F={best_f:.3f}")
-    # cut, then name
-    sbest, sbest_f = None, -1.0
-    for thr in (0.4, 0.5, 0.6, 0.7, 0.8):
-        for med in (1, 9):
-            for mind in (0.1, 0.25):
-                p = DecoderParams(mode="segments", event_threshold=thr, median_frames=med, min_duration_s=mind,
-                                  max_gap_s=0.1, hysteresis=1.0)
-                f = f_of(p)
-                if f > sbest_f:
-                    sbest, sbest_f = p, f
-    sbest, sbest_f = refine(sbest, sbest_f, [("hysteresis", (0.6, 0.8)), ("max_gap_s", (0.0, 0.25))])
-    for _ in range(2):
-        for lab in EVENT_LABELS[1:]:
-            for off in (-1.0, -0.5, 0.5, 1.0, 2.0):
-                p = DecoderParams(**{**sbest.to_dict(), "label_offsets": {**sbest.label_offsets, lab: off}})
-                f = f_of(p)
-                if f > sbest_f + 1e-9:
-                    sbest, sbest_f = p, f
-    sbest, sbest_f = refine(sbest, sbest_f, shifts)
-    log(f"  decoder (segments) on validation: F={sbest_f:.3f}")
-    if sbest_f > best_f:
-        best, best_f = sbest, sbest_f
-    log(f"  decoder chosen on validation: F={best_f:.3f} {best.to_dict()}")
-    return best, best_f
-
-
-def evaluate_outputs(outs, idx, recs, calib: dict, params: DecoderParams, hop_s: float, *,
-                     seqs=None, net=None) -> dict:
-    """Every figure of a set of recordings from the network's outputs and the fitted settings
-    (``seqs`` and ``net``: the encoder sequences and the network, for the event head)."""
-    t_f, t_r = calib["t_frame"], calib["t_record"]
-    ref = _ref_events(recs, idx)
-    dur = {recs[i].audio: recs[i].duration_s for i in idx}
-    est = {}
-    ev_true, ev_probs, rec_true, rec_probs, rec_from_ev = [], [], [], [], []
-    frame_logits, frame_true = [], []
-    for j, ((fl, rl), i) in enumerate(zip(outs, idx)):
-        r = recs[i]
-        fp = S.softmax(fl / t_f)
-        e = None
-        if params.needs_edges:
-            if seqs is None or net is None or not hasattr(net, "edge_head"):
-                raise ValueError("this decoder needs the edge head: pass the network and its sequences")
-            from clinaudio_gui.engine.detector.edges import edge_probs
-            e = edge_probs(net, seqs[j], fp)
-        evs = decode(fp, EVENT_LABELS, hop_s, params, edges=e)
-        est[r.audio] = [(e["start_s"], e["end_s"], e["label"]) for e in evs]
-        if r.events:
-            ev_true += [e[2] for e in r.events]
-            if net is not None:
-                ev_probs.append(event_probs(net, calib, fp, S.softmax(rl / t_r), None if seqs is None else seqs[j],
-                                            r.events, hop_s))
-            else:
-                ev_probs.append(S.event_class_probs(fp, r.events, hop_s))
-        rp = S.softmax(rl / t_r)
-        rec_true.append(r.record_label)
-        rec_probs.append(rp)
-        rec_from_ev.append(S.record_from_events(evs, rp.argmax() == RECORD_LABELS.index("Poor Quality")))
-        step = max(1, len(fl) // 64)  # a subsample of frames for the frame ECE
-        frame_logits.append(fl[::step])
-        frame_true.append(r.target[::step])
-    res = {"events": event_metrics(ref, est, durations_s=dur)}
-    evp = np.concatenate(ev_probs) if ev_probs else np.zeros((0, len(EVENT_LABELS)))
-    rpp = np.array(rec_probs)
-    off = calib.get("offsets", {})
-    res["tasks"] = {
-        "1-1": S.task_metrics(ev_true, evp, "1-1", _arr(off.get("1-1"))),
-        "1-2": S.task_metrics(ev_true, evp, "1-2", _arr(off.get("1-2"))),
-        "2-1": S.task_metrics(rec_true, rpp, "2-1", _arr(off.get("2-1"))),
-        "2-2": S.task_metrics(rec_true, rpp, "2-2", _arr(off.get("2-2"))),
-    }
-    onehot = np.eye(len(RECORD_LABELS))[[RECORD_LABELS.index(x) for x in rec_from_ev]]
-    res["tasks_record_from_events"] = {"2-1": S.task_metrics(rec_true, onehot, "2-1"),
-                                       "2-2": S.task_metrics(rec_true, onehot, "2-2")}
-    fl_all, ft_all = np.concatenate(frame_logits), np.concatenate(frame_true)
-    res["calibration"] = {
-        "record_ece_raw": S.ece(S.softmax(np.array([o[1] for o in outs])),
-                                [RECORD_LABELS.index(x) for x in rec_true]),
-        "record_ece": S.ece(rpp, [RECORD_LABELS.index(x) for x in rec_true]),
-        "frame_ece_raw": S.ece(S.softmax(fl_all), ft_all),
-        "frame_ece": S.ece(S.softmax(fl_all / t_f), ft_all),
-        "event_1_2_ece": S.ece(evp, [EVENT_LABELS.index(x) for x in ev_true]) if len(ev_true) else None,
-    }
-    return res
-
-
-def fit_calibration(outs, idx, recs, hop_s: float, log=print) -> tuple[dict, DecoderParams]:
-    fl = np.concatenate([o[0] for o in outs])
-    ft = np.concatenate([recs[i].target for i in idx])
-    t_frame = S.fit_temperature(fl, ft)
-    rl = np.array([o[1] for o in outs])
-    rt = np.array([recs[i].record_index for i in idx])
-    t_record = S.fit_temperature(rl, rt)
-    calib = {"t_frame": t_frame, "t_record": t_record, "offsets": {}}
-    ev_true, ev_probs = [], []
-    for (f, _), i in zip(outs, idx):
-        if recs[i].events:
-            ev_true += [e[2] for e in recs[i].events]
-            ev_probs.append(S.event_class_probs(S.softmax(f / t_frame), recs[i].events, hop_s))
-    evp = np.concatenate(ev_probs)
-    rpp = S.softmax(rl / t_record)
-    rec_true = [recs[i].record_label for i in idx]
-    for task, (yt, pp) in {"1-1": (ev_true, evp), "1-2": (ev_true, evp),
-                           "2-1": (rec_true, rpp), "2-2": (rec_true, rpp)}.items():
-        labels = S.task_labels(task)
-        spec = S.TASKS[task]
-        y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in yt])
-        calib["offsets"][task] = S.fit_offsets(S.merge_to_task(pp, task), y, labels).round(3).tolist()
-    params, _ = tune_decoder(outs, idx, recs, t_frame, hop_s, log=log)
-    log(f"  temperatures: frame {t_frame:.3f} record {t_record:.3f}; offsets {calib['offsets']}")
-    return calib, params
-
-
-def _val_criterion(outs, idx, recs, hop_s):
-    """Epoch choice: mean of event micro F (default decoder) and the 2-2 Score (no offsets)."""
-    calib = {"t_frame": 1.0, "t_record": 1.0, "offsets": {}}
-    r = evaluate_outputs(outs, idx, recs, calib, DecoderParams(), hop_s)
-    f = r["events"]["event_based"]["micro"]["f"] or 0.0
-    s = r["tasks"]["2-2"]["score"]
-    return 0.5 * (f + s), f, s
-
-
 def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, seed: int, crop: int = 448,
                   batch: int = 16, lr: float = 3e-3, log=print, device="cpu", eval_from: int | None = 4,
                   ckpt: Path | None = None, init_state: dict | None = None,
                   should_stop=None, progress=None, freeze_bn: bool = False, train_encoder: bool = True,
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
-                  boundary_weight: float = 0.0, time_budget_s: float | None = None) -> tuple[DetectorNet, list[dict]]:
+                  boundary_weight: float = 0.0, time_budget_s: float | None = None,
+                  edge_weight: float = 0.0) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
@@ -298,7 +129,9 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     ``boundary_weight`` > 0 weighs the frames near onsets / offsets more (``boundary_weights``);
     ``time_budget_s``: the one-cycle schedule runs over that much wall-clock time instead of
     ``epochs`` (then a ceiling) and training stops when it is spent (e.g. on a lent GPU whose
-    speed is not known in advance); validation time counts."""
+    speed is not known in advance); validation time counts. ``edge_weight`` > 0: an onset / offset
+    head is trained with the network (``edges.joint_edge_loss`` x the weight joins the loss), so that
+    the encoder learns the experts' boundaries; the head itself is not kept."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     hop_s = D.detector_settings().hop_s
@@ -315,7 +148,12 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
     sw = sw / sw.sum()
     steps_per_epoch = int(math.ceil(len(tr_idx) / batch))
-    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-3)
+    edge_head = None
+    if edge_weight > 0:
+        from clinaudio_gui.engine.detector.edges import joint_edge_head, joint_edge_loss
+        edge_head = joint_edge_head(cfg).to(device).train()
+    params = [p for p in net.parameters() if p.requires_grad] + ([] if edge_head is None else list(edge_head.parameters()))
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
     t_start = time.time()
     if time_budget_s is None:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
@@ -330,7 +168,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
                     mod.eval()
         t0 = time.time()
-        losses = []
+        losses, edge_losses = [], []
         order = rng.choice(tr_idx, size=len(tr_idx), replace=True, p=sw)
         for s in range(steps_per_epoch):
             bidx = order[s * batch:(s + 1) * batch]
@@ -341,16 +179,21 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             if time_budget_s is not None and sched.spent():
                 break
             bw = None
+            offs = [] if edge_head is not None else None
             if boundary_weight > 0:
-                x, yt, m, r, bw = _batch(recs, bidx, crop, rng, boundary_weight)
+                x, yt, m, r, bw = _batch(recs, bidx, crop, rng, boundary_weight, offsets=offs)
                 bw = bw.to(device)
             else:
-                x, yt, m, r = _batch(recs, bidx, crop, rng)
+                x, yt, m, r = _batch(recs, bidx, crop, rng, offsets=offs)
             x = _spec_augment(x, rng)
             x, yt, m, r = x.to(device), yt.to(device), m.to(device), r.to(device)
-            f, rl, aux, _ = net(x, m)
+            f, rl, aux, _, *seq = net(x, m, return_seq=edge_head is not None)
             loss, parts = detector_loss(f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw,
                                         frame_loss_weights=bw)
+            if edge_head is not None:
+                el = joint_edge_loss(edge_head, seq[0], f, [recs[i].events for i in bidx], offs, m, hop_s)
+                loss = loss + edge_weight * el
+                edge_losses.append(float(el.detach()))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -361,6 +204,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 progress((ep - 1) * steps_per_epoch + s + 1, epochs * steps_per_epoch)
         row = {"epoch": ep, "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
                "seconds": round(time.time() - t0, 1)}
+        if edge_losses:
+            row["edge_loss"] = round(float(np.mean(edge_losses)), 4)
         stopped = should_stop is not None and should_stop()
         out_of_time = time_budget_s is not None and sched.spent()
         late = time_budget_s is None or out_of_time or sched.fraction() >= 0.5   # timed: no checks near the peak
@@ -435,10 +280,12 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            threads: int = 2, cache_dir: str | Path | None = "runs/cache", only_folds=None,
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
            boundary_weight: float = 0.0, device: str = "cpu", time_budget_s: float | None = None,
-           train_only: bool = False, workers: int = 1, edges: bool = False, log=print) -> dict:
+           train_only: bool = False, workers: int = 1, edges: bool = False, inner: str = "random",
+           edge_weight: float = 0.0, log=print) -> dict:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
-    later, e.g. on another machine); ``time_budget_s``: see ``train_network``."""
+    later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
+    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``: ``train_network``'s."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -462,7 +309,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             continue
         test_idx = np.flatnonzero(fold == k)
         rest = np.flatnonzero(fold != k)
-        tr_idx, va_idx = D.inner_split(recs, rest, seed=seed + k)
+        tr_idx, va_idx = D.inner_split(recs, rest, seed=seed + k, kind=inner)
         log(f"fold {k}: train {len(tr_idx)} rec / val {len(va_idx)} / test {len(test_idx)} "
             f"({len({recs[i].patient for i in test_idx})} test patients)")
         t0 = time.time()
@@ -477,14 +324,16 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
         net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
                                      ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
-                                     eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s)
+                                     eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s,
+                                     edge_weight=edge_weight)
         net = net.cpu()   # calibration, heads and decoders are fitted on the CPU
         training = {"data": str(data_dir), "epochs": len(history), "crop_frames": crop, "history": history,
                     "lr": lr, "continued_from": None if init_from is None else str(init_from),
-                    "boundary_weight": boundary_weight, "device": device, "time_budget_s": time_budget_s,
+                    "boundary_weight": boundary_weight, "edge_loss_weight": edge_weight, "device": device,
+                    "time_budget_s": time_budget_s,
                     "minutes": round((time.time() - t0) / 60, 1), "command": command}
         split = {"kind": "patient-wise k-fold (StratifiedGroupKFold)", "folds": folds, "fold": k,
-                 "seed": seed, "test_patients": sorted({recs[i].patient for i in test_idx}),
+                 "seed": seed, "inner_split": inner, "test_patients": sorted({recs[i].patient for i in test_idx}),
                  "inner_val_patients": sorted({recs[i].patient for i in va_idx})}
         if train_only:
             manifest = {"kind": KIND, "name": f"detector-fold{k}", "frame_classes": D.FRAME_CLASSES,
