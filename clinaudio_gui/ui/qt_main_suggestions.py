@@ -71,9 +71,7 @@ class QtMainSuggestionsMixin:
         s = self._suggestions.pop(i)
         self._annotations.add(s.replace(source="model"))
         self._remember_accepted([(i, s)], None)
-        self._sugg_selected = None
-        self.timeline.set_suggestions(self._suggestions)
-        self._update_suggestion_bar()
+        self._show_suggestions()
 
     def reject_suggestion(self, i: int) -> None:
         if 0 <= i < len(self._suggestions):
@@ -145,31 +143,38 @@ class QtMainSuggestionsMixin:
         if c is not None:
             self._sugg_accepted[id(c)] = (c, items, record)
 
+    def _accepted_by(self, command):
+        """(items, record) that ``command`` accepted, or None."""
+        got = self._sugg_accepted.get(id(command)) if command is not None else None
+        return None if got is None or got[0] is not command else got[1:]
+
     def _suggestions_after_undo(self, command) -> None:
         """``command`` was just undone: if it accepted suggestions, they are suggestions again."""
-        got = self._sugg_accepted.get(id(command)) if command is not None else None
-        if got is None or got[0] is not command:
+        got = self._accepted_by(command)
+        if got is None:
             return
-        _c, items, record = got
+        items, record = got
         for i, s in sorted(items, key=lambda t: t[0]):
             if all(x.id != s.id for x in self._suggestions):
                 self._suggestions.insert(min(i, len(self._suggestions)), s)
         if record is not None and record[0] is not None:
             self._suggestion_record = tuple(record)
-        self._sugg_selected = None
-        self.timeline.set_suggestions(self._suggestions)
-        self._update_suggestion_bar()
+        self._show_suggestions()
 
     def _suggestions_after_redo(self, command) -> None:
         """``command`` was just redone: the suggestions it accepted leave the track again."""
-        got = self._sugg_accepted.get(id(command)) if command is not None else None
-        if got is None or got[0] is not command:
+        got = self._accepted_by(command)
+        if got is None:
             return
-        _c, items, record = got
+        items, record = got
         ids = {s.id for _i, s in items}
         self._suggestions = [x for x in self._suggestions if x.id not in ids]
         if record is not None and record[0] is not None:
             self._suggestion_record = (None, None)
+        self._show_suggestions()
+
+    def _show_suggestions(self) -> None:
+        """The track and the bar after the suggestions changed (none selected)."""
         self._sugg_selected = None
         self.timeline.set_suggestions(self._suggestions)
         self._update_suggestion_bar()

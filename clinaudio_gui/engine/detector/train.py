@@ -196,7 +196,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 edge_losses.append(float(el.detach()))
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            torch.nn.utils.clip_grad_norm_(params, 5.0)   # (the joint edge head's too, when there is one)
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
