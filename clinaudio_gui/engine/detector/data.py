@@ -196,8 +196,9 @@ def inner_split(recs: list[Recording], idx: np.ndarray, *, fraction: float = 0.1
     decoder thresholds and temperature), never touching an outer fold's test patients.
 
     ``kind="random"`` (the split of every bundled fold so far): ``fraction`` of the patients drawn
-    at random; with 30 patients, the inner validation of the five folds held 36 to 479
-    adventitious and Normal-cycle events, so a fold's decoder could be chosen on 36 events.
+    at random; with 30 patients, the inner validation of the five folds held 36 to 463
+    adventitious events, so a fold's decoder could be chosen on 36 of them
+    (scripts/detector_inner_split_counts.py).
     ``kind="stratified"``: the first of ``round(1 / fraction)`` patient-wise folds of
     StratifiedGroupKFold over the same strata as the outer folds (record label, rare event
     classes), so every inner validation holds its share of each kind of recording."""
