@@ -166,8 +166,12 @@ class AnnotationSet:
         self._redo: list[Command] = []
         self._gesture: Macro | None = None
         self._listeners: list[Callable[[Event], None]] = []
-        self.revision = 0          # bumps on every change (autosave / dirty tracking)
+        self.revision = 0          # bumps on every change (autosave)
         self.saved_revision = 0
+        # the undo depth at the saved state (as QUndoStack's clean index): undoing back to it makes
+        # the set clean again; None when no undo / redo can return to it (a new edit after undoing
+        # past it, or recovered edits of an earlier session)
+        self._clean: int | None = 0
 
     # ---- read access -------------------------------------------------
     @property
@@ -184,10 +188,21 @@ class AnnotationSet:
 
     @property
     def dirty(self) -> bool:
-        return self.revision != self.saved_revision
+        """Unsaved changes: True unless undo / redo has brought the set back to its saved state."""
+        if self._gesture is not None and self._gesture.commands:
+            return True
+        return self._clean != len(self._undo)
 
     def mark_saved(self) -> None:
         self.saved_revision = self.revision
+        # saved in the middle of a gesture: no undo depth matches the saved state
+        mid_gesture = self._gesture is not None and bool(self._gesture.commands)
+        self._clean = None if mid_gesture else len(self._undo)
+
+    def mark_unsaved(self) -> None:
+        """Dirty until saved, whatever undo does (e.g. edits recovered from an autosave)."""
+        self.revision = self.saved_revision + 1
+        self._clean = None
 
     def __len__(self) -> int:
         return len(self._segments)
@@ -224,6 +239,8 @@ class AnnotationSet:
     # ---- editing -----------------------------------------------------
     def execute(self, command: Command) -> None:
         events = command.do(self)
+        if self._clean is not None and self._clean > len(self._undo):
+            self._clean = None     # the saved state was on the redo branch this edit drops
         if self._gesture is not None:
             self._merge_into_gesture(command)
         else:

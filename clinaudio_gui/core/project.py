@@ -86,7 +86,7 @@ class Project:
         if prefer_autosave and auto.exists() and (not side.exists()
                                                   or auto.stat().st_mtime_ns >= side.stat().st_mtime_ns):
             a = read_annotation_file(auto)
-            a.revision = a.saved_revision + 1  # still unsaved
+            a.mark_unsaved()  # still unsaved
             return a
         if side.exists():
             return read_annotation_file(side)
@@ -157,7 +157,10 @@ class Autosaver:
         written = []
         for key, (ann, t0) in list(self._pending.items()):
             if now - t0 >= self.delay_s:
-                written.append(self.project.autosave(key, ann))
+                if ann.dirty:
+                    written.append(self.project.autosave(key, ann))
+                else:   # undone back to the saved state: an older autosave would bring the edits back
+                    self.project.discard_autosave(key)
                 del self._pending[key]
         return written
 

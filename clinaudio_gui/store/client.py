@@ -107,7 +107,7 @@ class ProjectClient:
         if prefer_autosave and auto.exists():
             a = read_annotation_file(auto)
             base = a._metadata.pop("store_base_version", 0)
-            a.revision = a.saved_revision + 1      # unsaved edits from a session that ended
+            a.mark_unsaved()  # unsaved edits from a session that ended
             self._versions[a] = int(base)          # a change made since then is a conflict
             return a
         a = AnnotationSet() if ls is None else ls.annotations

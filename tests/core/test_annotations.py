@@ -77,3 +77,45 @@ def test_schemas(tmp_path):
         LabelSchema.from_json(p)
     with pytest.raises(ValueError, match="nope"):
         get_schema("nope")
+
+
+def test_undo_back_to_the_saved_state_is_clean_again():
+    a = AnnotationSet()
+    s = a.add(Segment(0, 1, "Wheeze"))
+    a.mark_saved()
+    assert not a.dirty
+    a.modify(s.id, label="Rhonchi")
+    assert a.dirty
+    a.undo()
+    assert not a.dirty                      # back at the saved state
+    a.undo()
+    assert a.dirty                          # before the saved state
+    a.redo()
+    assert not a.dirty
+    a.redo()
+    assert a.dirty
+    # undo past the saved state, then a new edit: the saved state is gone from the history
+    a.undo(); a.undo()
+    a.add(Segment(2, 3, "Stridor"))
+    a.undo()
+    assert a.dirty and len(a) == 0          # same depth as when saved, other content
+
+
+def test_gestures_and_recovered_edits_stay_dirty():
+    a = AnnotationSet()
+    s = a.add(Segment(1.0, 2.0, "Normal"))
+    a.mark_saved()
+    with a.gesture("resize"):
+        a.modify(s.id, end_s=2.5)
+        assert a.dirty                      # mid-drag
+        a.mark_saved()                      # saved mid-drag: no undo depth is that state
+        a.modify(s.id, end_s=3.0)
+    a.undo()
+    assert a.dirty and a.get(s.id).end_s == 2.0
+    b = AnnotationSet([Segment(0, 1, "Wheeze")])
+    b.mark_unsaved()                        # edits recovered from an autosave
+    assert b.dirty
+    b.add(Segment(2, 3, "Rhonchi")); b.undo()
+    assert b.dirty                          # undo cannot reach a saved state it never had
+    b.mark_saved()
+    assert not b.dirty

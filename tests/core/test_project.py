@@ -46,6 +46,24 @@ def test_autosave_is_recovered_and_cleared_by_save(project):
     assert project.pending_recovery() == []
 
 
+
+def test_undoing_back_to_the_saved_state_drops_the_autosave(project):
+    """An autosave of edits that were then undone would bring them back on the next open."""
+    rec = project.recordings()[0]
+    a = AnnotationSet([Segment(0, 1, "Wheeze")])
+    project.save(rec, a)
+    time.sleep(0.01)
+    saver = Autosaver(project, delay_s=0.0)
+    a.add(Segment(1, 2, "Fine Crackle"))
+    saver.notify_changed(rec, a)
+    assert saver.tick() and [i.audio_path for i in project.pending_recovery()] == [rec]
+    a.undo()
+    saver.notify_changed(rec, a)
+    assert saver.tick() == []                       # nothing written: the set is clean again
+    assert project.pending_recovery() == [] and not project.autosave_path(rec).exists()
+    reopened = project.load(rec)
+    assert reopened.same_content(a) and not reopened.dirty
+
 def test_kill_9_during_saves_leaves_old_or_new_file(tmp_path):
     """Hammer atomic saves in a child, SIGKILL it at random moments: the file is always whole."""
     target = tmp_path / "rec.clinaudio.json"

@@ -138,6 +138,32 @@ def test_close_discard_writes_nothing_and_drops_the_autosave(qtbot, two):
     assert not sidecar_path(a_path).exists() and not auto.exists()
 
 
+
+def test_undo_back_to_saved_is_clean_no_prompt_no_autosave(qtbot, two):
+    """Ctrl+Z back to the saved state: no unsaved mark in the title or the dataset, the autosave
+    of the undone edit is dropped (it would bring the edit back on the next open), and closing
+    asks nothing."""
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    a_path, _ = two
+    w = QtMainWindow(load_panels=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.open_path(a_path)
+    n = len(w.current_annotations())
+    assert not w.windowTitle().startswith("\u2022")
+    _edit(w)
+    assert w.windowTitle().startswith("\u2022") and w.unsaved_recordings() == [a_path]
+    auto = Project(a_path.parent).autosave_path(a_path)
+    qtbot.waitUntil(auto.exists, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    a = w.current_annotations()
+    assert len(a) == n and not a.dirty
+    assert not w.windowTitle().startswith("\u2022") and w.unsaved_recordings() == []
+    qtbot.waitUntil(lambda: not auto.exists(), timeout=5000)
+    w.close()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)     # no Save / Discard box
+    assert not sidecar_path(a_path).exists()
+
 def test_revert_discards_the_current_recordings_edits(win, qtbot, two):
     a_path, _ = two
     win.open_path(a_path)
