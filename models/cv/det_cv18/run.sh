@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # two workers, one thread each; each fold's search waits for its network
-cd /work/main && source .venv/bin/activate
+cd "$(git rev-parse --show-toplevel)" && source .venv/bin/activate   # from the repository root
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONWARNINGS=ignore PYTHONUNBUFFERED=1
 D=../shared/data/sprsound/train; O=runs/det_cv18; L=$O/logs; mkdir -p $L
 train() { clinaudio detect-train --data $D --out $O --folds 5 --only-folds $1 --epochs 1000 --time-budget-min 28 \
