@@ -166,7 +166,7 @@ class AnnotationSet:
         self._redo: list[Command] = []
         self._gesture: Macro | None = None
         self._listeners: list[Callable[[Event], None]] = []
-        self.revision = 0          # bumps on every change (autosave)
+        self.revision = 0          # bumps on every change (dirty is the undo depth's business)
         self.saved_revision = 0
         # the undo depth at the saved state (as QUndoStack's clean index): undoing back to it makes
         # the set clean again; None when no undo / redo can return to it (a new edit after undoing
