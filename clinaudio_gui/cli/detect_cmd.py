@@ -55,6 +55,14 @@ def register(subparsers) -> None:
     t.add_argument("--proposal-targets", default="any,class",
                    help="with --proposals: the scorers' training targets to try (any: near an expert event; "
                         "class: also named so as to count for it), comma-separated")
+    t.add_argument("--proposal-variants", default="thresholds,thresholds+base",
+                   help="with --proposals: the candidate sets to try (thresholds: runs of activity only; "
+                        "thresholds+base: the thresholding decoder's events join them)")
+    t.add_argument("--proposal-scorers", default="trees,network,trees+network",
+                   help="with --proposals: the scorers to try (trees, network, trees+network: their mean)")
+    t.add_argument("--proposal-threshold-rule", choices=("max", "smoothed"), default="max",
+                   help="with --proposals: the score threshold with the highest validation event F (max), or "
+                        "with the highest mean over it and its grid neighbours (smoothed: no one-point spikes)")
     t.add_argument("--edge-head", action="store_true",
                    help="with the proposal decoder (training, or --retune --proposals): fit an onset / offset head "
                         "on the frozen encoder first (training patients) and let every proposal scorer see its "
@@ -76,6 +84,21 @@ def _targets(text: str) -> tuple:
               f"{', '.join(TARGETS)}", file=sys.stderr)
         raise SystemExit(2)
     return out
+
+
+def _search(args):
+    """The ProposalSearch of --proposal-targets / -variants / -scorers / -threshold-rule (exit 2 on a
+    bad name)."""
+    from clinaudio_gui.engine.detector.proposal_fit import ProposalSearch
+
+    def names(text):
+        return tuple(x.strip() for x in text.split(",") if x.strip())
+    try:
+        return ProposalSearch(targets=_targets(args.proposal_targets), variants=names(args.proposal_variants),
+                              scorers=names(args.proposal_scorers), threshold_rule=args.proposal_threshold_rule)
+    except ValueError as e:
+        print(f"clinaudio detect-train: {e}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def cmd_detect_train(args) -> int:
@@ -102,7 +125,7 @@ def cmd_detect_train(args) -> int:
         from clinaudio_gui.engine.detector.train import retune_cv
         res = retune_cv(args.data, args.out, threads=args.threads, cache_dir=args.cache, only_folds=only,
                         event_head=args.event_head, keep_decoder=args.keep_decoder,
-                        proposals=_targets(args.proposal_targets) if args.proposals else False,
+                        proposals=_search(args) if args.proposals else False,
                         edges=args.edge_head, log=log)
     else:
         res = run_cv(args.data, args.out, folds=args.folds, epochs=args.epochs, seed=args.seed,

@@ -252,3 +252,26 @@ def test_class_target_counts_a_candidate_only_when_its_name_would_count():
     _, y_cls = _candidate_rows([p], [ev], HOP, seed=0, class_offsets={})
     _, y_wrong = _candidate_rows([p], [wrong], HOP, seed=0, class_offsets={})
     assert y_any.sum() > 0 and 0 < y_cls.sum() <= y_any.sum() and y_wrong.sum() == 0
+
+
+def test_smoothed_threshold_rule_passes_over_a_one_point_spike():
+    from clinaudio_gui.engine.detector.proposal_fit import THRESHOLDS, ProposalSearch, choose_threshold
+    f = dict(zip(THRESHOLDS, [0.150, 0.249, 0.188, 0.215, 0.227, 0.213, 0.199, 0.174, 0.090]))
+    assert choose_threshold(f, "max") == (0.6, 0.249)
+    thr, crit = choose_threshold(f, "smoothed")
+    assert thr == 0.8 and crit == pytest.approx((0.215 + 0.227 + 0.213) / 3)
+    # at the grid's ends the mean is over the end and its one neighbour
+    end = dict(zip(THRESHOLDS, [0.40, 0.30, 0.20, 0.20, 0.20, 0.20, 0.20, 0.20, 0.20]))
+    assert choose_threshold(end, "smoothed") == (0.5, pytest.approx(0.35))
+    # a smooth curve: both rules agree; a tie goes to the threshold nearest 0.7
+    g = dict(zip(THRESHOLDS, [0.30, 0.32, 0.34, 0.36, 0.38, 0.36, 0.34, 0.32, 0.30]))
+    assert choose_threshold(g, "max")[0] == choose_threshold(g, "smoothed")[0] == 0.8
+    flat = dict(zip(THRESHOLDS, [0.3] * 9))
+    assert choose_threshold(flat, "smoothed")[0] == 0.7
+    with pytest.raises(ValueError, match="median"):
+        choose_threshold(f, "median")
+    with pytest.raises(ValueError, match="forest"):
+        ProposalSearch(scorers=("forest",))
+    with pytest.raises(ValueError, match="variants"):
+        ProposalSearch(variants=())
+    assert ProposalSearch().to_dict()["threshold_rule"] == "max"

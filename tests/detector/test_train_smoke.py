@@ -66,5 +66,26 @@ def test_detect_train_tiny(sprsound_dir, tmp_path):
                         capture_output=True, text=True, timeout=120)
     assert p4.returncode == 2 and "--proposal-targets" in p4.stderr and "nearest" in p4.stderr
     assert (out / "fold0" / "manifest.json").read_bytes() == before
+    p5 = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out",
+                         str(out), "--retune", "--proposals", "--proposal-scorers", "trees,forest"],
+                        capture_output=True, text=True, timeout=120)
+    assert p5.returncode == 2 and "scorers" in p5.stderr and "forest" in p5.stderr
+    assert (out / "fold0" / "manifest.json").read_bytes() == before
+    # a narrowed search (one candidate set, one scorer, the smoothed threshold) on packages that
+    # already hold a proposal decoder: only what was asked is tried, and the search is recorded
+    p6 = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(data), "--out",
+                         str(out), "--retune", "--keep-decoder", "--proposals", "--proposal-variants", "thresholds",
+                         "--proposal-targets", "any", "--proposal-scorers", "trees", "--proposal-threshold-rule",
+                         "smoothed", "--threads", "1", "--cache", str(tmp_path / "c")],
+                        capture_output=True, text=True, timeout=300)
+    assert p6.returncode == 0, p6.stderr[-3000:]
+    for k in (0, 1):
+        pk = json.loads((out / f"fold{k}" / "manifest.json").read_text())["calibration"]["proposals"]
+        if "search" in pk:
+            assert pk["search"] == {"targets": ["any"], "variants": ["thresholds"], "scorers": ["trees"],
+                                    "threshold_rule": "smoothed"}
+            tried = [v for v in pk["variants"].values() if "why" not in v]
+            assert set(pk["variants"]) <= {"thresholds"} and all(set(v) - {"fitted_on_rows", "positive_fraction"}
+                                                                 == {"trees"} for v in tried)
     for k in (0, 1):
         assert Detector(out / f"fold{k}").detect_file(next(data.glob("*.flac")))["events"] is not None

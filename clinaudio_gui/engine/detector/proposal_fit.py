@@ -11,6 +11,8 @@ only where it scores higher on those validation patients. Nothing is chosen on t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from clinaudio_gui.engine.common.data import EVENT_LABELS
@@ -27,6 +29,49 @@ TREES, DEPTH = 100, 4
 HIDDEN = 64
 SCORERS = ("trees", "network", "trees+network")
 TARGETS = ("any", "class")   # a positive candidate: near an expert event; or also named so as to count for it
+VARIANTS = ("thresholds", "thresholds+base")
+THRESHOLD_RULES = ("max", "smoothed")
+
+
+@dataclass(frozen=True)
+class ProposalSearch:
+    """What the proposal search may choose on a fold's inner-validation patients. The default is
+    the full search (2 candidate sets x 2 targets x 3 scorers x 9 thresholds, the raw maximum);
+    fewer choices over-rate the winner less on 113-463 validation events. ``threshold_rule``
+    "smoothed": the threshold (and the variant) with the highest mean validation F over itself and
+    its neighbours on the THRESHOLDS grid, so a one-point spike is not chosen."""
+    targets: tuple = TARGETS
+    variants: tuple = VARIANTS
+    scorers: tuple = SCORERS
+    threshold_rule: str = "max"
+
+    def __post_init__(self):
+        for name, got, allowed in (("targets", self.targets, TARGETS), ("variants", self.variants, VARIANTS),
+                                   ("scorers", self.scorers, SCORERS)):
+            if not got or any(x not in allowed for x in got):
+                raise ValueError(f"proposal search {name} {got!r}: each must be one of {', '.join(allowed)}")
+        if self.threshold_rule not in THRESHOLD_RULES:
+            raise ValueError(f"proposal threshold rule {self.threshold_rule!r}: one of {', '.join(THRESHOLD_RULES)}")
+
+    def to_dict(self) -> dict:
+        return {"targets": list(self.targets), "variants": list(self.variants), "scorers": list(self.scorers),
+                "threshold_rule": self.threshold_rule}
+
+
+def choose_threshold(tried: dict, rule: str = "max") -> tuple[float, float]:
+    """(threshold, criterion) from ``tried`` (threshold -> validation F, in grid order). "max": the
+    highest F; "smoothed": the highest mean of F over the threshold and its grid neighbours (one
+    at the grid's ends). Ties go to the threshold nearest 0.7."""
+    ths = list(tried)
+    if rule == "max":
+        crit = {t: float(tried[t]) for t in ths}
+    elif rule == "smoothed":
+        crit = {t: float(np.mean([tried[ths[j]] for j in range(max(0, i - 1), min(len(ths), i + 2))]))
+                for i, t in enumerate(ths)}
+    else:
+        raise ValueError(f"threshold rule {rule!r}: one of {', '.join(THRESHOLD_RULES)}")
+    thr = max(crit, key=lambda t: (round(crit[t], 4), -abs(t - 0.7)))
+    return thr, crit[thr]
 
 
 def decoder_params(net: DetectorNet, decoder: dict) -> DecoderParams:
@@ -115,14 +160,19 @@ def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: D
 
 def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out, t_frame: float,
                          base: DecoderParams, hop_s: float, log=print, seed: int = 0,
-                         targets: tuple = TARGETS, tr_seqs=None, va_seqs=None):
+                         targets: tuple = TARGETS, tr_seqs=None, va_seqs=None,
+                         search: ProposalSearch | None = None):
     """(network, decoder params, summary): the proposal decoder where validation prefers it over
     ``base``, else ``net`` and ``base`` unchanged (the summary says which and why). Two proposal
     decoders are tried: candidates from thresholds alone, and with ``base``'s own events joining
     them (``proposal_base``, the scorer seeing how a candidate relates to them). With the
     encoder sequences ``tr_seqs`` / ``va_seqs`` an edge head (edges.py) is fitted first and every
-    scorer also sees its onset / offset activity (``proposal_edges``)."""
+    scorer also sees its onset / offset activity (``proposal_edges``). ``search`` narrows the choices
+    (ProposalSearch; without it, the full search over ``targets``). When ``base`` is itself a
+    proposal decoder (a retune that keeps the manifest's decoder), the new one is compared with
+    base's thresholding decoder, which it replaces."""
     from clinaudio_gui.metrics.events import event_metrics
+    search = search if search is not None else ProposalSearch(targets=tuple(targets))
     tr_p = [S.softmax(fl / t_frame) for fl, _ in tr_out]
     va_p = [S.softmax(fl / t_frame) for fl, _ in va_out]
     tr_e = va_e = None
@@ -150,14 +200,24 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
                for (c, sc), fp, i in zip(scored, va_p, va_idx)}
         return float(event_metrics(ref, est, durations_s=dur)["event_based"]["micro"]["f"] or 0.0)
 
-    base_f = val_f(base)
     thresholding = base if base.mode != "proposals" else (
         DecoderParams.from_dict(base.proposal_base) if base.proposal_base else None)
+    if base.mode == "proposals" and thresholding is not None:
+        base = thresholding          # the comparison is always with a thresholding decoder
+        net_in = with_proposal_scorer(net_in)
+    base_f = val_f(base)
     offsets = dict(base.label_offsets) if base.mode == "segments" else {}
-    variants = {"thresholds": None}
-    if thresholding is not None:
+    variants = {}
+    if "thresholds" in search.variants:
+        variants["thresholds"] = None
+    if thresholding is not None and "thresholds+base" in search.variants:
         variants["thresholds+base"] = thresholding
-    info = {"validation_event_f_thresholding": round(base_f, 4), "variants": {}}
+    info = {"validation_event_f_thresholding": round(base_f, 4), "search": search.to_dict(), "variants": {}}
+    if not variants:
+        why = ("the candidate set thresholds+base needs a thresholding decoder, and the kept decoder holds none "
+               "(retune without --keep-decoder)")
+        log(f"  proposals: {why}; decoder kept")
+        return net_in, base, {**info, "used": False, "why": why}
     if edge_info is not None:
         info["edge_head"] = edge_info
     best = None
@@ -168,7 +228,7 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
             bb = _base(fp, b, hop_s)
             c = candidates(fp, hop_s, bb)
             va_cf.append((c, all_features(fp, c, hop_s, bb, None if va_e is None else va_e[j])))
-        for target in targets:
+        for target in search.targets:
             key = name if target == "any" else f"{name}, class target"
             x, y = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, base=b, seed=seed,
                                    class_offsets=offsets if target == "class" else None, edges=tr_e)
@@ -179,21 +239,23 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
                       "network": MLPScorer.fit(x, y, hidden=HIDDEN, seed=seed)}
             fitted["trees+network"] = MeanScorer(fitted["trees"], fitted["network"])
             info["variants"][key] = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4)}
-            for kind in SCORERS:
+            for kind in search.scorers:
                 scored = [(c, fitted[kind](xf) if len(c) else np.zeros(0)) for c, xf in va_cf]
                 tried = {thr: cached_f(scored, thr, offsets) for thr in THRESHOLDS}
-                thr = max(tried, key=lambda t: (round(tried[t], 4), -abs(t - 0.7)))
+                thr, crit = choose_threshold(tried, search.threshold_rule)
                 info["variants"][key][kind] = {"validation_event_f_by_threshold": {str(k): round(v, 4)
                                                                                    for k, v in tried.items()},
                                                "threshold": thr, "validation_event_f": round(tried[thr], 4)}
+                if search.threshold_rule != "max":
+                    info["variants"][key][kind]["criterion"] = round(crit, 4)
                 log(f"  proposals ({key}, {kind}): validation event F {tried[thr]:.4f} at threshold {thr} "
-                    f"(thresholding decoder {base_f:.4f})")
-                if best is None or tried[thr] > best[0]:
-                    best = (tried[thr], name, target, kind, thr, pb, fitted)
+                    f"(criterion {crit:.4f}; thresholding decoder {base_f:.4f})")
+                if best is None or crit > best[-1]:
+                    best = (tried[thr], name, target, kind, thr, pb, fitted, crit)
     if best is None:
         log("  proposals: no usable training candidates; decoder kept")
         return net_in, base, {**info, "used": False, "why": "no usable training candidates"}
-    f, name, target, kind, thr, pb, fitted = best
+    f, name, target, kind, thr, pb, fitted, _ = best
     info.update({"trees": TREES, "depth": DEPTH, "hidden": HIDDEN, "variant": name, "target": target, "scorer": kind,
                  "threshold": thr, "validation_event_f": round(f, 4)})
     if f <= base_f:

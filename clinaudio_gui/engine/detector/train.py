@@ -28,7 +28,7 @@ from clinaudio_gui.engine.detector.calibrate import (_decode_all, _ref_events, _
                                                      evaluate_outputs, fit_calibration, tune_decoder)
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
-from clinaudio_gui.engine.detector.proposal_fit import TARGETS, decoder_params, fit_proposal_decoder
+from clinaudio_gui.engine.detector.proposal_fit import TARGETS, ProposalSearch, decoder_params, fit_proposal_decoder
 from clinaudio_gui.engine.detector.schedule import TimedOneCycle
 from clinaudio_gui.engine.detector.summary import aggregate, summarize  # noqa: F401 (re-exported)
 
@@ -234,7 +234,7 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
 
 
 def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None,
-                  proposals: bool | tuple = False, edges: bool = False):
+                  proposals=False, edges: bool = False):
     """Calibration, decoder and record-label source chosen on the validation recordings only,
     then every figure of the test recordings: (calib, decoder, record_source, test, validation,
     network; the network carries the proposal scorer when one was fitted and kept).
@@ -242,7 +242,8 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
     (a fold manifest): its temperatures, offsets and decoder stay (they were chosen on the same
     validation patients with the same weights), only the event head is fitted. ``proposals`` (with
     ``tr_idx``): the proposal decoder is fitted and replaces the decoder where validation prefers it
-    (a tuple: the training targets to try, proposal_fit.TARGETS by default); with ``edges`` an edge
+    (a tuple: the training targets to try, proposal_fit.TARGETS by default; a ProposalSearch: the
+    narrowed search, proposal_fit.ProposalSearch); with ``edges`` an edge
     head is fitted first and the proposal scorers see its activity (edges.py)."""
     va_seqs: list = []
     va_out = predict(net, recs, va_idx, seqs=va_seqs)
@@ -263,6 +264,7 @@ def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=N
         net, params, calib["proposals"] = fit_proposal_decoder(
             net, recs, tr_idx, tr_out if tr_out is not None else predict(net, recs, tr_idx), va_idx, va_out,
             calib["t_frame"], params, hop_s, log=log, targets=proposals if isinstance(proposals, tuple) else TARGETS,
+            search=proposals if isinstance(proposals, ProposalSearch) else None,
             tr_seqs=tr_seqs if edges else None, va_seqs=va_seqs if edges else None)
     te_seqs: list = []
     te_out = predict(net, recs, test_idx, seqs=te_seqs)
@@ -377,7 +379,7 @@ def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
 
 
 def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, cache_dir="runs/cache",
-              only_folds=None, event_head: bool = False, keep_decoder: bool = False, proposals: bool | tuple = False,
+              only_folds=None, event_head: bool = False, keep_decoder: bool = False, proposals=False,
               edges: bool = False, log=print) -> dict:
     """Refit calibration and decoder of trained fold packages on their own inner-validation
     patients (the weights stay) and re-score their test patients: for decoder changes that need
@@ -385,7 +387,8 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
     ``event_head``: add an event head to packages without one (a package with one is refitted);
     ``keep_decoder``: keep the temperatures, offsets and decoder of the manifest (same weights,
     same validation patients: the search would choose them again), only fit the event head;
-    ``proposals``: fit the proposal decoder (kept where validation prefers it; a tuple: the targets);
+    ``proposals``: fit the proposal decoder (kept where validation prefers it; a tuple: the targets;
+    a ProposalSearch: the narrowed search);
     ``edges`` (with ``proposals``): with an edge head (edges.py) whose activity its scorers see."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
