@@ -273,3 +273,22 @@ def test_joint_edge_loss_trains_the_encoder_on_boundaries():
     _net, hist0 = train_network(recs, np.arange(len(recs)), np.zeros(0, np.int64), cfg, epochs=1, seed=0,
                                 crop=256, batch=4, eval_from=None, log=lambda *_: None)
     assert "edge_loss" not in hist0[0]
+
+
+def test_a_stop_before_an_epochs_first_step_records_no_empty_epoch():
+    """Stopped (or out of time) at an epoch boundary: the history has only epochs that trained,
+    each with its loss and edge loss (CI once saw a time-budget run end with an empty epoch row)."""
+    from clinaudio_gui.engine.detector.train import train_network
+    recs = marked_recordings(np.random.default_rng(3))
+    cfg = DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4)
+    steps_per_epoch = -(-len(recs) // 4)
+    calls = {"n": 0}
+
+    def should_stop():           # asked once per step: true from the first step of epoch 3
+        calls["n"] += 1
+        return calls["n"] > 2 * (steps_per_epoch + 1)   # (+1: polled again after each epoch)
+    _net, hist = train_network(recs, np.arange(len(recs)), np.zeros(0, np.int64), cfg, epochs=10, seed=0,
+                               crop=256, batch=4, eval_from=None, log=lambda *_: None, edge_weight=1.0,
+                               should_stop=should_stop)
+    assert [h["epoch"] for h in hist] == [1, 2]
+    assert all(np.isfinite(h["loss"]) and "edge_loss" in h for h in hist)

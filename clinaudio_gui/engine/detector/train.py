@@ -202,12 +202,26 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             losses.append(float(loss.detach()))
             if progress is not None:
                 progress((ep - 1) * steps_per_epoch + s + 1, epochs * steps_per_epoch)
+        stopped = should_stop is not None and should_stop()
+        out_of_time = time_budget_s is not None and sched.spent()
+        if not losses and history and (stopped or out_of_time):
+            # stopped before this epoch's first step: no new epoch, but the last one is validated
+            # if it was not (the weights are its weights)
+            last = history[-1]
+            if eval_from is not None and not stopped and "val_criterion" not in last:
+                crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
+                last.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4),
+                             "val_criterion": round(crit, 4)})
+                if crit > best:
+                    best = crit
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                    last["best"] = True
+                log(f"  epoch {last['epoch']}/{epochs} (validated at the stop) {json.dumps(last)}")
+            break
         row = {"epoch": ep, "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
                "seconds": round(time.time() - t0, 1)}
         if edge_losses:
             row["edge_loss"] = round(float(np.mean(edge_losses)), 4)
-        stopped = should_stop is not None and should_stop()
-        out_of_time = time_budget_s is not None and sched.spent()
         late = time_budget_s is None or out_of_time or sched.fraction() >= 0.5   # timed: no checks near the peak
         if eval_from is not None and not stopped and late and (ep >= eval_from or ep == epochs):
             crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
