@@ -76,6 +76,10 @@ def main() -> int:
     tr_idx = np.array([i for i, r in enumerate(recs) if r.patient not in val_p])
     hop_s = D.detector_settings().hop_s
     t_frame = m["calibration"]["t_frame"]
+    if not (m.get("decoder") or {}).get("proposal_base"):
+        print(f"{a.fold_dir}: its decoder keeps no thresholding decoder (proposal_base): the candidate set "
+              "thresholds+base cannot be built; retune it first", file=sys.stderr)
+        return 2
     base = DecoderParams.from_dict(m["decoder"]["proposal_base"])
 
     def outputs(idx):
@@ -86,7 +90,7 @@ def main() -> int:
 
     tr_p, tr_e = outputs(tr_idx)
     va_p, va_e = outputs(va_idx)
-    offsets: dict = {}
+    offsets = dict(base.label_offsets) if base.mode == "segments" else {}    # as fit_proposal_decoder
     half_of = halves(sorted(val_p), recs, va_idx, a.seed)
     va_half = np.array([half_of[recs[i].patient] for i in va_idx])
     n_adv = [int(sum(1 for i in va_idx[va_half == h] for e in recs[i].events if e[2] != "Normal")) for h in (0, 1)]

@@ -81,11 +81,10 @@ def test_detect_train_tiny(sprsound_dir, tmp_path):
     assert p6.returncode == 0, p6.stderr[-3000:]
     for k in (0, 1):
         pk = json.loads((out / f"fold{k}" / "manifest.json").read_text())["calibration"]["proposals"]
-        if "search" in pk:
-            assert pk["search"] == {"targets": ["any"], "variants": ["thresholds"], "scorers": ["trees"],
-                                    "threshold_rule": "smoothed"}
-            tried = [v for v in pk["variants"].values() if "why" not in v]
-            assert set(pk["variants"]) <= {"thresholds"} and all(set(v) - {"fitted_on_rows", "positive_fraction"}
-                                                                 == {"trees"} for v in tried)
+        assert pk["search"] == {"targets": ["any"], "variants": ["thresholds"], "scorers": ["trees"],
+                                "threshold_rule": "smoothed"}
+        tried = [v for v in pk["variants"].values() if "why" not in v]
+        assert set(pk["variants"]) <= {"thresholds"} and all(set(v) - {"fitted_on_rows", "positive_fraction"}
+                                                             == {"trees"} for v in tried)
     for k in (0, 1):
         assert Detector(out / f"fold{k}").detect_file(next(data.glob("*.flac")))["events"] is not None

@@ -161,6 +161,16 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     else:
         sched = TimedOneCycle(opt, lr, t_start, time_budget_s)
     history, best, best_state = [], -1.0, None
+
+    def validate(row: dict) -> None:
+        """The validation criterion into ``row``; the weights kept when it is the best so far."""
+        nonlocal best, best_state
+        crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
+        row.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4), "val_criterion": round(crit, 4)})
+        if crit > best:
+            best = crit
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            row["best"] = True
     for ep in range(1, epochs + 1):
         net.train()
         if freeze_bn:   # small fine-tuning batches must not overwrite the batch-norm statistics
@@ -209,13 +219,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             # if it was not (the weights are its weights)
             last = history[-1]
             if eval_from is not None and not stopped and "val_criterion" not in last:
-                crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
-                last.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4),
-                             "val_criterion": round(crit, 4)})
-                if crit > best:
-                    best = crit
-                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                    last["best"] = True
+                validate(last)
                 log(f"  epoch {last['epoch']}/{epochs} (validated at the stop) {json.dumps(last)}")
             break
         row = {"epoch": ep, "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
@@ -224,12 +228,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             row["edge_loss"] = round(float(np.mean(edge_losses)), 4)
         late = time_budget_s is None or out_of_time or sched.fraction() >= 0.5   # timed: no checks near the peak
         if eval_from is not None and not stopped and late and (ep >= eval_from or ep == epochs):
-            crit, f, sc = _val_criterion(predict(net, recs, va_idx), va_idx, recs, hop_s)
-            row.update({"val_event_f": round(f, 4), "val_2_2_score": round(sc, 4), "val_criterion": round(crit, 4)})
-            if crit > best:
-                best = crit
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                row["best"] = True
+            validate(row)
         history.append(row)
         log(f"  epoch {ep}/{epochs} {json.dumps(row)}")
         if ckpt is not None and best_state is not None:
