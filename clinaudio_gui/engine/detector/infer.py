@@ -49,6 +49,10 @@ class Detector:
                                     path=self.model_dir) from None
         self.device = torch.device(device)
         self.net.to(self.device).eval()
+        if self.device.type == "cpu":   # the compiled GRU (kernels.py), loaded now, not at the first recording
+            from clinaudio_gui.engine.detector import kernels
+            if kernels.warm_up():
+                self.net.fast_rnn = kernels.FastBiGRU(self.net.rnn)
         self.settings = FeatureSettings.from_dict(m["features"])
         self.sr = int(self.settings.sample_rate_hz)
         self.hop_s = float(self.settings.hop_s)

@@ -144,6 +144,7 @@ class DetectorNet(nn.Module):
         self.aux_heads = nn.ModuleList([nn.Linear(cfg.d_model, cfg.n_frame_classes)
                                         for _ in range(cfg.n_branches)])
         self.rnn = nn.GRU(cfg.d_model, cfg.rnn_hidden, batch_first=True, bidirectional=True)
+        self.fast_rnn = None   # a plain attribute, not a module: not in the state dict
         d = 2 * cfg.rnn_hidden
         self.att = nn.MultiheadAttention(d, cfg.n_heads, dropout=0.1, batch_first=True)
         self.norm = nn.LayerNorm(d)
@@ -170,7 +171,7 @@ class DetectorNet(nn.Module):
         hs = [br(x[:, i:i + 1]) for i, br in enumerate(self.branches)]
         w = self.fusion_weights()
         h = sum(w[i] * hs[i] for i in range(len(hs)))
-        h, _ = self.rnn(h)
+        h, _ = (self.fast_rnn or self.rnn)(h)   # fast_rnn: kernels.FastBiGRU at inference, set by infer
         kpm = None
         if mask is not None:
             m2 = mask[:, ::2][:, :h.shape[1]]

@@ -181,7 +181,12 @@ def candidates(probs: np.ndarray, hop_s: float, base: np.ndarray | None = None) 
     s, e = np.broadcast_arrays(s, e)
     c = np.stack([s.ravel(), e.ravel()], 1)
     c = c[c[:, 1] - c[:, 0] >= min_len - 1]
-    return np.unique(np.concatenate([c, extra]) if len(extra) else c, axis=0)
+    c = np.concatenate([c, extra]) if len(extra) else c
+    if len(c) == 0 or c.min() < 0:
+        return np.unique(c, axis=0)
+    w = int(c[:, 1].max()) + 1   # one int per range: np.unique(c, axis=0)'s order (start, end), 10x faster
+    code = np.unique(c[:, 0] * w + c[:, 1])
+    return np.stack([code // w, code % w], 1)
 
 
 def proposal_features(probs: np.ndarray, cands: np.ndarray, hop_s: float) -> np.ndarray:
@@ -248,6 +253,10 @@ class ProposalScorer:
         t, m = self.feature.shape
         if n == 0 or t == 0:
             return np.full(n, 1.0 / (1.0 + np.exp(-self.baseline)))
+        from clinaudio_gui.engine.detector.kernels import tree_log_odds
+        raw = tree_log_odds(x, self.feature, self.threshold, self.value)   # compiled; None without numba
+        if raw is not None:
+            return 1.0 / (1.0 + np.exp(-(self.baseline + raw)))
         feat, thr = self.feature.ravel(), self.threshold.ravel()
         base = (np.arange(t) * m)[None, :]
         rows = (np.arange(n) * nf)[:, None]
