@@ -75,9 +75,15 @@ def main(argv=None) -> int:
     t_mel = timeit(lambda: librosa.power_to_db(librosa.feature.melspectrogram(y=y10, sr=sr, n_mels=64)))
     clf = Classifier.load(task="1-2", device="cpu")
     t_clf = timeit(lambda: clf.classify_recording(y10, sr), n=5)
+    os.environ["CLINAUDIO_NO_JIT"] = "1"     # the same package without the compiled kernels
+    plain = load_detector()
+    t_plain = timeit(lambda: plain.detect(y10, sr))
+    del os.environ["CLINAUDIO_NO_JIT"]
     rows.append(("detect a 10 s recording, 1 thread (target < 50 ms)", f"{t_det * 1000:.1f} ms",
                  f"librosa 64-mel: {t_mel * 1000:.1f} ms (x{t_det / t_mel:.1f}); "
-                 f"old window classifier 1-2: {t_clf * 1000:.1f} ms (x{t_det / t_clf:.2f})"))
+                 f"old window classifier 1-2: {t_clf * 1000:.1f} ms (x{t_det / t_clf:.2f}); "
+                 f"same detector without compiled kernels (torch GRU, numpy trees): {t_plain * 1000:.1f} ms "
+                 f"(x{t_det / t_plain:.2f})"))
 
     s = StreamingDetector(det)
     yl = np.tile(y, 7)[: 60 * sr]
