@@ -90,3 +90,41 @@ def test_detector_with_and_without_the_kernels_gives_the_same_result(examples_di
     assert fast["events"] == plain["events"] and fast["record_label"] == plain["record_label"]
     assert fast["record_probabilities"] == pytest.approx(plain["record_probabilities"], abs=2e-4)
     assert not any("fast" in k for k in fast_det.net.state_dict())
+
+
+def test_compiled_selection_equals_the_python_loop(monkeypatch):
+    from clinaudio_gui.engine.detector.proposals import select
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 900, 3000)
+    c = np.stack([a, a + rng.integers(5, 120, 3000)], 1)
+    s = rng.random(3000)
+    s[::7] = s[3]                          # ties: the stable order decides, in both
+    fast = select(c, s, 0.3)
+    monkeypatch.setenv("CLINAUDIO_NO_JIT", "1")
+    plain = select(c, s, 0.3)
+    assert fast == plain and len(fast) > 10
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(fast, fast[1:]))   # no overlap
+    assert select(c, s, 1.01) == []
+
+
+def test_batchnorm_folding_keeps_the_outputs():
+    from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, fuse_batchnorm
+    torch.manual_seed(1)
+    net = DetectorNet(DetectorConfig(widths=(8, 8, 16), d_model=16, rnn_hidden=8)).eval()
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.3, 3.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    x = torch.randn(2, 2, 64, 150)
+    with torch.inference_mode():
+        f0, r0, aux0, e0 = net(x)
+        assert fuse_batchnorm(net) == n_bn > 0
+        net.with_aux = False
+        f1, r1, aux1, e1 = net(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert len(aux0) == 2 and aux1 == []
+    np.testing.assert_allclose(f1.numpy(), f0.numpy(), atol=2e-5)
+    np.testing.assert_allclose(r1.numpy(), r0.numpy(), atol=2e-5)

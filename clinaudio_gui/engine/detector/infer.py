@@ -22,7 +22,7 @@ from clinaudio_gui.engine.common.frontend import FeatureSettings, compute_featur
 from clinaudio_gui.engine.common.package import load_model_package, models_root
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import decode
-from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet
+from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, fuse_batchnorm
 from clinaudio_gui.engine.detector.proposal_fit import decoder_params
 
 BUNDLED_NAME = "detector-sprsound"
@@ -49,6 +49,8 @@ class Detector:
                                     path=self.model_dir) from None
         self.device = torch.device(device)
         self.net.to(self.device).eval()
+        self.net.with_aux = False            # inference: no branch heads, BatchNorm folded into the convolutions
+        fuse_batchnorm(self.net)
         if self.device.type == "cpu":   # the compiled GRU (kernels.py), loaded now, not at the first recording
             from clinaudio_gui.engine.detector import kernels
             if kernels.warm_up():

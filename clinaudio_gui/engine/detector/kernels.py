@@ -6,7 +6,9 @@ the plain path it replaces kept as the fallback and as the reference its tests c
   10 s that was a quarter of a detection's time. Here both directions are one compiled loop
   (``bench/detector_bench.py``, docs/benchmarks.md: the ratio is measured there).
 * ``tree_log_odds``: the proposal scorer's gradient-boosted trees (proposals.ProposalScorer),
-  one pass per candidate instead of numpy gathers over (candidates x trees) arrays.
+  one pass per candidate instead of numpy gathers over (candidates x trees) arrays;
+  ``select_kept``: the proposal decoder's greedy selection (proposals.select) without a Python
+  loop over candidates.
 
 The compiled code is cached on disk (numba's ``cache=True``: next to this file, or in the user's
 cache folder where that is read-only), so it is compiled once per installation; ``warm_up``
@@ -78,14 +80,37 @@ def _trees(x, feat, thr, value, out):
         out[i] = acc
 
 
+def _select(starts, ends, order, scores, threshold, n, keep):
+    """proposals.select's greedy loop: candidates in ``order`` (best score first) kept while their
+    score >= threshold and they overlap no kept one; their indices go to ``keep``; returns how many."""
+    taken = np.zeros(n + 1, np.bool_)
+    m = 0
+    for j in order:
+        if scores[j] < threshold:
+            break
+        a, b = starts[j], ends[j]
+        free = True
+        for t in range(a, b):
+            if taken[t]:
+                free = False
+                break
+        if not free:
+            continue
+        for t in range(a, b):
+            taken[t] = True
+        keep[m] = j
+        m += 1
+    return m
+
+
 def kernels():
-    """(gru, trees) compiled kernels, or None when numba is missing or CLINAUDIO_NO_JIT is set."""
+    """(gru, trees, select) compiled kernels, or None when numba is missing or CLINAUDIO_NO_JIT is set."""
     global _KERNELS
     if os.environ.get("CLINAUDIO_NO_JIT", "") not in ("", "0"):
         return None
     if _KERNELS is None:
         try:
-            _KERNELS = (_jit(_gru_bidir), _jit(_trees))
+            _KERNELS = (_jit(_gru_bidir), _jit(_trees), _jit(_select))
         except Exception:             # numba not importable
             _KERNELS = False
     return _KERNELS or None
@@ -100,7 +125,21 @@ def warm_up() -> bool:
     k[0](z, z, np.zeros((1, 3), np.float32), np.zeros((1, 3), np.float32), np.zeros(1, np.float32),
          np.zeros(1, np.float32), np.zeros((2, 2), np.float32))
     k[1](np.zeros((1, 1)), np.zeros((1, 1), np.int64), np.zeros((1, 1)), np.zeros((1, 2)), np.zeros(1))
+    select_kept(np.zeros((1, 2), np.int64), np.zeros(1), 0.5)
     return True
+
+
+def select_kept(cands: np.ndarray, scores: np.ndarray, threshold: float):
+    """The indices proposals.select keeps, in selection order, compiled; None without numba."""
+    k = kernels()
+    if k is None:
+        return None
+    c = np.asarray(cands, np.int64)
+    order = np.argsort(-scores, kind="stable")
+    keep = np.empty(len(c), np.int64)
+    m = k[2](np.ascontiguousarray(c[:, 0]), np.ascontiguousarray(c[:, 1]), order,
+             np.ascontiguousarray(scores, np.float64), float(threshold), int(c[:, 1].max()), keep)
+    return keep[:m]
 
 
 def tree_log_odds(x: np.ndarray, feature: np.ndarray, threshold: np.ndarray, value: np.ndarray):

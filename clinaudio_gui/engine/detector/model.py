@@ -145,6 +145,7 @@ class DetectorNet(nn.Module):
                                         for _ in range(cfg.n_branches)])
         self.rnn = nn.GRU(cfg.d_model, cfg.rnn_hidden, batch_first=True, bidirectional=True)
         self.fast_rnn = None   # a plain attribute, not a module: not in the state dict
+        self.with_aux = True   # False at inference (infer.Detector): the branch heads are for the loss only
         d = 2 * cfg.rnn_hidden
         self.att = nn.MultiheadAttention(d, cfg.n_heads, dropout=0.1, batch_first=True)
         self.norm = nn.LayerNorm(d)
@@ -193,7 +194,7 @@ class DetectorNet(nn.Module):
         h, hs, m2 = self.encode(x, mask)
         hd = self.drop(h)
         frame = self._up(self.frame_head(hd), T)
-        aux = [self._up(head(b), T) for head, b in zip(self.aux_heads, hs)]
+        aux = [self._up(head(b), T) for head, b in zip(self.aux_heads, hs)] if self.with_aux else []
         s = self.pool_score(h).squeeze(-1)
         if m2 is not None:
             s = s.masked_fill(~m2, -1e4)
@@ -214,6 +215,25 @@ class DetectorNet(nn.Module):
         if y.shape[-1] < T:
             y = F.pad(y, (0, T - y.shape[-1]), mode="replicate")
         return y.transpose(1, 2)
+
+
+@torch.no_grad()
+def fuse_batchnorm(module: nn.Module) -> int:
+    """For inference only, in place: every Conv2d directly followed by a BatchNorm2d (eval mode) in
+    an nn.Sequential becomes one Conv2d with the normalisation folded into its weights and bias
+    (torch.nn.utils.fusion.fuse_conv_bn_eval), the BatchNorm an nn.Identity. Same outputs to about
+    1e-6, fewer operations; the state dict changes, so never save a fused network. Returns the
+    number of pairs fused."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    n = 0
+    for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            a, b = seq[i], seq[i + 1]
+            if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d) and not a.training and not b.training:
+                seq[i] = fuse_conv_bn_eval(a, b)
+                seq[i + 1] = nn.Identity()
+                n += 1
+    return n
 
 
 def detector_loss(frame, record, aux, frame_target, record_target, mask, *, frame_weights=None,

@@ -386,6 +386,10 @@ def select(cands: np.ndarray, scores: np.ndarray, threshold: float) -> list[tupl
     """Greedy: best score first, kept when >= ``threshold`` and overlapping no kept candidate."""
     if len(cands) == 0:
         return []
+    from clinaudio_gui.engine.detector.kernels import select_kept
+    kept = select_kept(cands, scores, threshold)   # compiled; None without numba
+    if kept is not None:
+        return sorted((int(cands[j, 0]), int(cands[j, 1])) for j in kept)
     n = int(cands[:, 1].max())
     taken = np.zeros(n + 1, bool)
     out = []
