@@ -5,7 +5,7 @@ suggestion track under it (Classify dock raised). Run:
         [AUDIO]
 
 AUDIO defaults to a bundled example; the README's is a held-out recording of the bundled
-detector's fold (../shared/data/sprsound/train/65099422_0.5_0_p4_2700.flac since session 13).
+detector's fold (../shared/data/sprsound/train/65099422_0.5_0_p4_2565.flac since session 14).
 """
 import sys
 import time
