@@ -1,5 +1,6 @@
 """Proposal decoding: many candidate events, each scored by a learnt "does an expert event start
-and end here" model, the best non-overlapping ones kept (numpy only).
+and end here" model, the best non-overlapping ones kept (numpy; the trees and the selection run as
+compiled loops from kernels.py where numba is available, with the same results).
 
 Thresholding frame activity (``decode``'s other modes) puts an event's edges where the activity
 crosses one threshold; the experts' boundaries are breathing-cycle edges, which that crossing
