@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clinaudio_gui.engine.common.package import load_model_package, save_model_package  # noqa: E402
+from clinaudio_gui.engine.common.package import STAMP_KEYS, load_model_package, save_model_package  # noqa: E402
 from clinaudio_gui.engine.detector.train import KIND  # noqa: E402
 
 REFITTED = ("proposal_scorer.", "proposal_mlp.", "edge_head.", "event_head.")
@@ -63,9 +63,7 @@ def main(argv=None) -> int:
                 sorted(ma["split"]["inner_val_patients"]) != sorted(mb["split"]["inner_val_patients"]):
             raise SystemExit(f"{fa} and {fb.parent}: different splits; a soup needs the same fold")
         tensors, averaged = soup(ta, tb, args.weight)
-        m = {key: v for key, v in mb.items() if key not in ("format", "format_version", "weights_file",
-                                                           "weights_sha256", "weights_bytes", "created_utc",
-                                                           "metrics", "metrics_full", "validation_metrics")}
+        m = {key: v for key, v in mb.items() if key not in STAMP_KEYS + ("metrics", "metrics_full", "validation_metrics")}
         m["training"] = dict(mb.get("training", {}))
         m["training"]["soup"] = {"a": str(fa), "b": str(fb.parent), "weight_b": args.weight,
                                  "averaged_tensors": len(averaged),

@@ -31,6 +31,8 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 MANIFEST_FILE = "manifest.json"
 REQUIRED_KEYS = ("format", "format_version", "kind", "weights_file", "weights_sha256")
+# what save_model_package stamps on a manifest: drop them before saving a changed package again
+STAMP_KEYS = ("format", "format_version", "weights_file", "weights_sha256", "weights_bytes", "created_utc")
 
 
 def models_root() -> Path:

@@ -24,7 +24,7 @@ import torch
 
 from clinaudio_gui.core.errors import ClinAudioError
 from clinaudio_gui.engine.common.data import EVENT_LABELS, normalize_record_label
-from clinaudio_gui.engine.common.package import save_model_package
+from clinaudio_gui.engine.common.package import STAMP_KEYS, save_model_package
 from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.decode import DecoderParams
@@ -340,8 +340,7 @@ def finetune_round(versions: ModelVersions, items: list[LabeledItem], *, epochs:
              "training": {"mode": mode, "epochs": epochs if mode == "weights" else 0, "lr": lr, "batch": batch,
                           "seed": seed, "history": history, "decoder": cand_m["decoder"],
                           "seconds": round(time.time() - t0, 1)}}
-    m = {k: v for k, v in cand_m.items() if k not in ("format", "format_version", "weights_file",
-                                                      "weights_sha256", "weights_bytes", "created_utc")}
+    m = {k: v for k, v in cand_m.items() if k not in STAMP_KEYS}
     base = str(cur_m.get("name", "detector")).split("+ft-")[0]
     m["name"] = f"{base}+ft-{version}"
     m["fine_tuned"] = {"parent": cur_name, "parent_name": cur_m.get("name"), **entry}

@@ -22,7 +22,7 @@ import torch
 
 from clinaudio_gui.core.atomic import atomic_write_text
 from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS
-from clinaudio_gui.engine.common.package import save_model_package
+from clinaudio_gui.engine.common.package import STAMP_KEYS, save_model_package
 from clinaudio_gui.engine.detector import data as D
 from clinaudio_gui.engine.detector.calibrate import (_decode_all, _ref_events, _val_criterion,  # noqa: F401
                                                      evaluate_outputs, fit_calibration, tune_decoder)
@@ -431,8 +431,7 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
             keep=m if keep_decoder else None, proposals=proposals, edges=edges)
         summary = summarize(metrics)
         log(f"fold {k} test: {json.dumps(summary)}")
-        m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
-                                                          "weights_sha256", "weights_bytes", "created_utc")}
+        m = {key: v for key, v in m.items() if key not in STAMP_KEYS}
         m.update({"calibration": calib, "decoder": params.to_dict(), "record_source": record_source,
                   "architecture": net.cfg.to_dict(), "metrics": summary, "metrics_full": metrics, "validation_metrics": summarize(val_metrics)})
         m.setdefault("training", {})["retuned"] = True
@@ -453,8 +452,7 @@ def bundle_fold(out_dir: str | Path, fold: int, dest: str | Path, *, command: st
     if m.get("needs_retune"):
         raise ValueError(f"{src} was trained with --train-only: run --retune --event-head --proposals first")
     cv = json.loads((Path(out_dir) / "cv.json").read_text())
-    m = {key: v for key, v in m.items() if key not in ("format", "format_version", "weights_file",
-                                                      "weights_sha256", "weights_bytes", "created_utc")}
+    m = {key: v for key, v in m.items() if key not in STAMP_KEYS}
     m["name"] = Path(dest).name
     m["bundled_from"] = {"fold": fold, "why": "fixed in advance (fold 0); its figures are from its own "
                                               "held-out patients, never used for any choice"}
