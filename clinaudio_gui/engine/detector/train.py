@@ -115,6 +115,53 @@ def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple
     return out
 
 
+def _sampling_weights(recs, tr_idx) -> np.ndarray:
+    """How often training draws each recording: by its rarest event's class (``RARE``)."""
+    sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
+    return sw / sw.sum()
+
+
+@torch.no_grad()
+def update_batchnorm(net: DetectorNet, recs, tr_idx, *, crop: int = 384, seed: int = 0, batch: int = 16,
+                     augment: bool = True) -> int:
+    """Re-estimate every BatchNorm layer's running mean and variance on training data, as
+    stochastic weight averaging does after averaging weights (torch.optim.swa_utils.update_bn):
+    the statistics are reset, then accumulated as an equal-weight average (momentum None) over
+    one epoch of the batches training draws (the same sampling by rare class, random crops of
+    ``crop`` frames and, with ``augment``, the same SpecAugment). Only the running statistics
+    change; the weights do not. Returns the number of batches."""
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        raise ValueError("the network has no BatchNorm layer")
+    in_branches = {id(m) for m in net.branches.modules()}
+    if any(id(b) not in in_branches for b in bns):
+        raise ValueError("a BatchNorm layer outside the convolutional branches: update_batchnorm runs only those")
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    rng = np.random.default_rng(seed)
+    dev = next(net.parameters()).device
+    order = rng.choice(tr_idx, size=len(tr_idx), replace=True, p=_sampling_weights(recs, tr_idx))
+    was_training = net.training
+    net.train()
+    n = 0
+    try:
+        for s in range(0, len(order), batch):
+            x, *_ = _batch(recs, order[s:s + batch], crop, rng)
+            if augment:
+                x = _spec_augment(x, rng)
+            x = x.to(dev)
+            for i, br in enumerate(net.branches):   # the BatchNorm layers are all in the branches
+                br(x[:, i:i + 1])
+            n += 1
+    finally:
+        for m, mo in zip(bns, momenta):
+            m.momentum = mo
+        net.train(was_training)
+    return n
+
+
 def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, seed: int, crop: int = 448,
                   batch: int = 16, lr: float = 3e-3, log=print, device="cpu", eval_from: int | None = 4,
                   ckpt: Path | None = None, init_state: dict | None = None,
@@ -145,8 +192,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     if not train_encoder:   # fine-tuning on few recordings: the convolutional branches stay as they are
         for p in net.branches.parameters():
             p.requires_grad_(False)
-    sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
-    sw = sw / sw.sum()
+    sw = _sampling_weights(recs, tr_idx)
     steps_per_epoch = int(math.ceil(len(tr_idx) / batch))
     edge_head = None
     if edge_weight > 0:
