@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "sprsound" / "train"
-EXAMPLE = REPO / "resources" / "examples" / "40638274_9.7_1_p2_1801.flac"
+sys.path.insert(0, str(REPO / "bench"))
+import detector_bench  # noqa: E402  (its timer)
+DATA, EXAMPLE = detector_bench.DATA, detector_bench.EXAMPLE
 
 
 def timeit(fn, n=21) -> float:
-    fn()
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1000
+    """Median milliseconds of ``n`` calls after one warm-up (detector_bench's timer)."""
+    return detector_bench.timeit(fn, n) * 1000
 
 
 def main(argv=None) -> int:

@@ -12,13 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clinaudio_gui.engine.common.package import STAMP_KEYS, load_model_package, save_model_package  # noqa: E402
+from clinaudio_gui.engine.common.package import load_model_package, save_model_package  # noqa: E402
 from clinaudio_gui.engine.detector import data as D  # noqa: E402
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet  # noqa: E402
-from clinaudio_gui.engine.detector.train import KIND, package_tensors, update_batchnorm  # noqa: E402
+from clinaudio_gui.engine.detector.train import (KIND, fold_indices, package_tensors,  # noqa: E402
+                                                 untuned_manifest, update_batchnorm)
 
 
 def main(argv=None) -> int:
@@ -47,21 +46,15 @@ def main(argv=None) -> int:
         tensors, m = load_model_package(fdir, kind=KIND)
         net = DetectorNet(DetectorConfig.from_dict(m["architecture"]))
         net.load_state_dict(tensors)
-        test_p, val_p = set(m["split"]["test_patients"]), set(m["split"]["inner_val_patients"])
-        tr_idx = np.array([i for i, r in enumerate(recs) if r.patient not in test_p and r.patient not in val_p])
+        tr_idx = fold_indices(recs, m)[0]
         if len(tr_idx) == 0:
             raise SystemExit(f"{fdir}: none of its training patients are in {args.data}")
         crop = args.crop or int(m.get("training", {}).get("crop_frames", 384))
         n = update_batchnorm(net, recs, tr_idx, crop=crop, seed=args.seed + int(fdir.name[4:]),
                              augment=not args.no_augment)
-        new = {key: v for key, v in m.items() if key not in STAMP_KEYS + ("metrics", "metrics_full", "validation_metrics")}
-        new["training"] = dict(m.get("training", {}))
-        new["training"]["bn_update"] = {"from": str(fdir), "from_sha256": m["weights_sha256"], "batches": n,
-                                        "training_recordings": len(tr_idx), "crop_frames": crop,
-                                        "augment": not args.no_augment, "seed": args.seed + int(fdir.name[4:])}
-        new["training"].pop("retuned", None)
-        new["needs_retune"] = True
-        new["metrics"] = {}
+        new = untuned_manifest(m, bn_update={"from": str(fdir), "from_sha256": m["weights_sha256"], "batches": n,
+                                             "training_recordings": len(tr_idx), "crop_frames": crop,
+                                             "augment": not args.no_augment, "seed": args.seed + int(fdir.name[4:])})
         save_model_package(out / fdir.name, package_tensors(net), new)
         print(f"{fdir.name}: BatchNorm statistics re-estimated on {len(tr_idx)} training recordings "
               f"({n} batches, {time.time() - t0:.0f} s) -> {out / fdir.name}")

@@ -13,11 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clinaudio_gui.engine.common.package import STAMP_KEYS, load_model_package, save_model_package  # noqa: E402
-from clinaudio_gui.engine.detector.train import KIND  # noqa: E402
+from clinaudio_gui.engine.common.package import load_model_package, save_model_package  # noqa: E402
+from clinaudio_gui.engine.detector.train import KIND, untuned_manifest  # noqa: E402
 
 REFITTED = ("proposal_scorer.", "proposal_mlp.", "edge_head.", "event_head.")
 
@@ -63,14 +61,9 @@ def main(argv=None) -> int:
                 sorted(ma["split"]["inner_val_patients"]) != sorted(mb["split"]["inner_val_patients"]):
             raise SystemExit(f"{fa} and {fb.parent}: different splits; a soup needs the same fold")
         tensors, averaged = soup(ta, tb, args.weight)
-        m = {key: v for key, v in mb.items() if key not in STAMP_KEYS + ("metrics", "metrics_full", "validation_metrics")}
-        m["training"] = dict(mb.get("training", {}))
-        m["training"]["soup"] = {"a": str(fa), "b": str(fb.parent), "weight_b": args.weight,
-                                 "averaged_tensors": len(averaged),
-                                 "a_sha256": ma["weights_sha256"], "b_sha256": mb["weights_sha256"]}
-        m["training"].pop("retuned", None)
-        m["needs_retune"] = True
-        m["metrics"] = {}
+        m = untuned_manifest(mb, soup={"a": str(fa), "b": str(fb.parent), "weight_b": args.weight,
+                                       "averaged_tensors": len(averaged),
+                                       "a_sha256": ma["weights_sha256"], "b_sha256": mb["weights_sha256"]})
         save_model_package(out / k, tensors, m)
         print(f"{k}: averaged {len(averaged)} tensors ({1 - args.weight:g} x {fa} + {args.weight:g} x {fb.parent})")
         n += 1

@@ -292,6 +292,26 @@ def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
     return {k: v for k, v in net.state_dict().items()}
 
 
+def fold_indices(recs, m: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(training, inner-validation, test) indices into ``recs`` of a fold package's split
+    (manifest ``m``): its test and inner-validation patients, and everyone else for training."""
+    test_p, val_p = set(m["split"]["test_patients"]), set(m["split"]["inner_val_patients"])
+    va_idx = np.array([i for i, r in enumerate(recs) if r.patient in val_p])
+    te_idx = np.array([i for i, r in enumerate(recs) if r.patient in test_p])
+    tr_idx = np.array([i for i, r in enumerate(recs) if r.patient not in test_p and r.patient not in val_p])
+    return tr_idx, va_idx, te_idx
+
+
+def untuned_manifest(m: dict, **training_notes) -> dict:
+    """A fold package's manifest for changed weights that the retune must refit (soup, BatchNorm
+    update): no stamps, no figures, ``needs_retune``; ``training_notes`` join ``training``."""
+    out = {k: v for k, v in m.items() if k not in STAMP_KEYS + ("metrics", "metrics_full", "validation_metrics")}
+    out["training"] = {**{k: v for k, v in m.get("training", {}).items() if k != "retuned"}, **training_notes}
+    out["needs_retune"] = True
+    out["metrics"] = {}
+    return out
+
+
 def fit_and_score(net, recs, va_idx, test_idx, hop_s: float, log=print, tr_idx=None, keep: dict | None = None,
                   proposals=False, edges: bool = False):
     """Calibration, decoder and record-label source chosen on the validation recordings only,
@@ -464,10 +484,7 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
             results[k] = json.loads((fdir / "manifest.json").read_text())["metrics"]
             continue
         net, m = _load_net(fdir)
-        test_p, val_p = set(m["split"]["test_patients"]), set(m["split"]["inner_val_patients"])
-        va_idx = np.array([i for i, r in enumerate(recs) if r.patient in val_p])
-        te_idx = np.array([i for i, r in enumerate(recs) if r.patient in test_p])
-        tr_idx = np.array([i for i, r in enumerate(recs) if r.patient not in test_p and r.patient not in val_p])
+        tr_idx, va_idx, te_idx = fold_indices(recs, m)
         if event_head:
             net = with_event_head(net)
         log(f"fold {k}: retune on {len(va_idx)} validation recordings, score {len(te_idx)} test recordings")
