@@ -30,6 +30,10 @@ def register(subparsers) -> None:
     t.add_argument("--time-budget-min", type=float, default=None,
                    help="train each fold for this many minutes (one-cycle over wall-clock time; --epochs is then "
                         "a ceiling), e.g. on a lent GPU of unknown speed")
+    t.add_argument("--swa", action="store_true",
+                   help="training: stochastic weight averaging: a cosine learning rate from --lr to --lr/100 within "
+                        "every epoch, the weights at every epoch's end averaged, BatchNorm statistics re-estimated "
+                        "on the training patients (no epoch picked by validation; e.g. with --init-from)")
     t.add_argument("--train-only", action="store_true",
                    help="train and save each fold's network with its split, without the calibration / decoder "
                         "search (run --retune --event-head --proposals on the folder afterwards)")
@@ -106,6 +110,10 @@ def cmd_detect_train(args) -> int:
     if args.time_budget_min is not None and not args.time_budget_min > 0:
         print(f"clinaudio detect-train: --time-budget-min {args.time_budget_min}: must be > 0", file=sys.stderr)
         return 2
+    if args.swa and args.time_budget_min is not None:
+        print("clinaudio detect-train: --swa averages whole epochs: it cannot be used with --time-budget-min",
+              file=sys.stderr)
+        return 2
     if not args.edge_loss >= 0:
         print(f"clinaudio detect-train: --edge-loss {args.edge_loss}: must be >= 0", file=sys.stderr)
         return 2
@@ -134,7 +142,7 @@ def cmd_detect_train(args) -> int:
                      init_from=args.init_from, boundary_weight=args.boundary_weight, device=args.device,
                      time_budget_s=None if args.time_budget_min is None else 60.0 * args.time_budget_min,
                      train_only=args.train_only, workers=args.workers, edges=args.edge_head,
-                     inner=args.inner_split, edge_weight=args.edge_loss, log=log)
+                     inner=args.inner_split, edge_weight=args.edge_loss, swa=args.swa, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

@@ -87,3 +87,34 @@ def test_the_script_marks_the_package_for_a_retune(tmp_path, sprsound_dir):
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), "--out", str(tmp_path / "bn2"),
                           "--data", str(data), "--folds", "3"], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "no fold packages" in bad.stderr
+
+
+def test_swa_training_returns_the_average_of_the_epoch_ends():
+    """train_network(swa=True): one cosine cycle per epoch (each epoch ends near lr / 100), the
+    parameters returned are the mean of the epoch ends' parameters, and the BatchNorm statistics are
+    re-estimated for those averaged weights (not the last epoch's running statistics)."""
+    from clinaudio_gui.engine.detector.train import train_network
+    recs = _recs(n=8, frames=(48, 80))
+    cfg = DetectorConfig(widths=(4, 4, 4), d_model=8, rnn_hidden=4)
+    snaps, lines = [], []
+    net, hist = train_network(recs, np.arange(8), np.arange(8), cfg, epochs=3, seed=1, crop=32, batch=4,
+                              lr=1e-2, swa=True, snapshots=snaps, log=lines.append)
+    assert len(snaps) == 3 and [h["averaged"] for h in hist] == [1, 2, 3]
+    assert all(abs(h["last_step_lr"] - 1e-4) < 1e-9 for h in hist) and "val_criterion" not in hist[-1]
+    assert hist[-1]["bn_reestimated"] and any("averaged over 3 epoch ends" in x for x in lines)
+    params = dict(net.named_parameters())
+    for k, v in params.items():
+        mean = torch.stack([s[k] for s in snaps]).mean(0)
+        assert torch.allclose(v, mean, atol=1e-6), k
+    assert not torch.allclose(params[k], snaps[-1][k])   # the average is not the last epoch
+    bn = next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    stale = bn.running_mean.clone()
+    update_batchnorm(net, recs, np.arange(8), crop=32, seed=1, batch=4)   # the same draw: nothing changes
+    assert torch.allclose(bn.running_mean, stale, atol=1e-6)
+
+
+def test_swa_refuses_a_time_budget(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "clinaudio_gui.cli", "detect-train", "--data", str(tmp_path),
+                        "--out", str(tmp_path / "o"), "--swa", "--time-budget-min", "5"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "--swa" in p.stderr and not (tmp_path / "o").exists()

@@ -15,6 +15,7 @@ import math
 import shlex
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +169,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                   should_stop=None, progress=None, freeze_bn: bool = False, train_encoder: bool = True,
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
                   boundary_weight: float = 0.0, time_budget_s: float | None = None,
-                  edge_weight: float = 0.0) -> tuple[DetectorNet, list[dict]]:
+                  edge_weight: float = 0.0, swa: bool = False,
+                  snapshots: list | None = None) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
@@ -178,7 +180,17 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     ``epochs`` (then a ceiling) and training stops when it is spent (e.g. on a lent GPU whose
     speed is not known in advance); validation time counts. ``edge_weight`` > 0: an onset / offset
     head is trained with the network (``edges.joint_edge_loss`` x the weight joins the loss), so that
-    the encoder learns the experts' boundaries; the head itself is not kept."""
+    the encoder learns the experts' boundaries; the head itself is not kept.
+
+    ``swa``: stochastic weight averaging by design (Izmailov et al. 2018, cyclical schedule): the
+    learning rate follows a cosine from ``lr`` at every epoch's first step to ``lr`` / 100 at its
+    last (``_cycle_factor``, one cycle per epoch), the weights at every epoch's end (the
+    low point of its cycle) join a uniform average (``torch.optim.swa_utils.AveragedModel``), and
+    the average is returned with its BatchNorm statistics re-estimated on ``tr_idx``
+    (``update_batchnorm``); no epoch is picked by validation. ``snapshots`` (a list, optional)
+    receives each epoch end's parameters (CPU copies), e.g. to check the average."""
+    if swa and time_budget_s is not None:
+        raise ValueError("swa averages whole epochs: it cannot run over a time budget")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     hop_s = D.detector_settings().hop_s
@@ -201,7 +213,13 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     params = [p for p in net.parameters() if p.requires_grad] + ([] if edge_head is None else list(edge_head.parameters()))
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
     t_start = time.time()
-    if time_budget_s is None:
+    swa_model = None
+    if swa:
+        from torch.optim.swa_utils import AveragedModel
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(_cycle_factor, steps=steps_per_epoch))
+        swa_model = AveragedModel(net)
+        eval_from = None
+    elif time_budget_s is None:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                     pct_start=0.2)
     else:
@@ -250,6 +268,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 el = joint_edge_loss(edge_head, seq[0], f, [recs[i].events for i in bidx], offs, m, hop_s)
                 loss = loss + edge_weight * el
                 edge_losses.append(float(el.detach()))
+            lr_used = opt.param_groups[0]["lr"]
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)   # (the joint edge head's too, when there is one)
@@ -272,6 +291,13 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                "seconds": round(time.time() - t0, 1)}
         if edge_losses:
             row["edge_loss"] = round(float(np.mean(edge_losses)), 4)
+        if swa_model is not None and losses:
+            row["last_step_lr"] = float(f"{lr_used:.3g}")
+            swa_model.update_parameters(net)
+            row["averaged"] = int(swa_model.n_averaged)
+            if snapshots is not None:
+                snapshots.append({k: v.detach().cpu().clone() for k, v in net.named_parameters()})
+            best_state = _with_parameters(net, swa_model.module)   # the checkpoint holds the average so far
         late = time_budget_s is None or out_of_time or sched.fraction() >= 0.5   # timed: no checks near the peak
         if eval_from is not None and not stopped and late and (ep >= eval_from or ep == epochs):
             validate(row)
@@ -285,7 +311,27 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             break
     if best_state is not None:
         net.load_state_dict(best_state)
+    if swa_model is not None and best_state is not None:
+        update_batchnorm(net, recs, tr_idx, crop=crop, seed=seed, batch=batch)
+        history[-1]["bn_reestimated"] = True
+        log(f"  weights averaged over {int(swa_model.n_averaged)} epoch ends; BatchNorm statistics re-estimated "
+            f"on {len(tr_idx)} training recordings")
     return net.eval(), history
+
+
+def _cycle_factor(step: int, steps: int, low: float = 0.01) -> float:
+    """SWA's cyclical schedule as a factor of the peak learning rate: a cosine from 1 at an
+    epoch's first step to ``low`` at its last (``steps`` steps an epoch), then again."""
+    i = step % steps
+    return 1.0 if steps < 2 else low + (1.0 - low) * (1.0 + math.cos(math.pi * i / (steps - 1))) / 2.0
+
+
+def _with_parameters(net: torch.nn.Module, src: torch.nn.Module) -> dict:
+    """``net``'s state with the parameters of ``src`` (same architecture); buffers are ``net``'s."""
+    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    for k, v in src.named_parameters():
+        state[k] = v.detach().clone()
+    return state
 
 
 def package_tensors(net: DetectorNet) -> dict[str, torch.Tensor]:
@@ -362,11 +408,11 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
            boundary_weight: float = 0.0, device: str = "cpu", time_budget_s: float | None = None,
            train_only: bool = False, workers: int = 1, edges: bool = False, inner: str = "random",
-           edge_weight: float = 0.0, log=print) -> dict:
+           edge_weight: float = 0.0, swa: bool = False, log=print) -> dict:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
-    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``: ``train_network``'s."""
+    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``: ``train_network``'s."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -406,12 +452,15 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
                                      ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
                                      eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s,
-                                     edge_weight=edge_weight)
+                                     edge_weight=edge_weight, swa=swa)
         net = net.cpu()   # calibration, heads and decoders are fitted on the CPU
         training = {"data": str(data_dir), "epochs": len(history), "crop_frames": crop, "history": history,
                     "lr": lr, "continued_from": None if init_from is None else str(init_from),
                     "boundary_weight": boundary_weight, "edge_loss_weight": edge_weight, "device": device,
                     "time_budget_s": time_budget_s,
+                    "swa": None if not swa else {"schedule": "cosine lr -> lr/100 within every epoch",
+                                                 "averaged_epoch_ends": len(history),
+                                                 "batchnorm": "re-estimated on the training patients"},
                     "minutes": round((time.time() - t0) / 60, 1), "command": command}
         split = {"kind": "patient-wise k-fold (StratifiedGroupKFold)", "folds": folds, "fold": k,
                  "seed": seed, "inner_split": inner, "test_patients": sorted({recs[i].patient for i in test_idx}),
