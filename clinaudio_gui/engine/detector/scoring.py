@@ -95,12 +95,21 @@ def predict_with_offsets(probs: np.ndarray, offsets: np.ndarray | None) -> np.nd
     return lp.argmax(axis=1)
 
 
-def fit_offsets(probs: np.ndarray, y: np.ndarray, labels: list[str], *, rounds: int = 3) -> np.ndarray:
-    """Per-class additive log-probability offsets maximising the SPRSound Score on (probs, y):
-    coordinate ascent over a grid, Normal's offset fixed at 0. Chosen on validation patients."""
+OFFSET_MODES = ("per-class", "shared", "none")
+
+
+def fit_offsets(probs: np.ndarray, y: np.ndarray, labels: list[str], *, rounds: int = 3,
+                mode: str = "per-class") -> np.ndarray:
+    """Additive log-probability offsets maximising the SPRSound Score on (probs, y), Normal's
+    fixed at 0, chosen on validation patients. ``mode``: "per-class" (coordinate ascent over a
+    grid, one offset per class), "shared" (one offset for every non-Normal class: only the
+    Normal / adventitious trade-off moves, the adventitious classes keep their order) or "none"
+    (zeros)."""
+    if mode not in OFFSET_MODES:
+        raise ValueError(f"offset mode {mode!r}: one of {', '.join(OFFSET_MODES)}")
     k = probs.shape[1]
     off = np.zeros(k)
-    if len(y) == 0:
+    if len(y) == 0 or mode == "none":
         return off
     normal = labels.index("Normal") if "Normal" in labels else 0
 
@@ -111,6 +120,14 @@ def fit_offsets(probs: np.ndarray, y: np.ndarray, labels: list[str], *, rounds: 
 
     best = score(off)
     grid = np.linspace(-2.0, 3.0, 21)
+    if mode == "shared":
+        for g in grid:
+            o = np.full(k, g)
+            o[normal] = 0.0
+            s = score(o)
+            if s > best + 1e-9:
+                best, off = s, o
+        return off
     for _ in range(rounds):
         changed = False
         for j in range(k):
