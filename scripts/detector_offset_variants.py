@@ -19,29 +19,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinaudio_gui.engine.detector import data as D  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
-from clinaudio_gui.engine.detector.event_fit import event_probs  # noqa: E402
-from clinaudio_gui.engine.detector.train import _load_net, fold_indices, predict  # noqa: E402
+from clinaudio_gui.engine.detector.event_fit import package_event_probs  # noqa: E402
+from clinaudio_gui.engine.detector.train import _load_net, fold_indices  # noqa: E402
 
 TASK = "1-2"
 
 
 def event_set(net, m, recs, idx, hop_s):
     """(1-2 class indices, merged 1-2 probabilities, patient of each event) of the recordings."""
-    cal = m["calibration"]
-    seqs = []
-    outs = predict(net, recs, idx, seqs)
-    labels = S.task_labels(TASK)
-    merge = S.TASKS[TASK]["merge"]
-    y, p, who = [], [], []
-    for (fl, rl), h, i in zip(outs, seqs, idx):
-        r = recs[i]
-        if not r.events:
-            continue
-        pr = event_probs(net, cal, S.softmax(fl / cal["t_frame"]), S.softmax(rl / cal["t_record"]), h, r.events, hop_s)
-        p.append(S.merge_to_task(pr, TASK))
-        y += [labels.index(next(k for k, v in merge.items() if e[2] in v)) for e in r.events]
-        who += [r.patient] * len(r.events)
-    return np.array(y), np.concatenate(p), np.array(who)
+    fine, probs, who = package_event_probs(net, m["calibration"], recs, idx, hop_s)
+    labels, merge = S.task_labels(TASK), S.TASKS[TASK]["merge"]
+    y = [labels.index(next(k for k, v in merge.items() if t in v)) for t in fine]
+    return np.array(y), S.merge_to_task(probs, TASK), np.array(who)
 
 
 def score(p, y, off) -> float:

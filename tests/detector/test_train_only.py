@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,6 +86,23 @@ def test_train_only_then_retune(sprsound_dir, tmp_path):
     assert "needs_retune" not in m2 and m2["calibration"]["t_frame"] > 0 and "score_2_2" in m2["metrics"]
     assert m2["architecture"]["event_head_features"] > 0 and m2["training"]["history"] == h
     from clinaudio_gui.engine.detector.infer import Detector
+    # task 1-2 without offsets (scoring.TASK_OFFSET_MODES); scripts/detector_set_offsets.py refits them
+    # per class and back, the weights untouched, and "none" gives back the retune's own 1-2 figure
+    assert m2["calibration"]["offsets"]["1-2"] == [0.0] * 7 and m2["calibration"]["offset_modes"]["1-2"] == "none"
+    script = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "detector_set_offsets.py"),
+              str(out), "--data", str(data), "--cache", str(tmp_path / "c")]
+    s = subprocess.run(script + ["--mode", "per-class"], capture_output=True, text=True, timeout=300)
+    assert s.returncode == 0, s.stderr[-3000:]
+    m3 = json.loads((out / "fold0" / "manifest.json").read_text())
+    assert m3["weights_sha256"] == m2["weights_sha256"] and m3["calibration"]["offset_modes"]["1-2"] == "per-class"
+    assert m3["offsets_refit"][0]["test_score_before"] == m2["metrics"]["score_1_2"]
+    assert m3["metrics_full"]["tasks"]["1-2"]["score"] == pytest.approx(m3["metrics"]["score_1_2"], abs=1e-4)
+    cv = json.loads((out / "cv.json").read_text())
+    assert cv["mean_std"]["score_1_2"]["mean"] == m3["metrics"]["score_1_2"]
+    s = subprocess.run(script, capture_output=True, text=True, timeout=300)
+    assert s.returncode == 0, s.stderr[-3000:]
+    m4 = json.loads((out / "fold0" / "manifest.json").read_text())
+    assert m4["calibration"]["offsets"]["1-2"] == [0.0] * 7 and m4["metrics"]["score_1_2"] == m2["metrics"]["score_1_2"]
     assert Detector(out / "fold0").detect_file(next(data.glob("*.flac")))["record_label"]
 
 

@@ -157,7 +157,7 @@ def fit_calibration(outs, idx, recs, hop_s: float, log=print) -> tuple[dict, Dec
     rl = np.array([o[1] for o in outs])
     rt = np.array([recs[i].record_index for i in idx])
     t_record = S.fit_temperature(rl, rt)
-    calib = {"t_frame": t_frame, "t_record": t_record, "offsets": {}}
+    calib = {"t_frame": t_frame, "t_record": t_record, "offsets": {}, "offset_modes": dict(S.TASK_OFFSET_MODES)}
     ev_true, ev_probs = [], []
     for (f, _), i in zip(outs, idx):
         if recs[i].events:
@@ -171,7 +171,8 @@ def fit_calibration(outs, idx, recs, hop_s: float, log=print) -> tuple[dict, Dec
         labels = S.task_labels(task)
         spec = S.TASKS[task]
         y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in yt])
-        calib["offsets"][task] = S.fit_offsets(S.merge_to_task(pp, task), y, labels).round(3).tolist()
+        calib["offsets"][task] = S.fit_offsets(S.merge_to_task(pp, task), y, labels,
+                                               mode=S.offset_mode(task)).round(3).tolist()
     params, _ = tune_decoder(outs, idx, recs, t_frame, hop_s, log=log)
     log(f"  temperatures: frame {t_frame:.3f} record {t_record:.3f}; offsets {calib['offsets']}")
     return calib, params

@@ -33,6 +33,23 @@ def event_probs(net: DetectorNet, calib: dict, fp: np.ndarray, rp: np.ndarray, s
     return fr
 
 
+def package_event_probs(net: DetectorNet, calib: dict, recs, idx, hop_s: float) -> tuple[list, np.ndarray, list]:
+    """The expert events of recordings ``idx`` as a fold package classifies them: (fine labels,
+    (n, 7) probabilities from ``event_probs`` with the package's calibration, patient of each)."""
+    from clinaudio_gui.engine.detector.train import predict
+    seqs = []
+    outs = predict(net, recs, idx, seqs)
+    labels, probs, who = [], [], []
+    for (fl, rl), h, i in zip(outs, seqs, idx):
+        r = recs[i]
+        if r.events:
+            probs.append(event_probs(net, calib, S.softmax(fl / calib["t_frame"]), S.softmax(rl / calib["t_record"]),
+                                     h, r.events, hop_s))
+            labels += [e[2] for e in r.events]
+            who += [r.patient] * len(r.events)
+    return labels, (np.concatenate(probs) if probs else np.zeros((0, len(EVENT_LABELS)))), who
+
+
 def blend(head: np.ndarray, frames: np.ndarray, w: float) -> np.ndarray:
     """The head's probabilities weighted ``w``, the frame average ``1 - w`` (rows still sum to 1)."""
     return head if w >= 1.0 else w * head + (1.0 - w) * frames
@@ -44,7 +61,7 @@ def _event_task_offsets(ev_true, evp) -> dict:
         labels = S.task_labels(task)
         spec = S.TASKS[task]
         y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in ev_true])
-        out[task] = S.fit_offsets(S.merge_to_task(evp, task), y, labels).round(3).tolist()
+        out[task] = S.fit_offsets(S.merge_to_task(evp, task), y, labels, mode=S.offset_mode(task)).round(3).tolist()
     return out
 
 

@@ -96,6 +96,14 @@ def predict_with_offsets(probs: np.ndarray, offsets: np.ndarray | None) -> np.nd
 
 
 OFFSET_MODES = ("per-class", "shared", "none")
+# Task 1-2 without offsets: chosen among the modes by cross-fitted inner validation, the rule in
+# docs/rules/session16_offsets_1_2.txt (scripts/detector_offset_variants.py); the others per class.
+TASK_OFFSET_MODES = {"1-2": "none"}
+
+
+def offset_mode(task: str) -> str:
+    """The ``fit_offsets`` mode that calibration uses for a task."""
+    return TASK_OFFSET_MODES.get(task, "per-class")
 
 
 def fit_offsets(probs: np.ndarray, y: np.ndarray, labels: list[str], *, rounds: int = 3,
