@@ -1,7 +1,8 @@
-"""Refit one task's event offsets of detector packages with another ``scoring.fit_offsets`` mode,
+"""Refit one task's Score offsets of detector packages with another ``scoring.fit_offsets`` mode,
 as the calibration now does (``scoring.TASK_OFFSET_MODES``), without retraining: for every
-package, the offsets fitted on its own inner-validation patients' expert events (the event
-head's probabilities, unchanged), then its validation and test figures of that task recomputed.
+package, the offsets fitted on its own inner-validation patients (their expert events and the
+event head's probabilities for 1-1 / 1-2, their recordings and the record head's for 2-1 / 2-2;
+unchanged), then its validation and test figures of that task recomputed.
 Only the manifest changes (calibration offsets, the task's figures, an ``offsets_refit`` record);
 the weights and their sha256 stay. A run folder's cv.json is recomputed; with --cv RUN a bundled
 package's ``cross_validation`` is replaced by RUN's (after RUN is refitted).
@@ -21,11 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinaudio_gui.core.atomic import atomic_write_text  # noqa: E402
 from clinaudio_gui.engine.detector import data as D  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
-from clinaudio_gui.engine.detector.event_fit import package_event_probs  # noqa: E402
+from clinaudio_gui.engine.detector.event_fit import package_task_probs  # noqa: E402
 from clinaudio_gui.engine.detector.summary import aggregate  # noqa: E402
 from clinaudio_gui.engine.detector.train import _load_net, fold_indices  # noqa: E402
 
-RULE = "docs/rules/session16_offsets_1_2.txt"
+RULES = {"1-2": "docs/rules/session16_offsets_1_2.txt", "2-1": "docs/rules/session16_offsets_records.txt",
+         "2-2": "docs/rules/session16_offsets_records.txt"}
 
 
 def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
@@ -38,8 +40,8 @@ def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
     cal = m["calibration"]
     labels = S.task_labels(task)
     merge = S.TASKS[task]["merge"]
-    y_va, p_va, _ = package_event_probs(net, cal, recs, va_idx, hop_s)
-    y_te, p_te, _ = package_event_probs(net, cal, recs, te_idx, hop_s)
+    y_va, p_va, _ = package_task_probs(net, cal, recs, va_idx, hop_s, task)
+    y_te, p_te, _ = package_task_probs(net, cal, recs, te_idx, hop_s, task)
     y = np.array([labels.index(next(k for k, v in merge.items() if t in v)) for t in y_va])
     before = list(cal["offsets"][task])
     after = S.fit_offsets(S.merge_to_task(p_va, task), y, labels, mode=mode).round(3)
@@ -60,7 +62,7 @@ def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
     if "metrics_full" in m:
         m["metrics_full"]["tasks"][task] = new_te
     m.setdefault("offsets_refit", []).append({
-        "task": task, "mode": mode, "rule": RULE, "offsets_before": before, "test_score_before": old_test,
+        "task": task, "mode": mode, "rule": RULES.get(task), "offsets_before": before, "test_score_before": old_test,
         "utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python scripts/detector_set_offsets.py " + " ".join(sys.argv[1:])})
     atomic_write_text(fdir / "manifest.json", json.dumps(m, indent=2, ensure_ascii=False) + "\n")
@@ -72,7 +74,7 @@ def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+", help="fold packages, run folders (fold*/), or a bundled package")
-    ap.add_argument("--task", default="1-2", choices=("1-1", "1-2"))
+    ap.add_argument("--task", default="1-2", choices=("1-1", "1-2", "2-1", "2-2"))
     ap.add_argument("--mode", default=None, choices=S.OFFSET_MODES,
                     help="default: the calibration's mode for the task (scoring.TASK_OFFSET_MODES)")
     ap.add_argument("--cv", default=None, metavar="RUN", help="replace the package's cross_validation by RUN's cv.json")

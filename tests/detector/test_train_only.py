@@ -103,6 +103,13 @@ def test_train_only_then_retune(sprsound_dir, tmp_path):
     assert s.returncode == 0, s.stderr[-3000:]
     m4 = json.loads((out / "fold0" / "manifest.json").read_text())
     assert m4["calibration"]["offsets"]["1-2"] == [0.0] * 7 and m4["metrics"]["score_1_2"] == m2["metrics"]["score_1_2"]
+    # a record task: its own refit reproduces the retune's 2-2 figure (the script stops otherwise), then none
+    for mode in ("per-class", "none"):
+        s = subprocess.run(script + ["--task", "2-2", "--mode", mode], capture_output=True, text=True, timeout=300)
+        assert s.returncode == 0, s.stderr[-3000:]
+    m5 = json.loads((out / "fold0" / "manifest.json").read_text())
+    assert m5["calibration"]["offsets"]["2-2"] == [0.0] * 5 and m5["offsets_refit"][-1]["task"] == "2-2"
+    assert m5["offsets_refit"][-2]["test_score_before"] == m2["metrics"]["score_2_2"]
     assert Detector(out / "fold0").detect_file(next(data.glob("*.flac")))["record_label"]
 
 

@@ -96,9 +96,10 @@ def predict_with_offsets(probs: np.ndarray, offsets: np.ndarray | None) -> np.nd
 
 
 OFFSET_MODES = ("per-class", "shared", "none")
-# Task 1-2 without offsets: chosen among the modes by cross-fitted inner validation, the rule in
-# docs/rules/session16_offsets_1_2.txt (scripts/detector_offset_variants.py); the others per class.
-TASK_OFFSET_MODES = {"1-2": "none"}
+# Tasks 1-2, 2-1 and 2-2 without offsets: chosen among the modes by cross-fitted inner validation,
+# the rules in docs/rules/session16_offsets_1_2.txt and session16_offsets_records.txt
+# (scripts/detector_offset_variants.py); 1-1 (one offset: Normal / adventitious) per class.
+TASK_OFFSET_MODES = {"1-2": "none", "2-1": "none", "2-2": "none"}
 
 
 def offset_mode(task: str) -> str:
