@@ -299,7 +299,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 snapshots.append({k: v.detach().cpu().clone() for k, v in net.named_parameters()})
             best_state = _with_parameters(net, swa_model.module)   # the checkpoint holds the average so far
         late = time_budget_s is None or out_of_time or sched.fraction() >= 0.5   # timed: no checks near the peak
-        if eval_from is not None and not stopped and late and (ep >= eval_from or ep == epochs):
+        if eval_from is not None and not stopped and late and (ep >= eval_from or ep == epochs or out_of_time):
             validate(row)
         history.append(row)
         log(f"  epoch {ep}/{epochs} {json.dumps(row)}")
