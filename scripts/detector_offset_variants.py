@@ -20,8 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinaudio_gui.engine.detector import data as D  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
-from clinaudio_gui.engine.detector.event_fit import package_task_probs  # noqa: E402
-from clinaudio_gui.engine.detector.train import _load_net, fold_indices  # noqa: E402
+from clinaudio_gui.engine.detector.train import _load_net, fold_indices, package_task_probs  # noqa: E402
 
 
 def task_set(net, m, recs, idx, hop_s, task):

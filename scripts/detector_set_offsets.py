@@ -22,9 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinaudio_gui.core.atomic import atomic_write_text  # noqa: E402
 from clinaudio_gui.engine.detector import data as D  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
-from clinaudio_gui.engine.detector.event_fit import package_task_probs  # noqa: E402
 from clinaudio_gui.engine.detector.summary import aggregate  # noqa: E402
-from clinaudio_gui.engine.detector.train import _load_net, fold_indices  # noqa: E402
+from clinaudio_gui.engine.detector.train import _load_net, fold_indices, package_task_probs  # noqa: E402
 
 RULES = {"1-2": "docs/rules/session16_offsets_1_2.txt", "2-1": "docs/rules/session16_offsets_records.txt",
          "2-2": "docs/rules/session16_offsets_records.txt"}

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS
+from clinaudio_gui.engine.common.data import EVENT_LABELS
 from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.model import DetectorNet, rebuilt
 
@@ -31,32 +31,6 @@ def event_probs(net: DetectorNet, calib: dict, fp: np.ndarray, rp: np.ndarray, s
         z = net.event_head.logits(features_for(net.cfg, seq, fp, hop_s, rp, events))
         return blend(S.softmax(z / float(calib.get("t_event", 1.0))), fr, float(calib.get("event_blend", 1.0)))
     return fr
-
-
-def package_task_probs(net: DetectorNet, calib: dict, recs, idx, hop_s: float,
-                       task: str = "1-2") -> tuple[list, np.ndarray, list]:
-    """What a fold package decides a task from, on recordings ``idx``: (fine labels, fine-class
-    probabilities, patient of each item). Event tasks (1-1 / 1-2): the expert events, (n, 7)
-    probabilities from ``event_probs`` with the package's calibration; record tasks (2-1 / 2-2):
-    the recordings, (n, 5) temperature-scaled record-head probabilities."""
-    from clinaudio_gui.engine.detector.train import predict
-    seqs = []
-    outs = predict(net, recs, idx, seqs)
-    labels, probs, who = [], [], []
-    if S.TASKS[task]["level"] == "record":
-        for (_, rl), i in zip(outs, idx):
-            probs.append(S.softmax(rl / calib["t_record"])[None])
-            labels.append(recs[i].record_label)
-            who.append(recs[i].patient)
-        return labels, (np.concatenate(probs) if probs else np.zeros((0, len(RECORD_LABELS)))), who
-    for (fl, rl), h, i in zip(outs, seqs, idx):
-        r = recs[i]
-        if r.events:
-            probs.append(event_probs(net, calib, S.softmax(fl / calib["t_frame"]), S.softmax(rl / calib["t_record"]),
-                                     h, r.events, hop_s))
-            labels += [e[2] for e in r.events]
-            who += [r.patient] * len(r.events)
-    return labels, (np.concatenate(probs) if probs else np.zeros((0, len(EVENT_LABELS)))), who
 
 
 def blend(head: np.ndarray, frames: np.ndarray, w: float) -> np.ndarray:

@@ -25,6 +25,7 @@ from clinaudio_gui.core.atomic import atomic_write_text
 from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS
 from clinaudio_gui.engine.common.package import STAMP_KEYS, save_model_package
 from clinaudio_gui.engine.detector import data as D
+from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.calibrate import (_decode_all, _ref_events, _val_criterion,  # noqa: F401
                                                      evaluate_outputs, fit_calibration, tune_decoder)
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
@@ -346,6 +347,31 @@ def fold_indices(recs, m: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     te_idx = np.array([i for i, r in enumerate(recs) if r.patient in test_p])
     tr_idx = np.array([i for i, r in enumerate(recs) if r.patient not in test_p and r.patient not in val_p])
     return tr_idx, va_idx, te_idx
+
+
+def package_task_probs(net: DetectorNet, calib: dict, recs, idx, hop_s: float,
+                       task: str = "1-2") -> tuple[list, np.ndarray, list]:
+    """What a fold package decides a task from, on recordings ``idx``: (fine labels, fine-class
+    probabilities, patient of each item). Event tasks (1-1 / 1-2): the expert events, (n, 7)
+    probabilities from ``event_probs`` with the package's calibration; record tasks (2-1 / 2-2):
+    the recordings, (n, 5) temperature-scaled record-head probabilities."""
+    seqs = []
+    outs = predict(net, recs, idx, seqs)
+    labels, probs, who = [], [], []
+    if S.TASKS[task]["level"] == "record":
+        for (_, rl), i in zip(outs, idx):
+            probs.append(S.softmax(rl / calib["t_record"])[None])
+            labels.append(recs[i].record_label)
+            who.append(recs[i].patient)
+        return labels, (np.concatenate(probs) if probs else np.zeros((0, len(RECORD_LABELS)))), who
+    for (fl, rl), h, i in zip(outs, seqs, idx):
+        r = recs[i]
+        if r.events:
+            probs.append(event_probs(net, calib, S.softmax(fl / calib["t_frame"]), S.softmax(rl / calib["t_record"]),
+                                     h, r.events, hop_s))
+            labels += [e[2] for e in r.events]
+            who += [r.patient] * len(r.events)
+    return labels, (np.concatenate(probs) if probs else np.zeros((0, len(EVENT_LABELS)))), who
 
 
 def untuned_manifest(m: dict, **training_notes) -> dict:
