@@ -26,9 +26,7 @@ from clinaudio_gui.engine.detector.train import _load_net, fold_indices, package
 def task_set(net, m, recs, idx, hop_s, task):
     """(task class indices, merged task probabilities, patient of each item) of the recordings."""
     fine, probs, who = package_task_probs(net, m["calibration"], recs, idx, hop_s, task)
-    labels, merge = S.task_labels(task), S.TASKS[task]["merge"]
-    y = [labels.index(next(k for k, v in merge.items() if t in v)) for t in fine]
-    return np.array(y), S.merge_to_task(probs, task), np.array(who)
+    return S.task_targets(fine, task), S.merge_to_task(probs, task), np.array(who)
 
 
 def score(p, y, off, task) -> float:

@@ -29,7 +29,9 @@ RULES = {"1-2": "docs/rules/session16_offsets_1_2.txt", "2-1": "docs/rules/sessi
          "2-2": "docs/rules/session16_offsets_records.txt"}
 
 
-def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
+def refit(fdir: Path, recs, hop_s: float, task: str, mode: str, cross_validation: dict | None = None) -> dict:
+    """Refit ``fdir``'s ``task`` offsets in ``mode`` and rewrite its manifest (with
+    ``cross_validation``, that field replaced too); returns the new manifest."""
     net, m = _load_net(fdir)
     if m.get("needs_retune"):
         raise SystemExit(f"{fdir}: trained-only package (no calibration to refit)")
@@ -38,10 +40,9 @@ def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
         raise SystemExit(f"{fdir}: its inner-validation or test patients are not in the data")
     cal = m["calibration"]
     labels = S.task_labels(task)
-    merge = S.TASKS[task]["merge"]
     y_va, p_va, _ = package_task_probs(net, cal, recs, va_idx, hop_s, task)
     y_te, p_te, _ = package_task_probs(net, cal, recs, te_idx, hop_s, task)
-    y = np.array([labels.index(next(k for k, v in merge.items() if t in v)) for t in y_va])
+    y = S.task_targets(y_va, task)
     before = list(cal["offsets"][task])
     after = S.fit_offsets(S.merge_to_task(p_va, task), y, labels, mode=mode).round(3)
     key = task.replace("-", "_")
@@ -64,6 +65,8 @@ def refit(fdir: Path, recs, hop_s: float, task: str, mode: str) -> dict:
         "task": task, "mode": mode, "rule": RULES.get(task), "offsets_before": before, "test_score_before": old_test,
         "utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python scripts/detector_set_offsets.py " + " ".join(sys.argv[1:])})
+    if cross_validation is not None:
+        m["cross_validation"] = cross_validation
     atomic_write_text(fdir / "manifest.json", json.dumps(m, indent=2, ensure_ascii=False) + "\n")
     print(f"{fdir}: {task} offsets {before} -> {after.tolist()} ({mode}); test {task} Score {old_test} -> "
           f"{new_te['score']:.4f}; validation {new_va['score']:.4f}", flush=True)
@@ -95,10 +98,8 @@ def main(argv=None) -> int:
             s = cv["mean_std"][f"score_{a.task.replace('-', '_')}"]
             print(f"{p}: {len(folds)} folds, {a.task} Score {s['mean']:.4f} +- {s['std']:.4f}")
         elif (p / "manifest.json").is_file():
-            m = refit(p, recs, hop_s, a.task, mode)
-            if a.cv:
-                m["cross_validation"] = json.loads((Path(a.cv) / "cv.json").read_text())
-                atomic_write_text(p / "manifest.json", json.dumps(m, indent=2, ensure_ascii=False) + "\n")
+            cv = json.loads((Path(a.cv) / "cv.json").read_text()) if a.cv else None
+            refit(p, recs, hop_s, a.task, mode, cv)
         else:
             raise SystemExit(f"{p}: neither a detector package nor a folder of fold packages")
     return 0

@@ -169,8 +169,7 @@ def fit_calibration(outs, idx, recs, hop_s: float, log=print) -> tuple[dict, Dec
     for task, (yt, pp) in {"1-1": (ev_true, evp), "1-2": (ev_true, evp),
                            "2-1": (rec_true, rpp), "2-2": (rec_true, rpp)}.items():
         labels = S.task_labels(task)
-        spec = S.TASKS[task]
-        y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in yt])
+        y = S.task_targets(yt, task)
         calib["offsets"][task] = S.fit_offsets(S.merge_to_task(pp, task), y, labels,
                                                mode=S.offset_mode(task)).round(3).tolist()
     params, _ = tune_decoder(outs, idx, recs, t_frame, hop_s, log=log)

@@ -42,8 +42,7 @@ def _event_task_offsets(ev_true, evp) -> dict:
     out = {}
     for task in ("1-1", "1-2"):
         labels = S.task_labels(task)
-        spec = S.TASKS[task]
-        y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in ev_true])
+        y = S.task_targets(ev_true, task)
         out[task] = S.fit_offsets(S.merge_to_task(evp, task), y, labels, mode=S.offset_mode(task)).round(3).tolist()
     return out
 

@@ -161,13 +161,18 @@ def record_from_events(events: list[dict], poor_quality: bool) -> str:
     return "CAS & DAS" if cas and das else "CAS" if cas else "DAS" if das else "Normal"
 
 
+def task_targets(y_fine, task: str) -> np.ndarray:
+    """Fine labels (event or record classes) as indices into the task's labels (merged classes)."""
+    labels, merge = task_labels(task), TASKS[task]["merge"]
+    return np.array([labels.index(next(k for k, v in merge.items() if t in v)) for t in y_fine], dtype=np.int64)
+
+
 def task_metrics(y_true_fine: list[str], pred_probs_fine: np.ndarray, task: str,
                  offsets: np.ndarray | None = None) -> dict:
     """SPRSound metrics of a task from fine-class probabilities (merged into the task's classes)."""
     labels = task_labels(task)
-    spec = TASKS[task]
     p = merge_to_task(pred_probs_fine, task)
-    y = np.array([labels.index(next(k for k, v in spec["merge"].items() if t in v)) for t in y_true_fine])
+    y = task_targets(y_true_fine, task)
     pred = predict_with_offsets(p, offsets)
     return all_metrics(y, pred, labels)
 
