@@ -104,6 +104,47 @@ def f_of(cnt: np.ndarray) -> np.ndarray:
     return np.where(nr + ns > 0, 2 * tp / np.maximum(nr + ns, 1), 0.0)
 
 
+def breakdown(cached: dict) -> dict:
+    """Where the inner-validation errors lie (all folds), by a simple one-sided matching (an
+    estimated event matches an expert event of its class with the onset within 0.2 s and the offset
+    within max(0.2 s, 20 %), as sed_eval's collars; not sed_eval's one-to-one assignment)."""
+    fam = {"Crackle": "DAS", "Wheeze": "CAS", "Rhonchi": "CAS", "Stridor": "CAS"}
+    c = {"tp": 0, "fp_class_not_in_recording": 0, "fp_over_no_event_of_class": 0, "fp_edge": 0, "fn": 0,
+         "fn_in_pairs_without_any_detection_of_class": 0, "pairs_without_any_detection_of_class": 0,
+         "of_those_pairs_record_family_p_below_0.3": 0, "their_events": 0}
+
+    def hit(x, y):
+        return abs(y[0] - x[0]) <= M.T_COLLAR_S and abs(y[1] - x[1]) <= max(M.T_COLLAR_S, M.PERCENTAGE_OF_LENGTH * (x[1] - x[0]))
+    for d in cached.values():
+        for r in d["val"]:
+            ref = M.map_events([tuple(x) for x in r["ref"]])
+            est = M.map_events([tuple(x) for x in r["est"]])
+            fp = family_probs(np.asarray(r["rp"]))
+            for y in est:
+                same = [x for x in ref if x[2] == y[2]]
+                if any(hit(x, y) for x in same):
+                    c["tp"] += 1
+                elif not same:
+                    c["fp_class_not_in_recording"] += 1
+                elif any(min(y[1], x[1]) > max(y[0], x[0]) for x in same):
+                    c["fp_edge"] += 1
+                else:
+                    c["fp_over_no_event_of_class"] += 1
+            for x in ref:
+                if not any(hit(x, y) for y in est if y[2] == x[2]):
+                    c["fn"] += 1
+            for cls in {x[2] for x in ref}:
+                if any(y[2] == cls for y in est):
+                    continue
+                n = sum(1 for x in ref if x[2] == cls)
+                c["pairs_without_any_detection_of_class"] += 1
+                c["fn_in_pairs_without_any_detection_of_class"] += n
+                if fp[fam[cls]] < 0.3:
+                    c["of_those_pairs_record_family_p_below_0.3"] += 1
+                    c["their_events"] += n
+    return c
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run")
@@ -113,6 +154,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rows", default=None, help="reuse / write the per-recording rows (JSON)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--breakdown", action="store_true", help="also print where the inner-validation errors lie")
     a = ap.parse_args(argv)
     folds = sorted(p.parent for p in Path(a.run).glob("fold*/manifest.json"))
     if not folds:
@@ -135,6 +177,8 @@ def main(argv=None) -> int:
         if a.rows:
             Path(a.rows).parent.mkdir(parents=True, exist_ok=True)
             Path(a.rows).write_text(json.dumps(cached))
+    if a.breakdown:
+        print("inner-validation error breakdown (all folds):", json.dumps(breakdown(cached)), flush=True)
     names = [f"{m}@{t:g}" if m != "none" else "none" for m, t in CONFIGS]
     val_f, test_f, cross = [], [], []
     report = {"configs": names, "folds": {}}
