@@ -30,6 +30,10 @@ def register(subparsers) -> None:
     p.add_argument("--gan-ratio", type=float, default=0.5, metavar="R",
                    help="synthetic items per real training item of each minority class (default 0.5)")
     p.add_argument("--gan-seed", type=int, default=0, help="latent seed of the synthetic items (same seed, same items)")
+    p.add_argument("--val-from-gan", action="store_true",
+                   help="with --augment gan / naa+gan: validate on exactly the patients the generator did not "
+                        "train on (its manifest's training_patients), train on all others, so its synthetic "
+                        "items carry no validation patient's sounds (--val-fraction is then unused)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -90,6 +94,7 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args) -> int:
+    from clinaudio_gui.engine.classifier.gan_items import split_strategy
     from clinaudio_gui.engine.classifier.train import train_classifier
     if args.epochs < 1:
         raise ValueError(f"--epochs {args.epochs} must be >= 1")
@@ -103,9 +108,13 @@ def cmd_train(args) -> int:
         _set_threads(args.threads or 1)
         derive_package(args.derive_from, args.task, args.out, data_dir=args.data, command=command, log=log)
         return 0
+    if args.val_from_gan and not split_strategy(args.augment)[1]:
+        raise ValueError(f"--val-from-gan needs --augment gan or naa+gan "
+                         + (f"(got --augment {args.augment})" if args.augment else "(no --augment given)"))
     gan = _gan_augment(args)
     train_classifier(task=args.task, data_dir=args.data, out_dir=args.out, epochs=args.epochs,
-                     device=args.device, augment=args.augment, gan=gan, batch_size=args.batch_size, lr=args.lr,
+                     device=args.device, augment=args.augment, gan=gan, val_from_gan=args.val_from_gan,
+                     batch_size=args.batch_size, lr=args.lr,
                      threads=args.threads, val_fraction=args.val_fraction, seed=args.seed,
                      output_level_labels=args.classes, max_items=args.max_items,
                      max_batches=args.max_batches, cache_dir=args.cache, command=command, log=log,

@@ -1,6 +1,7 @@
 """`clinaudio train --augment gan | naa+gan`: synthetic clips of the bundled generator as extra
 training items of the minority classes (real generator, real SPRSound events, tiny real training)."""
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -134,4 +135,83 @@ def test_bad_generator_folder_is_one_line_exit_2_nothing_written(sprsound_dir, t
     assert "needs --augment gan" in capsys.readouterr().err
     assert main(base + ["--gan-ratio", "0"]) == 2
     assert "--gan-ratio" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.timeout(240)
+def test_val_from_gan_validates_on_the_generators_held_out_patients(sprsound_dir, sampler, tmp_path, capsys):
+    out = tmp_path / "m"
+    rc = main(["train", "--task", "1-2", "--data", str(sprsound_dir), "--out", str(out), "--epochs", "1",
+               "--max-items", str(MAX_ITEMS), "--max-batches", "1", "--batch-size", "4", "--threads", "1",
+               "--device", "cpu", "--cache", str(tmp_path / "cache"), "--augment", "gan", "--val-from-gan"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    man = json.loads((out / "manifest.json").read_text())
+    split, ga = man["split"], man["training"]["gan_augment"]
+    seen = set(sampler.manifest["training_patients"])
+    folder = D.folder_patients(sprsound_dir)
+    val_p = split["val_patients"]
+    # validation = every patient of the data the generator never trained on (the split's own ids),
+    # training = all the others; none of the validation patients is one the generator saw
+    assert val_p and not set(val_p) & seen
+    assert val_p == sorted(set(folder) - seen)
+    assert split["n_train_patients"] == len(folder) - len(val_p)
+    # ...which, among the patients with events, are exactly the generator's held-out fold
+    with_events = {i.patient for i in D.load_items(sprsound_dir, "event")}
+    assert set(val_p) & with_events == set(sampler.manifest["holdout"]["patients"]) & with_events
+    # the default random split (--val-fraction 0.2, --seed 0) is a different one, leaky
+    assert set(_real_split(sprsound_dir)[2]) & seen
+    assert split["method"] == "generator-holdout" and split["generator"] == str(GEN_DIR)
+    assert split["generator_weights_sha256"] == sampler.manifest["weights_sha256"]
+    assert split["n_val_patients"] == len(val_p) and split["val_patients_sha"] == D.split_digest(val_p)
+    assert ga["validation_patients_seen_by_generator"] == 0 and ga["n_validation_patients"] == len(val_p)
+    assert "warning" not in cap.err
+    # the validation items are real events of those patients only (the --max-items subset of them)
+    n_val_events = sum(1 for i in D.load_items(sprsound_dir, "event") if i.patient in set(val_p))
+    assert man["training"]["n_val_items"] == min(MAX_ITEMS, n_val_events)
+
+
+@pytest.mark.timeout(120)
+def test_val_from_gan_without_gan_is_one_line_exit_2_nothing_written(sprsound_dir, tmp_path, capsys):
+    base = ["train", "--task", "1-2", "--data", str(sprsound_dir), "--out", str(tmp_path / "out"), "--epochs", "1",
+            "--cache", str(tmp_path / "cache"), "--max-items", "8", "--max-batches", "1",
+            "--batch-size", "4", "--threads", "1", "--device", "cpu", "--val-from-gan"]
+    for extra in ([], ["--augment", "naa"]):
+        assert main(base + extra) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--val-from-gan needs --augment gan" in err, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+    # the library call refuses it too
+    with pytest.raises(ValueError, match="--val-from-gan needs"):
+        train_classifier(task="1-2", data_dir=sprsound_dir, out_dir=tmp_path / "out", cache_dir=tmp_path / "cache",
+                         augment="naa", val_from_gan=True, epochs=1, max_items=8, max_batches=1, batch_size=4,
+                         threads=1, device="cpu")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.timeout(120)
+def test_val_from_gan_needs_the_generators_training_patients(sprsound_dir, tmp_path, capsys):
+    base = ["train", "--task", "1-2", "--data", str(sprsound_dir), "--out", str(tmp_path / "out"), "--epochs", "1",
+            "--cache", str(tmp_path / "cache"), "--max-items", "8", "--max-batches", "1",
+            "--batch-size", "4", "--threads", "1", "--device", "cpu", "--augment", "gan", "--val-from-gan"]
+    man = json.loads((GEN_DIR / "manifest.json").read_text())
+
+    def generator(name, **changes):
+        folder = tmp_path / name
+        shutil.copytree(GEN_DIR, folder)
+        m = {k: v for k, v in man.items() if k != "training_patients"}
+        m.update({k: v for k, v in changes.items() if v is not None})
+        (folder / "manifest.json").write_text(json.dumps(m, indent=1))
+        return folder
+
+    # no training-patient list: the held-out patients are unknown
+    folder = generator("no-list")
+    assert main(base + ["--gan-model", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(folder) in err and "training patients" in err, err
+    # a generator that trained on every patient of the data leaves no validation patient
+    folder = generator("saw-all", training_patients=D.folder_patients(sprsound_dir))
+    assert main(base + ["--gan-model", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(folder) in err and "none is held out" in err, err
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()

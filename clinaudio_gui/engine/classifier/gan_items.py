@@ -163,6 +163,38 @@ def synthesize_items(gan: GanAugment, plan: dict[str, int], durations: dict[str,
     return [D.Item(str(final / r["file"]), SYNTHETIC_PATIENT, r["label"]) for r in rows]
 
 
+def generator_training_patients(manifest: dict, model_dir: str) -> list[str]:
+    """The generator's training patients for `--val-from-gan`; a one-line ValueError naming the
+    generator folder when its manifest does not record them."""
+    seen = manifest.get("training_patients")
+    if not seen:
+        raise ValueError(f"--val-from-gan: the generator {model_dir} does not record its training patients "
+                         f"(no training_patients in its manifest.json), so its held-out patients are unknown")
+    return list(seen)
+
+
+def generator_holdout_split(manifest: dict, model_dir: str, data_dir) -> tuple[list[str], list[str], int]:
+    """`--val-from-gan`: (training patients, validation patients, recordings without a patient id)
+    of the classifier. Validation is every patient of data_dir that the generator did not train on
+    (its manifest's ``training_patients``); every other patient is training. Patient ids are the
+    split's own (``D.folder_patients``: the id in the file name, else the file stem); a recording
+    whose name carries no patient id stays in training (the generator records no id for it either,
+    so it may have trained on it). A one-line ValueError naming the generator folder when the
+    manifest has no training patients or either part would be empty."""
+    seen = set(generator_training_patients(manifest, model_dir))
+    unnamed = {D.file_stem(a) for a, _ in D.find_pairs(data_dir) if D.patient_of(a) is None}
+    patients = D.folder_patients(data_dir)
+    val_p = sorted(p for p in patients if p not in seen and p not in unnamed)
+    train_p = sorted(p for p in patients if p in seen or p in unnamed)
+    if not val_p:
+        raise ValueError(f"--val-from-gan: the generator {model_dir} trained on every patient of {data_dir} "
+                         f"({len(patients)}): none is held out for validation")
+    if not train_p:
+        raise ValueError(f"--val-from-gan: the generator {model_dir} trained on none of the {len(patients)} "
+                         f"patients of {data_dir}: nothing would be left for training")
+    return train_p, val_p, len(unnamed)
+
+
 def validation_patients_seen(manifest: dict, val_patients: list[str]) -> int | None:
     """How many of the classifier's validation patients the generator trained on (None when the
     generator package does not record its training patients)."""

@@ -172,7 +172,7 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                      output_level_labels: str = "fine", max_items: int | None = None,
                      max_batches: int | None = None, aux_weight: float = 0.3, cache_dir=None,
                      widths=(16, 32, 64), cap_per_class: int | None = None, command: str | None = None,
-                     gan=None, progress: Callable[[dict], None] | None = None,
+                     gan=None, val_from_gan: bool = False, progress: Callable[[dict], None] | None = None,
                      should_stop: Callable[[], bool] | None = None,
                      log: Callable[[str], None] = print) -> Path:
     """Train one classifier and write its package to out_dir. Returns out_dir.
@@ -183,6 +183,8 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     strategies need ``gan``, a :class:`~clinaudio_gui.engine.classifier.gan_items.GanAugment`
     holding the loaded generator (the CLI loads --gan-model): synthetic clips of the minority
     classes are added to the training part only.
+    val_from_gan: validation is every patient of data_dir the generator did not train on (its
+    manifest's training_patients), training every other patient; val_fraction is then unused.
     """
     from clinaudio_gui.engine.classifier import gan_items as G
     spec = D.check_task(task)
@@ -200,6 +202,10 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     elif gan is not None:
         raise ValueError(f"a generator (--gan-model {gan.model_dir}) was given but --augment {augment!r} "
                          f"does not use it (use gan or naa+gan)")
+    if val_from_gan:
+        if not uses_gan:
+            raise ValueError(f"--val-from-gan needs --augment gan or naa+gan (got --augment {augment!r})")
+        G.generator_training_patients(gan.sampler.manifest, gan.model_dir)
     world, rank, local_rank = _ddp_env()
     distributed = world > 1
     dev = resolve_device(device)
@@ -221,8 +227,20 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
             log(msg)
 
     items = D.load_items(data_dir, level)
-    train_items, val_items, train_p, val_p = D.split_items(items, val_fraction=val_fraction, seed=seed,
-                                                              patients=D.folder_patients(data_dir))
+    if val_from_gan:
+        # validation = the patients the generator never trained on: no leak through its samples
+        train_p, val_p, n_unnamed = G.generator_holdout_split(gan.sampler.manifest, gan.model_dir, data_dir)
+        vs = set(val_p)
+        train_items, val_items = [i for i in items if i.patient not in vs], [i for i in items if i.patient in vs]
+        split_info = {"method": "generator-holdout", "generator": gan.model_dir,
+                      "generator_weights_sha256": gan.sampler.manifest.get("weights_sha256"),
+                      "generator_holdout": {k: v for k, v in (gan.sampler.manifest.get("holdout") or {}).items()
+                                            if k != "patients"} or None,
+                      "n_val_patients": len(val_p), "n_unnamed_recordings_in_training": n_unnamed, "seed": seed}
+    else:
+        train_items, val_items, train_p, val_p = D.split_items(items, val_fraction=val_fraction, seed=seed,
+                                                                  patients=D.folder_patients(data_dir))
+        split_info = {"method": "patient-wise", "val_fraction": val_fraction, "seed": seed}
     if max_items:
         train_items = [train_items[i] for i in np.random.default_rng(seed).permutation(len(train_items))[:max_items]]
         val_items = [val_items[i] for i in np.random.default_rng(seed).permutation(len(val_items))[:max_items]]
@@ -335,7 +353,7 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                          "seed": seed, "world_size": world, "device": str(dev),
                          "seconds": round(time.perf_counter() - t_start, 1),
                          "command": command or " ".join(shlex.quote(a) for a in sys.argv)},
-            "split": {"method": "patient-wise", "val_fraction": val_fraction, "seed": seed,
+            "split": {**split_info,
                       "val_patients": val_p, "n_train_patients": len(train_p),
                       "val_patients_sha": D.split_digest(val_p)},
             "validation": {k: metrics[k] for k in ("se", "sp", "as", "hs", "score", "macro_f1", "accuracy",
