@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clinaudio_gui.engine.detector import data as D  # noqa: E402
+import detector_runs as R  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
 from clinaudio_gui.engine.detector.train import _load_net, fold_indices, package_task_probs  # noqa: E402
 
@@ -50,12 +50,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"--tasks {a.tasks!r}: each must be one of {', '.join(S.TASKS)}")
     import torch
     torch.set_num_threads(a.threads)
-    folds = sorted(p.parent for p in Path(a.run).glob("fold*/manifest.json"))
-    if not folds:
-        raise SystemExit(f"{a.run}: no fold packages")
-    recs = D.scan_recordings(a.data)
-    D.load_features(recs, cache_dir=a.cache)
-    hop_s = D.detector_settings().hop_s
+    folds = R.fold_dirs(a.run)
+    recs, hop_s = R.recordings(a.data, a.cache)
     crit = {(t, mode): [] for t in tasks for mode in S.OFFSET_MODES}
     test = {(t, mode): [] for t in tasks for mode in S.OFFSET_MODES}
     rows = []

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS  # noqa: E402
-from clinaudio_gui.engine.detector import data as D  # noqa: E402
+import detector_runs as R  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
 from clinaudio_gui.engine.detector.decode import decode  # noqa: E402
 from clinaudio_gui.engine.detector.proposal_fit import decoder_params  # noqa: E402
@@ -156,16 +156,12 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--breakdown", action="store_true", help="also print where the inner-validation errors lie")
     a = ap.parse_args(argv)
-    folds = sorted(p.parent for p in Path(a.run).glob("fold*/manifest.json"))
-    if not folds:
-        raise SystemExit(f"{a.run}: no fold packages")
+    folds = R.fold_dirs(a.run)
     cached = json.loads(Path(a.rows).read_text()) if a.rows and Path(a.rows).exists() else None
     if cached is None:
         import torch
         torch.set_num_threads(a.threads)
-        recs = D.scan_recordings(a.data)
-        D.load_features(recs, cache_dir=a.cache)
-        hop_s = D.detector_settings().hop_s
+        recs, hop_s = R.recordings(a.data, a.cache)
         cached = {}
         for fdir in folds:
             net, m = _load_net(fdir)
@@ -174,9 +170,7 @@ def main(argv=None) -> int:
                                  "test": recording_rows(net, m, recs, te_idx, hop_s),
                                  "package_test_f": m["metrics"].get("event_f_micro")}
             print(f"{fdir.name}: predicted", flush=True)
-        if a.rows:
-            Path(a.rows).parent.mkdir(parents=True, exist_ok=True)
-            Path(a.rows).write_text(json.dumps(cached))
+        R.write_json(a.rows, cached)
     if a.breakdown:
         print("inner-validation error breakdown (all folds):", json.dumps(breakdown(cached)), flush=True)
     names = [f"{m}@{t:g}" if m != "none" else "none" for m, t in CONFIGS]
@@ -218,9 +212,7 @@ def main(argv=None) -> int:
     report.update({"val_f_mean": val_f.mean(0).round(4).tolist(), "test_f_mean": test_f.mean(0).round(4).tolist(),
                    "test_f_std": test_f.std(0).round(4).tolist(), "crossfit_gain": round(gain, 4),
                    "best_by_val": names[best], "decision": names[best] if adopt else "none"})
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps(report, indent=1))
+    R.write_json(a.json, report)
     return 0
 
 

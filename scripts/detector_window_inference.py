@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clinaudio_gui.engine.common.data import EVENT_LABELS, RECORD_LABELS  # noqa: E402
-from clinaudio_gui.engine.detector import data as D  # noqa: E402
+import detector_runs as R  # noqa: E402
 from clinaudio_gui.engine.detector import scoring as S  # noqa: E402
 from clinaudio_gui.engine.detector.decode import decode  # noqa: E402
 from clinaudio_gui.engine.detector.proposal_fit import decoder_params  # noqa: E402
@@ -93,12 +93,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    folds = sorted(p.parent for p in Path(a.run).glob("fold*/manifest.json"))
-    if not folds:
-        raise SystemExit(f"{a.run}: no fold packages")
-    recs = D.scan_recordings(a.data)
-    D.load_features(recs, cache_dir=a.cache)
-    hop_s = D.detector_settings().hop_s
+    folds = R.fold_dirs(a.run)
+    recs, hop_s = R.recordings(a.data, a.cache)
     out = {}
     for fdir in folds:
         net, m = _load_net(fdir)
@@ -119,9 +115,7 @@ def main(argv=None) -> int:
             s = [out[k][name][split]["score_2_2"] for k in out]
             print(f"{split:5s} {name:8s} event F {np.mean(f):.4f} +- {np.std(f):.4f} ({' '.join(f'{x:.3f}' for x in f)}); "
                   f"2-2 {np.mean(s):.4f}")
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps(out, indent=1))
+    R.write_json(a.json, out)
     return 0
 
 
