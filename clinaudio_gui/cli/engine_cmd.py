@@ -31,9 +31,10 @@ def register(subparsers) -> None:
                    help="synthetic items per real training item of each minority class (default 0.5)")
     p.add_argument("--gan-seed", type=int, default=0, help="latent seed of the synthetic items (same seed, same items)")
     p.add_argument("--val-from-gan", action="store_true",
-                   help="with --augment gan / naa+gan: validate on exactly the patients the generator did not "
-                        "train on (its manifest's training_patients), train on all others, so its synthetic "
-                        "items carry no validation patient's sounds (--val-fraction is then unused)")
+                   help="validate on exactly the patients the generator (--gan-model, default the bundled one) "
+                        "did not train on (its manifest's training_patients), train on all others, so its "
+                        "synthetic items carry no validation patient's sounds; with any --augment, so that "
+                        "none / naa / gan / naa+gan models share one split (--val-fraction is then unused)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -94,7 +95,6 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args) -> int:
-    from clinaudio_gui.engine.classifier.gan_items import split_strategy
     from clinaudio_gui.engine.classifier.train import train_classifier
     if args.epochs < 1:
         raise ValueError(f"--epochs {args.epochs} must be >= 1")
@@ -108,12 +108,14 @@ def cmd_train(args) -> int:
         _set_threads(args.threads or 1)
         derive_package(args.derive_from, args.task, args.out, data_dir=args.data, command=command, log=log)
         return 0
-    if args.val_from_gan and not split_strategy(args.augment)[1]:
-        raise ValueError(f"--val-from-gan needs --augment gan or naa+gan "
-                         + (f"(got --augment {args.augment})" if args.augment else "(no --augment given)"))
     gan = _gan_augment(args)
+    split_gen = None
+    if args.val_from_gan:   # the split's generator: the augmenting one, else loaded for its manifest only
+        sampler, folder = (gan.sampler, gan.model_dir) if gan is not None else _load_generator(args)
+        split_gen = (folder, sampler.manifest)
     train_classifier(task=args.task, data_dir=args.data, out_dir=args.out, epochs=args.epochs,
                      device=args.device, augment=args.augment, gan=gan, val_from_gan=args.val_from_gan,
+                     split_generator=split_gen,
                      batch_size=args.batch_size, lr=args.lr,
                      threads=args.threads, val_fraction=args.val_fraction, seed=args.seed,
                      output_level_labels=args.classes, max_items=args.max_items,
@@ -128,9 +130,16 @@ def _gan_augment(args):
     from clinaudio_gui.engine.classifier.gan_items import GanAugment, split_strategy
     _, uses_gan = split_strategy(args.augment)
     if not uses_gan:
-        if args.gan_model:
-            raise ValueError(f"--gan-model {args.gan_model} needs --augment gan or naa+gan")
+        if args.gan_model and not args.val_from_gan:
+            raise ValueError(f"--gan-model {args.gan_model} needs --augment gan or naa+gan (or --val-from-gan)")
         return None
+    sampler, folder = _load_generator(args)
+    return GanAugment(sampler, str(folder), ratio=args.gan_ratio, seed=args.gan_seed)
+
+
+def _load_generator(args):
+    """(the GanSampler of --gan-model, default the bundled generator, its folder as a string); a
+    folder that is not a generator package is a one-line error naming it."""
     from clinaudio_gui.core.errors import ModelPackageError
     from clinaudio_gui.engine.gan.sampler import GanSampler, default_model_dir
     folder = Path(args.gan_model) if args.gan_model else default_model_dir()
@@ -140,7 +149,7 @@ def _gan_augment(args):
         sampler = GanSampler.load(folder, device="cpu")
     except ModelPackageError as e:
         raise ModelPackageError(f"--gan-model is not a generator package ({e.problem})", path=folder) from None
-    return GanAugment(sampler, str(folder), ratio=args.gan_ratio, seed=args.gan_seed)
+    return sampler, str(folder)
 
 
 def _widths(text: str) -> tuple:

@@ -171,22 +171,31 @@ def test_val_from_gan_validates_on_the_generators_held_out_patients(sprsound_dir
     assert man["training"]["n_val_items"] == min(MAX_ITEMS, n_val_events)
 
 
-@pytest.mark.timeout(120)
-def test_val_from_gan_without_gan_is_one_line_exit_2_nothing_written(sprsound_dir, tmp_path, capsys):
-    base = ["train", "--task", "1-2", "--data", str(sprsound_dir), "--out", str(tmp_path / "out"), "--epochs", "1",
-            "--cache", str(tmp_path / "cache"), "--max-items", "8", "--max-batches", "1",
-            "--batch-size", "4", "--threads", "1", "--device", "cpu", "--val-from-gan"]
-    for extra in ([], ["--augment", "naa"]):
-        assert main(base + extra) == 2
-        err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and "--val-from-gan needs --augment gan" in err, err
-    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
-    # the library call refuses it too
-    with pytest.raises(ValueError, match="--val-from-gan needs"):
-        train_classifier(task="1-2", data_dir=sprsound_dir, out_dir=tmp_path / "out", cache_dir=tmp_path / "cache",
+@pytest.mark.timeout(240)
+def test_val_from_gan_without_gan_items_shares_the_split(sprsound_dir, sampler, tmp_path, capsys):
+    """A model without GAN items (no --augment, or naa) on the same generator-held-out split as a
+    gan model, so that none / naa / gan can be compared: no synthetic item, the same validation."""
+    seen = set(sampler.manifest["training_patients"])
+    expected = sorted(set(D.folder_patients(sprsound_dir)) - seen)
+    base = ["train", "--task", "1-2", "--data", str(sprsound_dir), "--epochs", "1", "--cache", str(tmp_path / "cache"),
+            "--max-items", "8", "--max-batches", "1", "--batch-size", "4", "--threads", "1", "--device", "cpu",
+            "--val-from-gan"]
+    for name, extra in (("plain", []), ("naa", ["--augment", "naa", "--gan-model", str(GEN_DIR)])):
+        out = tmp_path / name
+        assert main(base + ["--out", str(out)] + extra) == 0, capsys.readouterr().err
+        man = json.loads((out / "manifest.json").read_text())
+        assert man["split"]["method"] == "generator-holdout" and man["split"]["generator"] == str(GEN_DIR)
+        assert man["split"]["val_patients"] == expected
+        assert man["training"]["gan_augment"] is None          # the generator chose the split only
+        assert "warning" not in capsys.readouterr().err
+    # without --val-from-gan, --gan-model still needs a GAN strategy; the library call needs a generator
+    assert main(base[:-1] + ["--out", str(tmp_path / "x"), "--augment", "naa", "--gan-model", str(GEN_DIR)]) == 2
+    assert "needs --augment gan" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="--val-from-gan needs a generator"):
+        train_classifier(task="1-2", data_dir=sprsound_dir, out_dir=tmp_path / "y", cache_dir=tmp_path / "cache",
                          augment="naa", val_from_gan=True, epochs=1, max_items=8, max_batches=1, batch_size=4,
                          threads=1, device="cpu")
-    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
 @pytest.mark.timeout(120)

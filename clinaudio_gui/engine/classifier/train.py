@@ -172,7 +172,8 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
                      output_level_labels: str = "fine", max_items: int | None = None,
                      max_batches: int | None = None, aux_weight: float = 0.3, cache_dir=None,
                      widths=(16, 32, 64), cap_per_class: int | None = None, command: str | None = None,
-                     gan=None, val_from_gan: bool = False, progress: Callable[[dict], None] | None = None,
+                     gan=None, val_from_gan: bool = False,
+                     split_generator: tuple[str, dict] | None = None, progress: Callable[[dict], None] | None = None,
                      should_stop: Callable[[], bool] | None = None,
                      log: Callable[[str], None] = print) -> Path:
     """Train one classifier and write its package to out_dir. Returns out_dir.
@@ -184,7 +185,9 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     holding the loaded generator (the CLI loads --gan-model): synthetic clips of the minority
     classes are added to the training part only.
     val_from_gan: validation is every patient of data_dir the generator did not train on (its
-    manifest's training_patients), training every other patient; val_fraction is then unused.
+    manifest's training_patients), training every other patient; val_fraction is then unused. The
+    generator is ``gan``'s, else ``split_generator`` (its folder and manifest: any ``augment``, so
+    that models with and without GAN items can share the split).
     """
     from clinaudio_gui.engine.classifier import gan_items as G
     spec = D.check_task(task)
@@ -202,10 +205,11 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     elif gan is not None:
         raise ValueError(f"a generator (--gan-model {gan.model_dir}) was given but --augment {augment!r} "
                          f"does not use it (use gan or naa+gan)")
+    split_gen = (gan.model_dir, gan.sampler.manifest) if gan is not None else split_generator
     if val_from_gan:
-        if not uses_gan:
-            raise ValueError(f"--val-from-gan needs --augment gan or naa+gan (got --augment {augment!r})")
-        G.generator_training_patients(gan.sampler.manifest, gan.model_dir)
+        if split_gen is None:
+            raise ValueError("--val-from-gan needs a generator package (--gan-model, or the bundled one)")
+        G.generator_training_patients(split_gen[1], split_gen[0])
     world, rank, local_rank = _ddp_env()
     distributed = world > 1
     dev = resolve_device(device)
@@ -229,12 +233,13 @@ def train_classifier(*, task: str, data_dir: str | Path, out_dir: str | Path, ep
     items = D.load_items(data_dir, level)
     if val_from_gan:
         # validation = the patients the generator never trained on: no leak through its samples
-        train_p, val_p, n_unnamed = G.generator_holdout_split(gan.sampler.manifest, gan.model_dir, data_dir)
+        gen_dir, gen_manifest = split_gen
+        train_p, val_p, n_unnamed = G.generator_holdout_split(gen_manifest, gen_dir, data_dir)
         vs = set(val_p)
         train_items, val_items = [i for i in items if i.patient not in vs], [i for i in items if i.patient in vs]
-        split_info = {"method": "generator-holdout", "generator": gan.model_dir,
-                      "generator_weights_sha256": gan.sampler.manifest.get("weights_sha256"),
-                      "generator_holdout": {k: v for k, v in (gan.sampler.manifest.get("holdout") or {}).items()
+        split_info = {"method": "generator-holdout", "generator": gen_dir,
+                      "generator_weights_sha256": gen_manifest.get("weights_sha256"),
+                      "generator_holdout": {k: v for k, v in (gen_manifest.get("holdout") or {}).items()
                                             if k != "patients"} or None,
                       "n_val_patients": len(val_p), "n_unnamed_recordings_in_training": n_unnamed, "seed": seed}
     else:
