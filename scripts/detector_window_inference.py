@@ -38,8 +38,10 @@ def window_starts(n: int, L: int) -> list[int]:
 
 
 @torch.inference_mode()
-def run(net, feats: np.ndarray, L: int | None, with_edges: bool):
-    """(frame logits (n, 8), record logits (5,), edge activity or None) of one recording."""
+def run(net, feats: np.ndarray, L: int | None, t_frame: float | None):
+    """(frame logits (n, 8), record logits (5,), edge activity or None) of one recording; the edge
+    head runs when ``t_frame`` (the frame temperature its input probabilities are scaled by) is given."""
+    with_edges = t_frame is not None
     n = feats.shape[-1]
     starts = [0] if L is None else window_starts(n, L)
     L = n if L is None else min(L, n)
@@ -58,7 +60,7 @@ def run(net, feats: np.ndarray, L: int | None, with_edges: bool):
         if with_edges:
             from clinaudio_gui.engine.detector.edges import edge_probs
             # the edge head sees the calibrated probabilities, as in decoding
-            e = edge_probs(net, h[0][0].numpy(), S.softmax(f / net._t_frame))
+            e = edge_probs(net, h[0][0].numpy(), S.softmax(f / t_frame))
             ed[sel] = e[sel - s]
     return fl, np.mean(rls, axis=0), ed
 
@@ -66,11 +68,10 @@ def run(net, feats: np.ndarray, L: int | None, with_edges: bool):
 def figures(net, m, recs, idx, hop_s, L):
     cal = m["calibration"]
     params = decoder_params(net, m["decoder"])
-    net._t_frame = cal["t_frame"]
     ref, est, dur, rec_true, rec_probs = {}, {}, {}, [], []
     for i in idx:
         r = recs[i]
-        fl, rl, ed = run(net, r.features, L, params.needs_edges)
+        fl, rl, ed = run(net, r.features, L, cal["t_frame"] if params.needs_edges else None)
         fp = S.softmax(fl / cal["t_frame"])
         est[r.audio] = [(e["start_s"], e["end_s"], e["label"]) for e in decode(fp, EVENT_LABELS, hop_s, params, edges=ed)]
         ref[r.audio] = [tuple(e) for e in r.events]
