@@ -6,6 +6,8 @@ the kept epoch's recall of the rare classes, then the mean over seeds and the pa
 
     .venv/bin/python scripts/train_gan_split_table.py runs/clf17_none runs/clf17_none_s1 runs/clf17_none_s2 \
         --gan runs/clf17_gan runs/clf17_gan_s1 runs/clf17_gan_s2
+    .venv/bin/python scripts/train_gan_split_table.py runs/clf18_naa_s0 ... --gan runs/clf18_naagan_s0 ... \
+        --names naa naa+gan
 """
 import argparse
 import json
@@ -42,6 +44,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("none", nargs="+", help="runs without GAN items, one per seed")
     ap.add_argument("--gan", nargs="+", required=True, help="runs with --augment gan, the same seeds in the same order")
+    ap.add_argument("--names", nargs=2, default=("none", "gan"), metavar=("BASE", "WITH_GAN"),
+                    help="what to call the two arms (e.g. naa naa+gan for --augment naa vs naa+gan)")
     a = ap.parse_args(argv)
     if len(a.none) != len(a.gan):
         raise SystemExit("give as many gan runs as none runs (one per seed, same order)")
@@ -58,7 +62,8 @@ def main(argv=None) -> int:
     for key, name in (("last_f1", "last-epoch macro F1"), ("last_score", "last-epoch Score"),
                       ("kept_f1", "kept-epoch macro F1"), ("kept_score", "kept-epoch Score")):
         n, g = np.array([f[key] for f in none]), np.array([f[key] for f in gan])
-        print(f"{name}: none {n.mean():.3f}, gan {g.mean():.3f}, gan - none (points) {ci(g - n)}")
+        b, w = a.names
+        print(f"{name}: {b} {n.mean():.3f}, {w} {g.mean():.3f}, {w} - {b} (points) {ci(g - n)}")
     return 0
 
 
