@@ -106,6 +106,40 @@ def _best_lag_corr(rec: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
     return lag, float(np.corrcoef(a[:m], b[:m])[0, 1])
 
 
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation coefficient; 0 where either side is silent (constant)."""
+    a, b = a - a.mean(), b - b.mean()
+    d = float(np.sqrt((a @ a) * (b @ b)))
+    return float(a @ b) / d if d > 0 else 0.0
+
+
+def _piece_lags_corrs(rec: np.ndarray, ref: np.ndarray, lag: int, piece_s: float = 0.5,
+                      search_s: tuple[float, float] = (0.1, 0.5)) -> list[tuple[int, float]]:
+    """For each ``piece_s`` piece of ``ref``: (its lag in ``rec``, searched from ``lag`` - 0.1 s to
+    ``lag`` + 0.5 s; correlation coefficient there)."""
+    n = int(piece_s * SINK_RATE)
+    lo, hi = int(search_s[0] * SINK_RATE), int(search_s[1] * SINK_RATE)
+    out = []
+    for a in range(0, len(ref) - n + 1, n):
+        p = ref[a:a + n]
+        best = (lag, -1.0)
+        for l in range(max(-a, lag - lo), lag + hi + 1, 4):
+            s = rec[a + l:a + l + n]
+            if len(s) < n:
+                break
+            c = _corr(s, p)
+            if c > best[1]:
+                best = (l, c)
+        for l in range(best[0] - 3, best[0] + 4):      # refine the 4-sample grid
+            s = rec[a + l:a + l + n] if a + l >= 0 else rec[:0]
+            if len(s) == n:
+                c = _corr(s, p)
+                if c > best[1]:
+                    best = (l, c)
+        out.append(best)
+    return out
+
+
 def test_play_recording_to_virtual_speaker(pulse_server, sprsound_copy):
     start_s, end_s = 1.0, 6.0
     info, recorded = _play_and_record("recording", sprsound_copy, start_s, end_s)
@@ -116,7 +150,16 @@ def test_play_recording_to_virtual_speaker(pulse_server, sprsound_copy):
     assert len(recorded) > len(ref), f"recorded only {len(recorded) / SINK_RATE:.2f} s"
     lag, corr = _best_lag_corr(recorded, ref)
     assert lag > -0.2 * SINK_RATE, f"the recording missed {-lag / SINK_RATE:.2f} s of the start"
-    assert corr > 0.9, f"correlation {corr:.3f} at lag {lag / SINK_RATE:.3f} s"
+    # Piece by piece (0.5 s each, own lag): a dropout on the sound server shifts everything after
+    # it, which one global lag cannot follow (CI once saw correlation 0.72 overall). The content
+    # must still be the file's, in order, with at most one short gap (which spoils at most one piece).
+    pieces = _piece_lags_corrs(recorded, ref, lag)
+    report = ", ".join(f"{c:.2f}@{l / SINK_RATE:.3f}s" for l, c in pieces)
+    good = [c > 0.9 for _, c in pieces]
+    assert sum(good) >= len(pieces) - 1, f"global corr {corr:.3f}; pieces {report}"
+    lags = [l for (l, _), g in zip(pieces, good) if g]
+    assert all(b >= a - 0.005 * SINK_RATE for a, b in zip(lags, lags[1:])), f"out of order: {report}"
+    assert lags[-1] - lags[0] < 0.3 * SINK_RATE, f"gaps add up to more than 0.3 s: {report}"
     # the playhead moved through the played range, monotonically
     pos = info["positions"]
     assert pos and pos[0] < start_s + 1.0 and pos[-1] > end_s - 1.0, pos[:3] + pos[-3:]
