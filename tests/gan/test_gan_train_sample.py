@@ -136,3 +136,30 @@ def test_study_gan_dir_reuses_matching_fold_gan_only(tiny_sprsound, tmp_path, ca
     err = capsys.readouterr().err
     assert "fold-1" in err and "not a study fold GAN" in err
     assert (other / "fold-1" / "notes.txt").read_text() == "keep me"
+
+
+def test_critic_warmup_trains_the_critic_only_then_changes_the_generator_steps(tiny_gan, tiny_sprsound, tmp_path):
+    """--critic-warmup with --init-from: warm-up alone leaves the generator's weights as loaded;
+    the generator step that follows is taken against the warmed critic, so it differs from one
+    taken against a new critic."""
+    import torch
+    torch.set_num_threads(1)
+    from clinaudio_gui.engine.gan.data import class_list, load_examples
+    from clinaudio_gui.engine.gan.train import train_gan
+    exs, feat, layout = load_examples(tiny_sprsound, labels="events")
+    classes = class_list(exs, layout=layout, labels="events")
+    init, _ = load_model_package(tiny_gan, kind=KIND)
+    kw = dict(batch_size=8, n_critic=2, g_channels=32, d_channels=8, resume=False, init_from=tiny_gan,
+              grid_every_epoch=False)
+    only = train_gan(exs, classes, feat, out_dir=tmp_path / "warm_only", epochs=0, critic_warmup=3, **kw)
+    t, m = load_model_package(only, kind=KIND)
+    assert m["training"]["critic_warmup_steps"] == 3 and m["training"]["generator_steps"] == 0
+    params = [k for k in init if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert params and all(torch.equal(t[k], init[k]) for k in params)
+    runs = {}
+    for w in (0, 3):
+        out = train_gan(exs, classes, feat, out_dir=tmp_path / f"w{w}", epochs=1, steps_per_epoch=1,
+                        critic_warmup=w, **kw)
+        runs[w] = load_model_package(out, kind=KIND)[0]
+    assert any(not torch.equal(runs[0][k], runs[3][k]) for k in params)
+    assert any(not torch.equal(runs[0][k], init[k]) for k in params)

@@ -143,7 +143,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
               cancel: Callable[[], bool] | None = None, generator: str = "CBNGenerator", ac_weight: float = 1.0,
               diffaug: tuple[str, ...] = ("translation", "cutout"), finetune_epochs: int = 0,
               finetune_balance: float = 0.0, require_checkpoint: bool = False,
-              init_from: str | Path | None = None) -> Path:
+              init_from: str | Path | None = None, critic_warmup: int = 0) -> Path:
     """Train and write the generator package to out_dir (checkpoint in out_dir/checkpoint).
 
     An epoch is enough generator steps for the critic to see about len(examples) real patches
@@ -158,6 +158,9 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     all). require_checkpoint: resume must find a matching checkpoint (else an error). init_from: a
     generator package to start from (a plain ``Generator`` is converted exactly into a
     ``CBNGenerator``; its normalisation is kept); ignored when a checkpoint is resumed.
+    critic_warmup: critic-only steps before the first generator step of a run that does not resume
+    a checkpoint (a package holds no critic, so ``init_from`` starts one from scratch; without a
+    warm-up the first generator steps follow a critic that has learnt nothing yet).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -221,6 +224,38 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     def aug(x):
         return diff_augment(x, diffaug) if diffaug else x
 
+    def critic_step():
+        real, y = sampler.batch(batch_size)
+        real, y = real.to(dev), y.to(dev)
+        z = torch.randn(batch_size, z_dim, device=dev)
+        with torch.no_grad():
+            fake = G(z, y)
+        real_a, fake_a = aug(real), aug(fake)
+        s_real, logit_real = D.score_and_logits(real_a, y)
+        d_real, d_fake = s_real.mean(), D(fake_a, y).mean()
+        gp = gradient_penalty(D, real_a, fake_a, y)
+        d_loss = d_fake - d_real + gp_weight * gp
+        ac_real = F.cross_entropy(logit_real, y) if logit_real is not None else torch.zeros((), device=dev)
+        d_loss = d_loss + ac_weight * ac_real
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        return d_loss, gp, ac_real, d_real, d_fake
+
+    warmup_done = 0
+    if start_epoch == 0 and critic_warmup > 0:
+        G.train()
+        D.train()
+        for i in range(int(critic_warmup)):
+            d_loss, _, _, d_real, d_fake = critic_step()
+            warmup_done += 1
+            if progress and i % 50 == 0:
+                progress({"epoch": 0, "epochs": epochs, "step": i + 1, "steps": int(critic_warmup),
+                          "d_loss": float(d_loss.detach()), "g_loss": 0.0,
+                          "w_dist": float((d_real - d_fake).detach()), "elapsed_s": time.monotonic() - t0})
+            if cancel and cancel():
+                break
+
     for epoch in range(start_epoch, epochs):
         sampler.class_p = ft_p if epoch >= epochs - finetune_epochs else full_p
         G.train()
@@ -229,21 +264,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         done = 0
         for step in range(steps_per_epoch):
             for _ in range(n_critic):
-                real, y = sampler.batch(batch_size)
-                real, y = real.to(dev), y.to(dev)
-                z = torch.randn(batch_size, z_dim, device=dev)
-                with torch.no_grad():
-                    fake = G(z, y)
-                real_a, fake_a = aug(real), aug(fake)
-                s_real, logit_real = D.score_and_logits(real_a, y)
-                d_real, d_fake = s_real.mean(), D(fake_a, y).mean()
-                gp = gradient_penalty(D, real_a, fake_a, y)
-                d_loss = d_fake - d_real + gp_weight * gp
-                ac_real = F.cross_entropy(logit_real, y) if logit_real is not None else torch.zeros((), device=dev)
-                d_loss = d_loss + ac_weight * ac_real
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
+                d_loss, gp, ac_real, d_real, d_fake = critic_step()
             y = torch.from_numpy(sampler.rng.choice(n_classes, size=batch_size, p=sampler.class_p)).to(dev)
             z = torch.randn(batch_size, z_dim, device=dev)
             s_fake, logit_fake = D.score_and_logits(aug(G(z, y)), y)
@@ -304,7 +325,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
                      "steps_per_epoch": steps_per_epoch, "batch_size": batch_size, "n_critic": n_critic,
                      "lr": lr, "betas": list(betas), "gp_weight": gp_weight, "balance_power": balance_power,
                      "ac_weight": ac_weight, "diffaug": list(diffaug), "finetune_epochs": finetune_epochs,
-                     "finetune_balance": finetune_balance,
+                     "finetune_balance": finetune_balance, "critic_warmup_steps": warmup_done,
                      "generator_steps": int(sum(h["steps"] for h in history)),
                      "seed": seed, "device": str(dev), "stopped_early": stopped,
                      "examples": len(examples),
