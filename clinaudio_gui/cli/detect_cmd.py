@@ -232,8 +232,11 @@ def cmd_detect(args) -> int:
                 keep = ("audio", "duration_s", "record_label", "record_probabilities", "quality", "events", "model")
                 print(json.dumps({k: res[k] for k in keep if k in res}), flush=True)
             else:
-                print(f"{path}: {res['record_label']}  (quality {res['quality']}; "
-                      + "  ".join(f"{k} {v:.2f}" for k, v in res["record_probabilities"].items()) + ")")
+                if res["quality"] == "ok":
+                    print(f"{path}: {res['record_label']}  (quality ok; "
+                          + "  ".join(f"{k} {v:.2f}" for k, v in res["record_probabilities"].items()) + ")")
+                else:
+                    print(f"{path}: {res['record_label']}  (quality gate: {res['quality']}; not classified)")
                 for e in res["events"]:
                     print(f"  {e['start_s']:7.2f} - {e['end_s']:7.2f} s  {e['label']:<15} {e['confidence']:.2f}")
     finally:

@@ -100,6 +100,11 @@ def test_silence_has_no_adventitious_label(tmp_path):
         assert r["quality"] == "no signal"
         assert r["record_label"] == "Poor Quality"
         assert r["events"] == []
+        # the gate's answer, not the uniform 0.20 of a record head that was never asked
+        assert r["record_probabilities"]["Poor Quality"] == 1.0
+        assert sum(r["record_probabilities"].values()) == 1.0
+    text = run("detect", tmp_path / "silence.wav").stdout
+    assert "quality gate: no signal; not classified" in text and "0.20" not in text, text
 
 
 def test_other_rates_stereo_and_long_files(tmp_path, examples_dir):

@@ -97,6 +97,8 @@ def test_silence_gets_no_adventitious_label(qtbot, tmp_path):
     segs, label, _ = host.suggestions[-1]
     assert segs == [] and label == "Poor Quality"
     assert "no signal" in panel.result_label.text()
+    # no confidence and no per-class line: the model was not asked (it used to read 0.20 each)
+    assert "0.20" not in panel.result_label.text() and "CAS" not in panel.result_label.text()
 
 
 def test_classify_without_recording_says_so(qtbot):
@@ -146,3 +148,19 @@ def test_classify_in_the_real_main_window(qtbot, sprsound_dir):
         assert panel.classify()
     msg = mw.statusBar().currentMessage()
     assert "suggested segment(s)" in msg and "suggested record label" in msg
+
+
+def test_record_label_without_its_kind_of_event_is_pointed_out():
+    from clinaudio_gui.ui.qt_classify_panel import record_event_note
+    ev = lambda *labels: [{"label": l, "start_s": 0.0, "end_s": 1.0, "confidence": 0.9} for l in labels]
+    assert record_event_note({"record_label": "CAS", "events": ev("Wheeze")}) == ""
+    assert record_event_note({"record_label": "DAS", "events": ev("Normal", "Fine Crackle")}) == ""
+    assert record_event_note({"record_label": "CAS & DAS", "events": ev("Wheeze+Crackle")}) == ""
+    assert record_event_note({"record_label": "Normal", "events": []}) == ""
+    assert record_event_note({"record_label": "Poor Quality", "events": []}) == ""
+    n = record_event_note({"record_label": "CAS", "events": ev("Normal", "Coarse Crackle")})
+    assert n.startswith("No continuous") and "crackle)" not in n
+    n = record_event_note({"record_label": "CAS & DAS", "events": ev("Rhonchi")})
+    assert n.startswith("No discontinuous (crackle) event")
+    n = record_event_note({"record_label": "CAS & DAS", "events": []})
+    assert "continuous (wheeze, stridor, rhonchi) or discontinuous (crackle)" in n

@@ -116,7 +116,10 @@ class Detector:
         else:
             label = self.record_classes[int(np.argmax(lp))]
         if not quality.ok:
+            # No block passed the gate: the record head's output was discarded (with no logits the
+            # softmax would read a uniform 0.20 "guess"). The answer is the gate's, and says so.
             events, label = [], POOR
+            rp = (np.array(self.record_classes) == POOR).astype(np.float64)
         elif label == POOR:
             events = [e for e in events if e["label"] == "Normal"]
         return {
