@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
                                QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core.segment import Segment
+from clinaudio_gui.engine.detector.scoring import record_event_note
 from clinaudio_gui.ui.learn_jobs import model_text, project_model
 from clinaudio_gui.ui.qt_label_view import QtLabelView, model_view, user_label_spans
 
@@ -95,11 +96,10 @@ class QtClassifyWorker(QThread):
             det = load_detector(None if self.detector == BUNDLED else self.detector)
             _DETECTORS[self.detector] = det
         r = det.detect(self.samples, self.sr, with_frames=bool(self.labels), with_sequence=bool(self.labels))
-        gated = r["quality"] != "ok"     # no block passed the quality gate: the model was not asked
-        probs = {} if gated else r["record_probabilities"]
+        probs = {} if r["quality"] != "ok" else r["record_probabilities"]   # gated: the model was not asked
         label = r["record_label"]
-        return {"events": r["events"], "record_label": label, "label_view": [] if gated else model_view(det, r, self.labels),
-                "record_confidence": None if gated else probs.get(label),
+        return {"events": r["events"], "record_label": label, "label_view": model_view(det, r, self.labels),
+                "record_confidence": probs.get(label),
                 "record_probabilities": probs, "quality": r["quality"], "model": r["model"],
                 "recording": self.recording, "detector": True, "model_version": self.model_version,
                 "model_dir": None if self.detector == BUNDLED else self.detector}
@@ -152,26 +152,6 @@ def result_segments(result: dict) -> list[Segment]:
 
 def filter_by_confidence(result: dict, min_confidence: float) -> list[Segment]:
     return [s for s in result_segments(result) if (s.confidence or 0.0) >= min_confidence]
-
-
-CAS_EVENTS = {"Wheeze", "Stridor", "Rhonchi", "Wheeze+Crackle"}
-DAS_EVENTS = {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"}
-
-
-def record_event_note(result: dict) -> str:
-    """A line for when the record label names continuous (CAS) or discontinuous (DAS) adventitious
-    sounds but the decoder found no event of that kind: the two come from different heads (the
-    record head pools the whole recording; an event needs its frames above the decoder's
-    threshold), and a clinician should not go looking for a marked wheeze that is not there."""
-    want = {"CAS": ["CAS"], "DAS": ["DAS"], "CAS & DAS": ["CAS", "DAS"]}.get(result.get("record_label") or "", [])
-    labels = {e["label"] for e in result.get("events") or []}
-    missing = [k for k in want if not labels & (CAS_EVENTS if k == "CAS" else DAS_EVENTS)]
-    if not missing:
-        return ""
-    kinds = " or ".join({"CAS": "continuous (wheeze, stridor, rhonchi)",
-                         "DAS": "discontinuous (crackle)"}[k] for k in missing)
-    return (f"No {kinds} event was found: the record label weighs the whole recording, "
-            "an event needs frames above the detector's threshold. Listen before you accept it.")
 
 
 class QtClassifyPanel(QWidget):
@@ -349,13 +329,11 @@ class QtClassifyPanel(QWidget):
         n_adv = sum(1 for s in segs if s.label != "Normal")
         text = f"{len(segs)} event suggestion(s), {n_adv} adventitious."
         if result.get("quality") not in (None, "ok"):
-            text = (f"<b>Signal quality: {result['quality']}</b>: the quality gate stopped this recording; "
-                    "the model gives no label on it. ")
+            text = f"<b>Signal quality: {result['quality']}</b>: stopped by the quality gate, no model label. "
         if result.get("record_label"):
             conf = result.get("record_confidence")
             text += f" Record: <b>{result['record_label']}</b>" + (f" ({conf:.2f})." if conf is not None else ".")
-            if result.get("detector") and (note := record_event_note(result)):
-                text += f"<br><i>{note}</i>"
+            text += f"<br><i>{n}</i>" if result.get("detector") and (n := record_event_note(result)) else ""
         probs = result.get("record_probabilities") or {}
         if probs:
             text += "<br>" + " &middot; ".join(f"{k} {v:.2f}" for k, v in probs.items())

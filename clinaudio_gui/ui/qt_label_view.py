@@ -30,7 +30,10 @@ def model_view(det, result: dict, spans) -> list[dict]:
     """One row per span: the model's class probabilities of that span and whether its top class
     is the user's label (``agree`` / ``differ``; ``other``: the label is none of the model's
     classes; ``point``: a zero-length label, nothing to classify). ``result`` is a
-    ``det.detect(..., with_frames=True, with_sequence=True)`` result of the same recording."""
+    ``det.detect(..., with_frames=True, with_sequence=True)`` result of the same recording. No
+    rows for a recording the quality gate stopped: the model was not asked about it."""
+    if result.get("quality") not in (None, "ok"):
+        return []
     classes = list(det.event_classes)
     canon = {c.casefold(): c for c in classes}
     timed = [(t0, t1) for _sid, t0, t1, _lab in spans if t1 > t0]

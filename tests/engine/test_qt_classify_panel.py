@@ -151,7 +151,7 @@ def test_classify_in_the_real_main_window(qtbot, sprsound_dir):
 
 
 def test_record_label_without_its_kind_of_event_is_pointed_out():
-    from clinaudio_gui.ui.qt_classify_panel import record_event_note
+    from clinaudio_gui.engine.detector.scoring import record_event_note
     ev = lambda *labels: [{"label": l, "start_s": 0.0, "end_s": 1.0, "confidence": 0.9} for l in labels]
     assert record_event_note({"record_label": "CAS", "events": ev("Wheeze")}) == ""
     assert record_event_note({"record_label": "DAS", "events": ev("Normal", "Fine Crackle")}) == ""

@@ -221,3 +221,23 @@ def uncertainty(result: dict) -> tuple[float, str]:
             u = 1.0 - e["confidence"]
             reason = f"unsure event: {e['label']} {e['confidence']:.2f} at {e['start_s']:.1f} s"
     return round(float(u), 4), reason
+
+
+CAS_EVENTS = {"Wheeze", "Stridor", "Rhonchi", "Wheeze+Crackle"}
+DAS_EVENTS = {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"}
+
+
+def record_event_note(result: dict) -> str:
+    """A line for when the record label names continuous (CAS) or discontinuous (DAS) adventitious
+    sounds but the decoder found no event of that kind: the two come from different heads (the
+    record head pools the whole recording; an event needs its frames above the decoder's
+    threshold), and a clinician should not go looking for a marked wheeze that is not there."""
+    want = {"CAS": ["CAS"], "DAS": ["DAS"], "CAS & DAS": ["CAS", "DAS"]}.get(result.get("record_label") or "", [])
+    labels = {e["label"] for e in result.get("events") or []}
+    missing = [k for k in want if not labels & (CAS_EVENTS if k == "CAS" else DAS_EVENTS)]
+    if not missing:
+        return ""
+    kinds = " or ".join({"CAS": "continuous (wheeze, stridor, rhonchi)",
+                         "DAS": "discontinuous (crackle)"}[k] for k in missing)
+    return (f"No {kinds} event was found: the record label weighs the whole recording, "
+            "an event needs frames above the detector's threshold. Listen before you accept it.")
