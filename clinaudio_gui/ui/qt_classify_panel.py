@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
                                QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from clinaudio_gui.core.segment import Segment
-from clinaudio_gui.engine.detector.scoring import record_event_note
+from clinaudio_gui.engine.detector.scoring import gate_text, record_event_note
 from clinaudio_gui.ui.learn_jobs import model_text, project_model
 from clinaudio_gui.ui.qt_label_view import QtLabelView, model_view, user_label_spans
 
@@ -329,7 +329,7 @@ class QtClassifyPanel(QWidget):
         n_adv = sum(1 for s in segs if s.label != "Normal")
         text = f"{len(segs)} event suggestion(s), {n_adv} adventitious."
         if result.get("quality") not in (None, "ok"):
-            text = f"<b>Signal quality: {result['quality']}</b>: stopped by the quality gate, no model label. "
+            text = gate_text(result["quality"])
         if result.get("record_label"):
             conf = result.get("record_confidence")
             text += f" Record: <b>{result['record_label']}</b>" + (f" ({conf:.2f})." if conf is not None else ".")

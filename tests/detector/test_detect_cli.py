@@ -107,6 +107,48 @@ def test_silence_has_no_adventitious_label(tmp_path):
     assert "quality gate: no signal; not classified" in text and "0.20" not in text, text
 
 
+def _rumble(seconds=6.0, seed=0):
+    """Band-limited (80-400 Hz) noise, steady or beating at 12 Hz like a rotor: passes the signal
+    gate (all its power lies in the breath band) but holds no breathing cycle."""
+    from scipy.signal import butter, lfilter
+    rng = np.random.default_rng(seed)
+    b, a = butter(4, [80, 400], btype="band", fs=8000)
+    y = lfilter(b, a, rng.standard_normal(int(8000 * seconds)))
+    y *= 1 + 0.5 * np.sin(2 * np.pi * 12 * np.arange(len(y)) / 8000) * (seed % 2)
+    return (0.3 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_no_breathing_cycle_gets_no_label(tmp_path):
+    """docs/rules/session20_breath_evidence.txt: the signal passes the gate, the decoder finds no
+    event, not even a Normal cycle: no label, although the record head is sure of one."""
+    from clinaudio_gui.dsp.quality import assess_quality
+    from clinaudio_gui.engine.detector.infer import Detector
+    det = Detector()
+    for seed in (0, 1):
+        y = _rumble(seed=seed)
+        assert assess_quality(y, 8000).ok
+        res = det.detect(y, 8000, with_sequence=True)
+        head = det.record_classes[int(np.argmax(res["record_probabilities_exact"]))]
+        assert head in ("CAS", "DAS", "CAS & DAS")     # what used to be shown (CAS 1.00)
+        assert res["quality"] == "no breathing cycle found" and res["events"] == []
+        assert res["record_label"] == "Poor Quality" and res["record_probabilities"]["Poor Quality"] == 1.0
+        write_audio(tmp_path / f"rumble{seed}.wav", y, 8000)
+    text = run("detect", tmp_path / "rumble0.wav").stdout
+    assert "quality gate: no breathing cycle found; not classified" in text, text
+
+
+def test_rumbling_non_lung_sounds_get_no_adventitious_label(esc10_dir):
+    """ESC-10's helicopters pass the signal gate; before the rule the detector called 30 of the
+    40 CAS or CAS & DAS, with no event in 28 of them."""
+    from clinaudio_gui.engine.detector.infer import Detector
+    det = Detector()
+    files = sorted((esc10_dir / "007 - Helicopter").glob("*.ogg"))
+    assert len(files) == 40
+    labels = [det.detect_file(f)["record_label"] for f in files]
+    adv = [f.name for f, lab in zip(files, labels) if lab in ("CAS", "DAS", "CAS & DAS")]
+    assert len(adv) <= 3, adv
+
+
 def test_other_rates_stereo_and_long_files(tmp_path, examples_dir):
     y, sr = read_audio(examples_dir / "40638274_9.7_1_p2_1801.flac")
     from clinaudio_gui.io.audio import resample

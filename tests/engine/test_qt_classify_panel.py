@@ -101,6 +101,25 @@ def test_silence_gets_no_adventitious_label(qtbot, tmp_path):
     assert "0.20" not in panel.result_label.text() and "CAS" not in panel.result_label.text()
 
 
+def test_rumble_without_breathing_cycles_gets_no_label(qtbot, tmp_path):
+    """A steady 80-400 Hz rumble passes the signal gate; the record head calls it CAS (1.00), but the
+    decoder finds no breathing cycle, so the panel gives no label (docs/rules/session20_breath_evidence.txt)."""
+    from scipy.signal import butter, lfilter
+    from clinaudio_gui.io.audio import write_audio
+    b, a = butter(4, [80, 400], btype="band", fs=8000)
+    y = lfilter(b, a, np.random.default_rng(0).standard_normal(8000 * 6))
+    p = write_audio(tmp_path / "rumble.wav", (0.3 * y / np.abs(y).max()).astype(np.float32), 8000)
+    host = Host(open_audio(p))
+    panel = QtClassifyPanel(host)
+    qtbot.addWidget(host); qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.classified, timeout=120_000):
+        assert panel.classify()
+    segs, label, _ = host.suggestions[-1]
+    assert segs == [] and label == "Poor Quality"
+    text = panel.result_label.text()
+    assert "No breathing cycle found" in text and "CAS" not in text and "1.00" not in text, text
+
+
 def test_classify_without_recording_says_so(qtbot):
     host = Host(None)
     panel = QtClassifyPanel(host)

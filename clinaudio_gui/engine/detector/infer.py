@@ -7,10 +7,13 @@ the first and last keep their outer edges), so memory stays flat on hour-long fi
 gets its own quality check and image standardisation. Output: calibrated frame probabilities,
 decoded events, the record label (head or decoded events, as the manifest says) with
 calibrated per-class probabilities, and the quality verdict. When the quality gate fails, no
-adventitious event and no record label other than "Poor Quality" is given.
+adventitious event and no record label other than "Poor Quality" is given; the same when the signal
+passes but the decoder finds no event at all, not even a breathing cycle (quality "no breathing
+cycle found").
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,7 @@ from clinaudio_gui.engine.detector.proposal_fit import decoder_params
 
 BUNDLED_NAME = "detector-sprsound"
 POOR = "Poor Quality"
+NO_CYCLE = S.NO_CYCLE   # the model's own gate: the signal passed, no event decoded
 
 
 def bundled_detector_dir() -> Path:
@@ -115,6 +119,12 @@ class Detector:
             label = S.record_from_events(events, bool(np.argmax(rp) == self.record_classes.index(POOR)))
         else:
             label = self.record_classes[int(np.argmax(lp))]
+        if quality.ok and not events:
+            # The signal passed, yet the decoder found no event, not even a Normal breathing cycle
+            # (SPRSound labels every one): whatever is there, it is not lung sound the model knows
+            # (helicopters, barks, other stethoscopes' recordings). Its record head would still
+            # name a class; no label is given instead (docs/rules/session20_breath_evidence.txt).
+            quality = replace(quality, status=NO_CYCLE)
         if not quality.ok:
             # No block passed the gate: the record head's output was discarded (with no logits the
             # softmax would read a uniform 0.20 "guess"). The answer is the gate's, and says so.

@@ -18,6 +18,7 @@ from clinaudio_gui.engine.common.metrics import all_metrics, confusion_matrix, s
 
 CAS_EVENTS = {"Wheeze", "Rhonchi", "Stridor", "Wheeze+Crackle"}
 DAS_EVENTS = {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"}
+NO_CYCLE = "no breathing cycle found"   # the model's own gate: the signal passed, no event decoded
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -223,8 +224,13 @@ def uncertainty(result: dict) -> tuple[float, str]:
     return round(float(u), 4), reason
 
 
-CAS_EVENTS = {"Wheeze", "Stridor", "Rhonchi", "Wheeze+Crackle"}
-DAS_EVENTS = {"Fine Crackle", "Coarse Crackle", "Wheeze+Crackle"}
+def gate_text(quality: str) -> str:
+    """The Classify panel's line for a recording given no label: stopped by the signal gate, or
+    the signal passed and the decoder found no event at all (``NO_CYCLE``)."""
+    if quality == NO_CYCLE:
+        return ("<b>No breathing cycle found</b>: the signal passed the quality gate, but the detector "
+                "recognises no lung sound in it (not even a normal breathing cycle); no model label. ")
+    return f"<b>Signal quality: {quality}</b>: stopped by the quality gate, no model label. "
 
 
 def record_event_note(result: dict) -> str:
