@@ -44,3 +44,28 @@ def test_silence_then_sound(examples_dir):
     assert with_sound
     mean = np.mean([p.probs for p in with_sound], axis=0)   # the silent windows do not dilute it
     assert np.allclose(probs, mean, atol=1e-6)
+
+
+def test_rumble_gets_no_verdict():
+    """A steady 80-400 Hz rumble passes the signal gate, and without the rule the stream's record
+    head names it (CAS); with it no window counts and the verdict says no cycle was found
+    (docs/rules/session20_live_breath_evidence.txt)."""
+    import torch
+    from scipy.signal import butter, lfilter
+    torch.set_num_threads(1)
+    b, a = butter(4, [80, 400], btype="band", fs=8000)
+    y = lfilter(b, a, np.random.default_rng(0).standard_normal(8000 * 8))
+    y = (0.3 * y / np.abs(y).max()).astype(np.float32)
+    det = load_detector()
+    labels = {}
+    for rule in (False, True):
+        clf = LiveDetector(det)
+        clf.no_cycle_rule = rule
+        s = LiveSession(clf)
+        _feed(s, clf, y, 8000)
+        labels[rule] = [p.label for p in s.predictions]
+        if rule:
+            assert s.verdict()[0] == "no breathing cycle found"
+            assert set(labels[rule]) == {"no breathing cycle found"}
+            assert clf.stream.events == [] and clf.stream.open_events == []
+    assert {"CAS", "DAS", "CAS & DAS"} & set(labels[False]), labels[False]

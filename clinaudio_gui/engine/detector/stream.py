@@ -11,7 +11,8 @@ shift and edge context, about 1.5 s). ``flush`` finishes the stream.
 
 ``LiveDetector`` wraps this for :class:`clinaudio_gui.live.session.LiveSession` (the
 ``predict(y, sr, end_s=...)`` protocol): a per-window record verdict with probabilities, or
-"no signal" / the quality verdict when there is nothing to hear.
+"no signal" / the quality verdict when there is nothing to hear, or "no breathing cycle found" when
+the signal passes but no event was decoded in the last ``context_s`` seconds.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class StreamingDetector:
         self._final_until_frame = 0             # frames before this are decoded for good
         self.last_quality = None
         self.last_record_probs: np.ndarray | None = None
+        self.open_events: list[dict] = []        # decoded in the open tail, not final yet
 
     # ---- feeding --------------------------------------------------------------------------
     def push(self, y: np.ndarray) -> list[dict]:
@@ -119,6 +121,7 @@ class StreamingDetector:
         if new:
             self.events += new
             self._final_until_frame = int(round((new[-1]["end_s"] - off) / hop_s))
+        self.open_events = [e for e in evs if e["start_s"] - on >= self._final_until_frame * hop_s - 1e-9]
         # keep the track bounded: drop what lies well before the open tail
         keep_from = min(self._final_until_frame, self.emitted_frames - gap - 1) - 4 * gap
         if keep_from > self.track_start:
@@ -127,6 +130,15 @@ class StreamingDetector:
                 self.edge_track = self.edge_track[keep_from - self.track_start:]
             self.track_start = keep_from
         return new
+
+
+    def cycle_seen(self, within_s: float) -> bool:
+        """Has any event (final or open, Normal cycles included) ended within the last ``within_s``
+        seconds of the probability track? No: whatever passes the signal gate, the detector hears
+        no lung sound in it (docs/rules/session20_live_breath_evidence.txt)."""
+        since = self.emitted_frames * self.det.hop_s - within_s
+        return any(e["end_s"] > since for e in self.open_events) or \
+            any(e["end_s"] > since for e in reversed(self.events[-8:]))
 
 
 class LiveDetector:
@@ -146,6 +158,7 @@ class LiveDetector:
         self.name = det.version
         self.stream = StreamingDetector(det, context_s=context_s, step_s=step_s)
         self._fed = 0
+        self.no_cycle_rule = True   # "no breathing cycle found" while no event in the context
 
     def reset(self) -> None:
         self.stream = StreamingDetector(self.det, context_s=self.context_s,
@@ -177,6 +190,8 @@ class LiveDetector:
             q = assess_quality(y, sr)
         if not q.ok or self.stream.last_record_probs is None:
             return (q.status if not q.ok else "no signal"), 1.0, None
+        if self.no_cycle_rule and not self.stream.cycle_seen(self.context_s):
+            return S.NO_CYCLE, 1.0, None
         rp = self.stream.last_record_probs
         lp = np.log(np.clip(rp, 1e-9, 1)) + self.det.record_offsets
         k = int(np.argmax(lp))
