@@ -149,6 +149,8 @@ def _command_line(args) -> str:
 
 
 def _train(args) -> int:
+    if args.critic_warmup < 0:   # before the data is read
+        raise ValueError(f"--critic-warmup {args.critic_warmup}: the number of critic-only steps must be >= 0")
     _threads(args.threads)
     from clinaudio_gui.engine.gan.train import train_gan
     from clinaudio_gui.engine.gan.data import class_list, load_examples

@@ -163,3 +163,24 @@ def test_critic_warmup_trains_the_critic_only_then_changes_the_generator_steps(t
         runs[w] = load_model_package(out, kind=KIND)[0]
     assert any(not torch.equal(runs[0][k], runs[3][k]) for k in params)
     assert any(not torch.equal(runs[0][k], init[k]) for k in params)
+
+
+def test_critic_warmup_is_counted_across_resumed_calls_and_negative_is_an_error(tiny_gan, tiny_sprsound, tmp_path):
+    """A run trained in several --max-minutes calls (resumed from its checkpoint) reports the
+    warm-up of its first call in the package it finally writes; a negative warm-up is refused."""
+    import torch
+    torch.set_num_threads(1)
+    from clinaudio_gui.engine.gan.data import class_list, load_examples
+    from clinaudio_gui.engine.gan.train import train_gan
+    exs, feat, layout = load_examples(tiny_sprsound, labels="events")
+    classes = class_list(exs, layout=layout, labels="events")
+    kw = dict(batch_size=8, n_critic=2, g_channels=32, d_channels=8, init_from=tiny_gan, grid_every_epoch=False,
+              steps_per_epoch=1)
+    out = tmp_path / "chunks"
+    train_gan(exs, classes, feat, out_dir=out, epochs=1, critic_warmup=4, **kw)
+    out = train_gan(exs, classes, feat, out_dir=out, epochs=2, critic_warmup=4, **kw)   # resumes epoch 1
+    m = load_model_package(out, kind=KIND)[1]
+    assert m["training"]["epochs_done"] == 2 and m["training"]["generator_steps"] == 2
+    assert m["training"]["critic_warmup_steps"] == 4     # the second call resumed: no second warm-up
+    with pytest.raises(ValueError, match="critic_warmup=-1"):
+        train_gan(exs, classes, feat, out_dir=tmp_path / "neg", epochs=1, critic_warmup=-1, **kw)

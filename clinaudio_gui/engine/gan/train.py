@@ -173,6 +173,8 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     mean, std = normalization_stats(examples)
     sampler = PatchSampler(examples, classes, mean, std, frames, balance_power=balance_power, seed=seed)
     diffaug = tuple(diffaug or ())
+    if int(critic_warmup) < 0:
+        raise ValueError(f"critic_warmup={critic_warmup}: the number of critic-only steps must be >= 0")
     if set(diffaug) - {"translation", "cutout"}:
         raise ValueError(f"diffaug={','.join(diffaug)!r}: known policies are translation, cutout")
     arch = {"z_dim": z_dim, "embed_dim": embed_dim, "base_channels": g_channels, "se": se,
@@ -185,6 +187,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     if steps_per_epoch is None:
         steps_per_epoch = max(1, math.ceil(len(examples) / (batch_size * n_critic)))
     start_epoch, history = 0, []
+    warmup_done = 0   # critic-only steps of this run, carried through the checkpoint
     init_note = None
     if init_from is not None:
         init_note = _warm_start(G, init_from, arch, classes, features)
@@ -206,6 +209,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
             _load_opt("og.", opt_g, tensors, cm["opt_g"])
             _load_opt("od.", opt_d, tensors, cm["opt_d"])
             start_epoch, history = int(cm["epoch"]), list(cm.get("history", []))
+            warmup_done = int(cm.get("critic_warmup_steps", 0))
             sampler.rng = np.random.default_rng(seed + 1000 * start_epoch)
             if "rng_torch" in tensors and cm.get("rng_numpy"):  # exact continuation (issue 15 checkpoints)
                 torch.set_rng_state(tensors["rng_torch"].to(torch.uint8))
@@ -242,7 +246,6 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         opt_d.step()
         return d_loss, gp, ac_real, d_real, d_fake
 
-    warmup_done = 0
     if start_epoch == 0 and critic_warmup > 0:
         G.train()
         D.train()
@@ -253,10 +256,11 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
                 progress({"epoch": 0, "epochs": epochs, "step": i + 1, "steps": int(critic_warmup),
                           "d_loss": float(d_loss.detach()), "g_loss": 0.0,
                           "w_dist": float((d_real - d_fake).detach()), "elapsed_s": time.monotonic() - t0})
-            if cancel and cancel():
+            if (max_seconds is not None and time.monotonic() - t0 > max_seconds) or (cancel and cancel()):
+                stopped = True   # out of time during the warm-up: no generator step in this call
                 break
 
-    for epoch in range(start_epoch, epochs):
+    for epoch in range(start_epoch, 0 if stopped else epochs):
         sampler.class_p = ft_p if epoch >= epochs - finetune_epochs else full_p
         G.train()
         D.train()
@@ -299,7 +303,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         tens.update(td)
         tens["rng_torch"] = torch.get_rng_state().clone()
         save_model_package(ckpt_dir, tens, {"kind": CHECKPOINT_KIND, "epoch": epoch + 1, "architecture": arch,
-                                            "classes": list(classes), "opt_g": mg, "opt_d": md,
+                                            "classes": list(classes), "opt_g": mg, "opt_d": md, "critic_warmup_steps": warmup_done,
                                             "history": history, "rng_numpy": sampler.rng.bit_generator.state})
         if grid_every_epoch:
             G.eval()
