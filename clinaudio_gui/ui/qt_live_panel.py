@@ -151,6 +151,7 @@ class QtLivePanel(QWidget):
         self.label_now = QLabel("-")
         self.label_now.setFont(big)
         self.label_now.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label_now.setWordWrap(True)
         lay.addWidget(self.label_now)
         grid = QGridLayout()
         self.verdict_label = QLabel("verdict: -")
@@ -181,7 +182,7 @@ class QtLivePanel(QWidget):
         lrow.addWidget(self.level_bar, 1)
         lrow.addWidget(self.level_text)
         lrow.addWidget(self.clip_lamp)
-        grid.addLayout(lrow, 3, 0, 1, 2)
+        grid.addLayout(lrow, 4, 0, 1, 2)   # below the events line (row 3), not over it
         lay.addLayout(grid)
 
         self.plots = pg.GraphicsLayoutWidget()
@@ -462,9 +463,13 @@ class QtLivePanel(QWidget):
             for p in new:
                 self.shown_latencies_ms.append((shown - p.captured_at) * 1000.0)
         last = new[-1]
-        self.label_now.setText(f"{last.label}  {last.confidence:.2f}")
-        label, conf, _ = s.verdict()
-        self.verdict_label.setText(f"verdict so far: {label} ({conf:.2f}) from {self._seen} windows")
+        # a window or verdict without probabilities is the quality gate's ("no signal", "no breathing
+        # cycle found"): no model was asked, so no confidence is shown beside it
+        self.label_now.setText(f"{last.label}  {last.confidence:.2f}" if last.probs else last.label)
+        label, conf, probs = s.verdict()
+        gate = not probs and getattr(s.classifier, "streaming", False)
+        self.verdict_label.setText(f"verdict so far: {label}" + ("" if gate else f" ({conf:.2f})")
+                                   + f" from {self._seen} windows")
         if getattr(s.classifier, "streaming", False):
             evs = s.classifier.events
             adv = [e for e in evs if e["label"] != "Normal"]

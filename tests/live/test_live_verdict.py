@@ -69,3 +69,34 @@ def test_rumble_gets_no_verdict():
             assert set(labels[rule]) == {"no breathing cycle found"}
             assert clf.stream.events == [] and clf.stream.open_events == []
     assert {"CAS", "DAS", "CAS & DAS"} & set(labels[False]), labels[False]
+
+
+def test_live_panel_shows_no_confidence_beside_a_gate_verdict(qtbot):
+    """The panel's current label and verdict for windows the gate answered: the label alone (it
+    used to read "no breathing cycle found 1.00"); and the events line has its own row."""
+    import torch
+    from clinaudio_gui.ui.qt_live_panel import QtLivePanel
+    from clinaudio_gui.ui.qt_main_window import QtMainWindow
+    torch.set_num_threads(1)
+    mw = QtMainWindow(load_panels=False)
+    qtbot.addWidget(mw)
+    panel = QtLivePanel(mw)
+    qtbot.addWidget(panel)
+    clf = LiveDetector(load_detector())
+    s = LiveSession(clf)
+    _feed(s, clf, np.zeros(8000 * 4, np.float32), 8000)
+    panel._show_predictions(s)
+    assert panel.label_now.text() == "no signal"
+    assert panel.verdict_label.text() == f"verdict so far: no signal from {len(s.predictions)} windows"
+    y, sr = read_audio(sorted(__import__("pathlib").Path(__file__).parents[2].glob("resources/examples/*.flac"))[0],
+                       target_sr=8000)
+    _feed(s, clf, np.concatenate([np.zeros(8000 * 4, np.float32), y]), 8000)
+    panel._show_predictions(s)
+    label, conf, probs = s.verdict()
+    assert probs and panel.verdict_label.text().startswith(f"verdict so far: {label} ({conf:.2f})")
+    panel.events_label.setText("events: 7 (7 adventitious): " + "; ".join(["Wheeze 15.9-16.4 s (0.93)"] * 4))
+    panel.resize(520, 900)
+    panel.show()
+    qtbot.wait(100)
+    assert panel.events_label.parentWidget() is panel.level_bar.parentWidget()
+    assert not panel.events_label.geometry().intersects(panel.level_bar.geometry())
