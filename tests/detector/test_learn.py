@@ -308,3 +308,17 @@ def test_long_recordings_are_read_and_scored_in_blocks(project, tmp_path):
     # cached: the second read is the same array
     again = _recordings([LabeledItem(str(long), "p1", [], "CAS")], tmp_path / "cache")
     assert np.array_equal(again[0].features, recs[0].features)
+
+
+def test_queue_says_why_a_recording_has_no_model_label():
+    """A recording the model gives no label (the signal gate, or no breathing cycle found) goes
+    after every ranked one, with its reason in words."""
+    probs = {"Normal": 0.5, "CAS": 0.4, "DAS": 0.05, "CAS & DAS": 0.03, "Poor Quality": 0.02}
+    res = {"a.wav": {"quality": "ok", "record_probabilities": probs, "events": []},
+           "b.wav": {"quality": "no breathing cycle found", "record_probabilities": {"Poor Quality": 1.0}, "events": []},
+           "c.wav": {"quality": "no signal", "record_probabilities": {"Poor Quality": 1.0}, "events": []}}
+    q = rank_queue(res, "uncertainty")
+    assert [it.audio for it in q] == ["a.wav", "b.wav", "c.wav"]
+    assert q[0].reason.startswith("model unsure") and q[0].score > 0
+    assert q[1].reason == "no breathing cycle found (no model label)" and q[1].score == 0
+    assert q[2].reason == "signal quality: no signal"

@@ -78,7 +78,7 @@ def test_classify_json_event_model(sprsound_dir):
 
 
 def test_classify_default_is_the_detector_in_the_tasks_classes(sprsound_dir):
-    audio = sprsound_dir / (FILES[1] + ".flac")
+    audio = sprsound_dir / "40638274_9.7_1_p3_1765.flac"   # labelled CAS (FILES are Poor Quality ones)
     r21 = json.loads(_cli("classify", audio, "--task", "2-1", "--json").stdout)
     r22 = json.loads(_cli("classify", audio, "--task", "2-2", "--json").stdout)
     assert set(r21["probabilities"]) == {"Normal", "Adventitious", "Poor Quality"}

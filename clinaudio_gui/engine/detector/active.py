@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.scoring import uncertainty as record_uncertainty
 
 STRATEGIES = ("uncertainty", "diversity", "random")
@@ -95,7 +96,7 @@ def rank_queue(results: dict[str, dict], strategy: str, *, seed: int = 0, labele
         return [QueueItem(p, round(1.0 - i / n, 4), f"random order (seed {seed})")
                 for i, p in enumerate(order)] + errors
     good = [p for p in todo if _ok(results[p])]
-    poor = [QueueItem(p, 0.0, f"signal quality: {results[p].get('quality')}") for p in todo
+    poor = [QueueItem(p, 0.0, S.gate_reason(results[p].get("quality"))) for p in todo
             if not _ok(results[p])]
     if strategy == "uncertainty":
         items = [QueueItem(p, *uncertainty_score(results[p])) for p in good]

@@ -208,7 +208,7 @@ def uncertainty(result: dict) -> tuple[float, str]:
     queue: 1 - (top-1 minus top-2 record probability), raised to the least sure decoded event's
     1 - confidence when that is higher. A recording failing the quality gate ranks last (0)."""
     if result.get("quality") not in (None, "ok"):
-        return 0.0, f"signal quality: {result.get('quality')}"
+        return 0.0, gate_reason(result.get("quality"))
     probs = sorted(result.get("record_probabilities", {}).items(), key=lambda kv: -kv[1])
     if len(probs) < 2:
         return 0.0, "no probabilities"
@@ -222,6 +222,11 @@ def uncertainty(result: dict) -> tuple[float, str]:
             u = 1.0 - e["confidence"]
             reason = f"unsure event: {e['label']} {e['confidence']:.2f} at {e['start_s']:.1f} s"
     return round(float(u), 4), reason
+
+
+def gate_reason(quality: str | None) -> str:
+    """Why a recording has no model label, in a queue's reason column."""
+    return "no breathing cycle found (no model label)" if quality == NO_CYCLE else f"signal quality: {quality}"
 
 
 def gate_text(quality: str) -> str:
