@@ -15,13 +15,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clinaudio_gui.engine.common.metrics import confusion_matrix, sprsound_scores  # noqa: E402
+from clinaudio_gui.engine.common.data import TASKS, to_task_label  # noqa: E402
+from clinaudio_gui.engine.common.metrics import all_metrics  # noqa: E402
 
-R22 = ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"]
-TO21 = {"Normal": "Normal", "CAS": "Adventitious", "DAS": "Adventitious", "CAS & DAS": "Adventitious",
-        "Poor Quality": "Poor Quality"}
-R21 = ["Normal", "Adventitious", "Poor Quality"]
-ADV = {"CAS", "DAS", "CAS & DAS"}
+ADV = set(TASKS["2-1"]["merge"]["Adventitious"])
 
 
 def with_rule(r: dict) -> str:
@@ -30,13 +27,19 @@ def with_rule(r: dict) -> str:
     return r["record_label"]
 
 
+def task_scores(truth: list[str], pred: list[str]) -> tuple[float, float]:
+    """SPRSound 2-1 and 2-2 Scores of record labels (the 2-2 classes)."""
+    out = []
+    for task in ("2-1", "2-2"):
+        labels = TASKS[task]["labels"]
+        t = [labels.index(to_task_label(x, task)) for x in truth]
+        p = [labels.index(to_task_label(x, task)) for x in pred]
+        out.append(all_metrics(t, p, labels)["score"])
+    return out[0], out[1]
+
+
 def scores(rows, key) -> tuple[float, float]:
-    t22 = [R22.index(r["truth"]) for r in rows]
-    p22 = [R22.index(key(r)) for r in rows]
-    t21 = [R21.index(TO21[r["truth"]]) for r in rows]
-    p21 = [R21.index(TO21[key(r)]) for r in rows]
-    return (sprsound_scores(confusion_matrix(t21, p21, 3))["score"],
-            sprsound_scores(confusion_matrix(t22, p22, 5))["score"])
+    return task_scores([r["truth"] for r in rows], [key(r) for r in rows])
 
 
 def main(argv=None) -> int:

@@ -18,15 +18,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clinaudio_gui.engine.common.metrics import confusion_matrix, sprsound_scores  # noqa: E402
 from clinaudio_gui.engine.detector.data import scan_recordings  # noqa: E402
 from clinaudio_gui.engine.detector.infer import load_detector  # noqa: E402
 from clinaudio_gui.engine.detector.stream import LiveDetector  # noqa: E402
 from clinaudio_gui.io import read_audio  # noqa: E402
 
-R22 = ["Normal", "CAS", "DAS", "CAS & DAS", "Poor Quality"]
-TO21 = {"Normal": 0, "CAS": 1, "DAS": 1, "CAS & DAS": 1, "Poor Quality": 2}
-ADV = {"CAS", "DAS", "CAS & DAS"}
+from detector_breath_evidence_table import ADV, task_scores  # noqa: E402
+from clinaudio_gui.engine.common.data import RECORD_LABELS  # noqa: E402
 
 
 def session(det, y, sr, hop_s=0.5):
@@ -54,7 +52,7 @@ def verdict(labels, rows, rule: bool) -> str:
 
 
 def to_record(v: str) -> str:
-    return v if v in R22 else "Poor Quality"   # no signal / gate verdicts / no cycle: not classified
+    return v if v in RECORD_LABELS else "Poor Quality"   # no signal / gate verdicts / no cycle: not classified
 
 
 def main(argv=None) -> int:
@@ -84,10 +82,7 @@ def main(argv=None) -> int:
     print(f"{len(out)} recordings, verdict changed in {changed}")
     if a.set == "test":
         for key in ("before", "after"):
-            t = [R22.index(o["truth"]) for o in out]
-            p = [R22.index(to_record(o[key])) for o in out]
-            s22 = sprsound_scores(confusion_matrix(t, p, 5))["score"]
-            s21 = sprsound_scores(confusion_matrix([TO21[R22[i]] for i in t], [TO21[R22[i]] for i in p], 3))["score"]
+            s21, s22 = task_scores([o["truth"] for o in out], [to_record(o[key]) for o in out])
             print(f"{key}: 2-1 {s21:.4f}  2-2 {s22:.4f}")
         w = sum(o["windows"] for o in out)
         print(f"windows with probabilities but no event in context: {sum(o['windows_no_cycle'] for o in out)} of {w}")

@@ -30,7 +30,6 @@ from clinaudio_gui.engine.detector.proposal_fit import decoder_params
 
 BUNDLED_NAME = "detector-sprsound"
 POOR = "Poor Quality"
-NO_CYCLE = S.NO_CYCLE   # the model's own gate: the signal passed, no event decoded
 
 
 def bundled_detector_dir() -> Path:
@@ -124,7 +123,7 @@ class Detector:
             # (SPRSound labels every one): whatever is there, it is not lung sound the model knows
             # (helicopters, barks, other stethoscopes' recordings). Its record head would still
             # name a class; no label is given instead (docs/rules/session20_breath_evidence.txt).
-            quality = replace(quality, status=NO_CYCLE)
+            quality = replace(quality, status=S.NO_CYCLE)
         if not quality.ok:
             # No block passed the gate: the record head's output was discarded (with no logits the
             # softmax would read a uniform 0.20 "guess"). The answer is the gate's, and says so.

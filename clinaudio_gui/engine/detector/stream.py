@@ -131,14 +131,13 @@ class StreamingDetector:
             self.track_start = keep_from
         return new
 
-
     def cycle_seen(self, within_s: float) -> bool:
         """Has any event (final or open, Normal cycles included) ended within the last ``within_s``
         seconds of the probability track? No: whatever passes the signal gate, the detector hears
         no lung sound in it (docs/rules/session20_live_breath_evidence.txt)."""
         since = self.emitted_frames * self.det.hop_s - within_s
-        return any(e["end_s"] > since for e in self.open_events) or \
-            any(e["end_s"] > since for e in reversed(self.events[-8:]))
+        last = self.open_events[-1:] or self.events[-1:]   # both in time order: the latest ends last
+        return bool(last) and last[0]["end_s"] > since
 
 
 class LiveDetector:

@@ -303,8 +303,9 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         tens.update(td)
         tens["rng_torch"] = torch.get_rng_state().clone()
         save_model_package(ckpt_dir, tens, {"kind": CHECKPOINT_KIND, "epoch": epoch + 1, "architecture": arch,
-                                            "classes": list(classes), "opt_g": mg, "opt_d": md, "critic_warmup_steps": warmup_done,
-                                            "history": history, "rng_numpy": sampler.rng.bit_generator.state})
+                                            "classes": list(classes), "opt_g": mg, "opt_d": md,
+                                            "critic_warmup_steps": warmup_done, "history": history,
+                                            "rng_numpy": sampler.rng.bit_generator.state})
         if grid_every_epoch:
             G.eval()
             with torch.no_grad():
