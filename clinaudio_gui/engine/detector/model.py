@@ -42,6 +42,7 @@ class DetectorConfig(ArchDict):
     proposal_mlp_hidden: int = 0
     edge_head_inputs: int = 0      # > 0: an onset / offset head (edges.EdgeHead) for the proposal decoder
     edge_head_width: int = 0
+    tta_shift: int = 0             # > 0: at inference also run the input delayed by this many frames, average
 
 
 class FreqMaxPool(nn.Module):
@@ -189,7 +190,25 @@ class DetectorNet(nn.Module):
         Returns frame logits (B, T, K), record logits (B, R), aux frame logits per branch
         (list of (B, T, K)), the pooled embedding (B, 4H); with ``return_seq`` also the sequences
         at 32 ms that the event head pools: (B, T', 2H + branches x d_model), the fused encoder
-        sequence then each branch's."""
+        sequence then each branch's.
+
+        With ``cfg.tta_shift`` s > 0, in eval mode and without a mask (whole recordings), the
+        network runs in one batch on x and on x delayed by s frames (the first frame repeated):
+        with s = 1 the other phase of the stem's stride 2. The frame logits of the delayed run,
+        moved back by s, and the record logits and embeddings are averaged with the plain run's;
+        the last s frames, the aux logits and the sequences are the plain run's."""
+        s = int(self.cfg.tta_shift)
+        B, T = x.shape[0], x.shape[-1]
+        if s <= 0 or self.training or mask is not None or T <= s:
+            return self._forward(x, mask, return_seq)
+        xs = torch.cat([x[..., :1].expand(*x.shape[:-1], s), x[..., :-s]], dim=-1)
+        frame, record, aux, emb, *seq = self._forward(torch.cat([x, xs], dim=0), None, return_seq)
+        f = frame[:B].clone()
+        f[:, :T - s] = 0.5 * (frame[:B, :T - s] + frame[B:, s:])
+        out = (f, 0.5 * (record[:B] + record[B:]), [a[:B] for a in aux], 0.5 * (emb[:B] + emb[B:]))
+        return out + ((seq[0][:B],) if return_seq else ())
+
+    def _forward(self, x: torch.Tensor, mask: torch.Tensor | None, return_seq: bool):
         T = x.shape[-1]
         h, hs, m2 = self.encode(x, mask)
         hd = self.drop(h)
