@@ -67,6 +67,9 @@ def register(subparsers) -> None:
     t.add_argument("--proposal-threshold-rule", choices=("max", "smoothed"), default="max",
                    help="with --proposals: the score threshold with the highest validation event F (max), or "
                         "with the highest mean over it and its grid neighbours (smoothed: no one-point spikes)")
+    t.add_argument("--proposal-bags", type=int, default=1, metavar="N",
+                   help="with --proposals: fit N trees and N networks per scorer (the positives and disjoint "
+                        "draws of negatives, seeds + 0..N-1) and average their log-odds (bagging; default 1)")
     t.add_argument("--edge-head", action="store_true",
                    help="with the proposal decoder (training, or --retune --proposals): fit an onset / offset head "
                         "on the frozen encoder first (training patients) and let every proposal scorer see its "
@@ -99,7 +102,8 @@ def _search(args):
         return tuple(x.strip() for x in text.split(",") if x.strip())
     try:
         return ProposalSearch(targets=_targets(args.proposal_targets), variants=names(args.proposal_variants),
-                              scorers=names(args.proposal_scorers), threshold_rule=args.proposal_threshold_rule)
+                              scorers=names(args.proposal_scorers), threshold_rule=args.proposal_threshold_rule,
+                              bags=args.proposal_bags)
     except ValueError as e:
         print(f"clinaudio detect-train: {e}", file=sys.stderr)
         raise SystemExit(2)

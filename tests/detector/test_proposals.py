@@ -275,3 +275,80 @@ def test_smoothed_threshold_rule_passes_over_a_one_point_spike():
     with pytest.raises(ValueError, match="variants"):
         ProposalSearch(variants=())
     assert ProposalSearch().to_dict()["threshold_rule"] == "max"
+
+
+# bagged proposal scorers (--proposal-bags): the rows each bag sees, and merged scorers that carry
+# the mean of the members' log-odds in the package's existing arrays
+def logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+def data(seed, n=2500, shift=0.0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 10)) * rng.uniform(0.2, 8, 10) + rng.normal(0, 4, 10) + shift
+    z = x - x.mean(0)
+    y = (z[:, 0] * z[:, 1] > 0) ^ (rng.random(n) < 0.1)
+    return x, y
+
+
+def test_merged_trees_give_the_mean_of_the_members_log_odds():
+    members = [ProposalScorer.fit(*data(s), trees=30, depth=4, seed=s) for s in range(3)]
+    xt = data(9, n=400)[0]
+    merged = ProposalScorer.merged(members)
+    want = np.mean([logit(m(xt)) for m in members], axis=0)
+    np.testing.assert_allclose(logit(merged(xt)), want, atol=1e-9)
+    assert merged.feature.shape == (90, 15) and merged.depth == 4
+    # the members differ (else the test could not tell a mean from one of them)
+    assert np.abs(logit(members[0](xt)) - logit(members[1](xt))).max() > 0.1
+    np.testing.assert_array_equal(ProposalScorer.from_arrays(merged.arrays())(xt), merged(xt))
+    with pytest.raises(ValueError, match="same depth"):
+        ProposalScorer.merged([members[0], ProposalScorer.fit(*data(0), trees=5, depth=3, seed=0)])
+
+
+def test_merged_networks_give_the_mean_of_the_members_logits_whatever_their_standardisation():
+    # the members are fitted on differently located rows, so their standardisations differ
+    members = [MLPScorer.fit(*data(s, shift=3.0 * s), hidden=8, seed=s, max_iter=30) for s in range(3)]
+    assert not np.allclose(members[0].mean, members[2].mean)
+    xt = data(9, n=400)[0]
+    merged = MLPScorer.merged(members)
+    want = np.mean([logit(m(xt)) for m in members], axis=0)
+    np.testing.assert_allclose(logit(merged(xt)), want, atol=1e-8)
+    assert (merged.inputs, merged.hidden) == (10, 24)
+    np.testing.assert_array_equal(MLPScorer.from_arrays(merged.arrays())(xt), merged(xt))
+
+
+def test_bags_share_the_positives_and_split_the_negatives():
+    from clinaudio_gui.engine.detector.proposal_fit import NEGATIVES_PER_RECORDING, _candidate_rows
+    rng = np.random.default_rng(3)
+    tracks = [track(rng) for _ in range(4)]
+    probs, events = [p for p, _ in tracks], [e for _, e in tracks]
+    x1, y1 = _candidate_rows(probs, events, HOP, seed=0)
+    # one bag draws exactly what the unbagged rows always were
+    xb, yb, gb = _candidate_rows(probs, events, HOP, seed=0, bags=1, with_bags=True)
+    np.testing.assert_array_equal(xb, x1)
+    np.testing.assert_array_equal(yb, y1)
+    x3, y3, g3 = _candidate_rows(probs, events, HOP, seed=0, bags=3, with_bags=True)
+    assert (g3 == -1).sum() == y3.sum() == y1.sum()           # the positives, in every bag
+    assert set(np.unique(g3[~y3])) == {0, 1, 2}
+    for k in range(3):                                         # each bag: as many negatives as one draw
+        assert (g3 == k).sum() == NEGATIVES_PER_RECORDING * len(tracks)
+    neg = x3[g3 >= 0]
+    assert len(np.unique(neg, axis=0)) == len(neg)             # disjoint draws: no negative twice
+
+
+def test_bagged_fit_is_a_seeded_mean_and_differs_from_one_bag():
+    from clinaudio_gui.engine.detector.proposal_fit import ProposalSearch, _candidate_rows, fit_scorers
+    rng = np.random.default_rng(5)
+    tracks = [track(rng) for _ in range(6)]
+    x, y, g = _candidate_rows([p for p, _ in tracks], [e for _, e in tracks], HOP, seed=0, bags=2,
+                              with_bags=True)
+    a = fit_scorers(x, y, g, 2, seed=0)
+    b = fit_scorers(x, y, g, 2, seed=0)
+    one = fit_scorers(x[g <= 0], y[g <= 0], None, 1, seed=0)
+    for kind in ("trees", "network", "trees+network"):
+        np.testing.assert_array_equal(a[kind](x), b[kind](x))    # a seed reproduces exactly
+        assert not np.allclose(a[kind](x), one[kind](x))
+    assert a["trees"].feature.shape[0] == 200 and a["network"].hidden == 128
+    assert ProposalSearch(bags=3).to_dict()["bags"] == 3 and "bags" not in ProposalSearch().to_dict()
+    with pytest.raises(ValueError, match="bags"):
+        ProposalSearch(bags=0)

@@ -44,6 +44,7 @@ class ProposalSearch:
     variants: tuple = VARIANTS
     scorers: tuple = SCORERS
     threshold_rule: str = "max"
+    bags: int = 1
 
     def __post_init__(self):
         for name, got, allowed in (("targets", self.targets, TARGETS), ("variants", self.variants, VARIANTS),
@@ -52,10 +53,15 @@ class ProposalSearch:
                 raise ValueError(f"proposal search {name} {got!r}: each must be one of {', '.join(allowed)}")
         if self.threshold_rule not in THRESHOLD_RULES:
             raise ValueError(f"proposal threshold rule {self.threshold_rule!r}: one of {', '.join(THRESHOLD_RULES)}")
+        if not isinstance(self.bags, int) or not 1 <= self.bags <= 16:
+            raise ValueError(f"proposal bags {self.bags!r}: an integer from 1 to 16")
 
     def to_dict(self) -> dict:
-        return {"targets": list(self.targets), "variants": list(self.variants), "scorers": list(self.scorers),
-                "threshold_rule": self.threshold_rule}
+        d = {"targets": list(self.targets), "variants": list(self.variants), "scorers": list(self.scorers),
+             "threshold_rule": self.threshold_rule}
+        if self.bags > 1:
+            d["bags"] = self.bags
+        return d
 
 
 def choose_threshold(tried: dict, rule: str = "max") -> tuple[float, float]:
@@ -126,14 +132,18 @@ def candidate_names(probs: np.ndarray, cands: np.ndarray, offsets: dict) -> np.n
 
 
 def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: DecoderParams | None = None,
-                    seed: int = 0, class_offsets: dict | None = None, edges: list | None = None):
+                    seed: int = 0, class_offsets: dict | None = None, edges: list | None = None,
+                    bags: int = 1, with_bags: bool = False):
     """Training rows: every positive candidate and up to 60 random negatives per recording. A
     positive lies within the evaluation's collars of an expert event; with ``class_offsets`` (the
     decoder's label offsets) it must also be named (``candidate_names``) so as to count for it.
-    ``edges``: per recording, the edge head's activity (its features join)."""
+    ``edges``: per recording, the edge head's activity (its features join). ``bags`` > 1: up to
+    60 x bags negatives per recording, dealt in turn to the bags (disjoint), and with ``with_bags``
+    a third array, each row's bag (-1 for a positive: in every bag). bags = 1 draws exactly the
+    rows it always drew."""
     rng = np.random.default_rng(seed)
     compat = _compatible() if class_offsets is not None else None
-    xs, ys = [], []
+    xs, ys, gs = [], [], []
     for j, (fp, ev) in enumerate(zip(probs, events)):
         b = _base(fp, base, hop_s)
         c = candidates(fp, hop_s, b)
@@ -147,15 +157,36 @@ def _candidate_rows(probs: list[np.ndarray], events: list, hop_s: float, base: D
             for e in ev:
                 y |= match_targets(c, [e], hop_s) & compat[names, EVENT_LABELS.index(e[2])]
         pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
-        if len(neg) > NEGATIVES_PER_RECORDING:
-            neg = rng.choice(neg, NEGATIVES_PER_RECORDING, replace=False)
+        if len(neg) > NEGATIVES_PER_RECORDING * bags:
+            neg = rng.choice(neg, NEGATIVES_PER_RECORDING * bags, replace=False)
         k = np.concatenate([pos, neg])
         xs.append(all_features(fp, c[k], hop_s, b, None if edges is None else edges[j]))
         ys.append(y[k])
+        gs.append(np.concatenate([np.full(len(pos), -1), np.arange(len(neg)) % bags]))
     if not xs:
         nf = n_proposal_features(len(EVENT_LABELS) + 1, base is not None, edges is not None)
-        return np.zeros((0, nf), np.float32), np.zeros(0, bool)
-    return np.concatenate(xs), np.concatenate(ys)
+        out = np.zeros((0, nf), np.float32), np.zeros(0, bool)
+        return (*out, np.zeros(0, np.int64)) if with_bags else out
+    out = np.concatenate(xs), np.concatenate(ys)
+    return (*out, np.concatenate(gs)) if with_bags else out
+
+
+def fit_scorers(x: np.ndarray, y: np.ndarray, bag: np.ndarray | None = None, bags: int = 1,
+                seed: int = 0) -> dict:
+    """The trees and the one-layer network on rows (x, y); with ``bags`` > 1 one of each per bag
+    (its rows: the positives and that bag's negatives, seed + bag), merged into one scorer of each
+    kind whose log-odds are the mean of the members' (ProposalScorer.merged, MLPScorer.merged)."""
+    if bags <= 1 or bag is None:
+        fitted = {"trees": ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed),
+                  "network": MLPScorer.fit(x, y, hidden=HIDDEN, seed=seed)}
+    else:
+        rows = [(bag < 0) | (bag == k) for k in range(bags)]
+        fitted = {"trees": ProposalScorer.merged([ProposalScorer.fit(x[r], y[r], trees=TREES, depth=DEPTH,
+                                                                     seed=seed + k) for k, r in enumerate(rows)]),
+                  "network": MLPScorer.merged([MLPScorer.fit(x[r], y[r], hidden=HIDDEN, seed=seed + k)
+                                               for k, r in enumerate(rows)])}
+    fitted["trees+network"] = MeanScorer(fitted["trees"], fitted["network"])
+    return fitted
 
 
 def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out, t_frame: float,
@@ -230,14 +261,13 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
             va_cf.append((c, all_features(fp, c, hop_s, bb, None if va_e is None else va_e[j])))
         for target in search.targets:
             key = name if target == "any" else f"{name}, class target"
-            x, y = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, base=b, seed=seed,
-                                   class_offsets=offsets if target == "class" else None, edges=tr_e)
+            x, y, g = _candidate_rows(tr_p, [recs[i].events for i in tr_idx], hop_s, base=b, seed=seed,
+                                      class_offsets=offsets if target == "class" else None, edges=tr_e,
+                                      bags=search.bags, with_bags=True)
             if len(y) == 0 or y.all() or not y.any():
                 info["variants"][key] = {"why": "no usable training candidates"}
                 continue
-            fitted = {"trees": ProposalScorer.fit(x, y, trees=TREES, depth=DEPTH, seed=seed),
-                      "network": MLPScorer.fit(x, y, hidden=HIDDEN, seed=seed)}
-            fitted["trees+network"] = MeanScorer(fitted["trees"], fitted["network"])
+            fitted = fit_scorers(x, y, g, search.bags, seed=seed)
             info["variants"][key] = {"fitted_on_rows": int(len(y)), "positive_fraction": round(float(y.mean()), 4)}
             for kind in search.scorers:
                 scored = [(c, fitted[kind](xf) if len(c) else np.zeros(0)) for c, xf in va_cf]
@@ -256,8 +286,8 @@ def fit_proposal_decoder(net: DetectorNet, recs, tr_idx, tr_out, va_idx, va_out,
         log("  proposals: no usable training candidates; decoder kept")
         return net_in, base, {**info, "used": False, "why": "no usable training candidates"}
     f, name, target, kind, thr, pb, fitted, _ = best
-    info.update({"trees": TREES, "depth": DEPTH, "hidden": HIDDEN, "variant": name, "target": target, "scorer": kind,
-                 "threshold": thr, "validation_event_f": round(f, 4)})
+    info.update({"trees": TREES * search.bags, "depth": DEPTH, "hidden": HIDDEN * search.bags, "variant": name,
+                 "target": target, "scorer": kind, "threshold": thr, "validation_event_f": round(f, 4)})
     if f <= base_f:
         return net_in, base, {**info, "used": False, "why": "validation prefers the thresholding decoder"}
     params = DecoderParams(mode="proposals", proposal_threshold=thr, min_duration_s=0.1, proposal_base=pb,

@@ -304,6 +304,16 @@ class ProposalScorer:
         return cls(feat, thr, val, float(np.ravel(hgb._baseline_prediction)[0]))
 
     @classmethod
+    def merged(cls, members: list["ProposalScorer"]) -> "ProposalScorer":
+        """One scorer whose log-odds are the mean of ``members``' (bagging): their trees side by
+        side with leaf values divided by their number, the mean of their baselines."""
+        if not members or len({m.depth for m in members}) != 1:
+            raise ValueError("merging proposal scorers needs one or more of the same depth")
+        k = len(members)
+        return cls(np.concatenate([m.feature for m in members]), np.concatenate([m.threshold for m in members]),
+                   np.concatenate([m.value for m in members]) / k, float(np.mean([m.baseline for m in members])))
+
+    @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, *, trees: int = 100, depth: int = 4,
             seed: int = 0) -> "ProposalScorer":
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -355,6 +365,19 @@ class MLPScorer:
         if mlp.activation != "relu" or len(mlp.coefs_) != 2:
             raise ValueError("only a one-hidden-layer ReLU network can be stored")
         return cls(sc.mean_, sc.scale_, mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1][:, 0], mlp.intercepts_[1])
+
+    @classmethod
+    def merged(cls, members: list["MLPScorer"]) -> "MLPScorer":
+        """One network whose logit is the mean of ``members``' (bagging): their hidden units side
+        by side, each member's own standardisation folded into its first layer (the first member's
+        mean / scale kept), output weights divided by their number."""
+        if not members or len({m.inputs for m in members}) != 1:
+            raise ValueError("merging proposal networks needs one or more with the same inputs")
+        m0, s0, k = members[0].mean, members[0].scale, len(members)
+        w1 = np.concatenate([(s0 / m.scale)[:, None] * m.w1 for m in members], axis=1)
+        b1 = np.concatenate([m.b1 + ((m0 - m.mean) / m.scale) @ m.w1 for m in members])
+        w2 = np.concatenate([m.w2 for m in members]) / k
+        return cls(m0, s0, w1, b1, w2, float(np.mean([m.b2 for m in members])))
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0,
