@@ -327,6 +327,7 @@ def test_bags_share_the_positives_and_split_the_negatives():
     xb, yb, gb = _candidate_rows(probs, events, HOP, seed=0, bags=1, with_bags=True)
     np.testing.assert_array_equal(xb, x1)
     np.testing.assert_array_equal(yb, y1)
+    assert set(np.unique(gb[~yb])) <= {0} and (gb == -1).sum() == y1.sum()
     x3, y3, g3 = _candidate_rows(probs, events, HOP, seed=0, bags=3, with_bags=True)
     assert (g3 == -1).sum() == y3.sum() == y1.sum()           # the positives, in every bag
     assert set(np.unique(g3[~y3])) == {0, 1, 2}
