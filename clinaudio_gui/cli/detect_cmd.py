@@ -34,6 +34,16 @@ def register(subparsers) -> None:
                    help="training: stochastic weight averaging: a cosine learning rate from --lr to --lr/100 within "
                         "every epoch, the weights at every epoch's end averaged, BatchNorm statistics re-estimated "
                         "on the training patients (no epoch picked by validation; e.g. with --init-from)")
+    t.add_argument("--augment", choices=("none", "gan"), default="none",
+                   help="training: gan = add synthetic recordings in which Normal cycles of the fold's training "
+                        "recordings carry a sound of --gan-model (Griffin-Lim audio of a class-conditional patch, "
+                        "relabelled with its class); refused for a fold whose validation or test patients the "
+                        "generator saw (train one with `clinaudio gan train --exclude-patients-of FOLD_DIR`)")
+    t.add_argument("--gan-model", default=None, metavar="DIR", help="with --augment gan: the generator package")
+    t.add_argument("--gan-recordings", type=int, default=None, metavar="N",
+                   help="with --augment gan: synthetic recordings per fold (default: half its training recordings)")
+    t.add_argument("--gan-share", type=float, default=0.25, metavar="P",
+                   help="with --augment gan: the share of training crops drawn from synthetic recordings")
     t.add_argument("--train-only", action="store_true",
                    help="train and save each fold's network with its split, without the calibration / decoder "
                         "search (run --retune --event-head --proposals on the folder afterwards)")
@@ -128,6 +138,22 @@ def cmd_detect_train(args) -> int:
         print("clinaudio detect-train: --edge-head feeds the proposal decoder: with --retune it needs --proposals",
               file=sys.stderr)
         return 2
+    if args.augment == "gan":
+        if args.retune:
+            print("clinaudio detect-train: --augment gan is for training: --retune does not train", file=sys.stderr)
+            return 2
+        if not args.gan_model:
+            print("clinaudio detect-train: --augment gan needs --gan-model DIR", file=sys.stderr)
+            return 2
+        if not 0.0 < args.gan_share < 1.0:
+            print(f"clinaudio detect-train: --gan-share {args.gan_share}: must be between 0 and 1", file=sys.stderr)
+            return 2
+        if args.gan_recordings is not None and args.gan_recordings < 1:
+            print(f"clinaudio detect-train: --gan-recordings {args.gan_recordings}: must be >= 1", file=sys.stderr)
+            return 2
+    elif args.gan_model:
+        print("clinaudio detect-train: --gan-model is used only with --augment gan", file=sys.stderr)
+        return 2
     only = None if not args.only_folds else [int(x) for x in args.only_folds.split(",")]
 
     def log(msg):
@@ -146,7 +172,9 @@ def cmd_detect_train(args) -> int:
                      init_from=args.init_from, boundary_weight=args.boundary_weight, device=args.device,
                      time_budget_s=None if args.time_budget_min is None else 60.0 * args.time_budget_min,
                      train_only=args.train_only, workers=args.workers, edges=args.edge_head,
-                     inner=args.inner_split, edge_weight=args.edge_loss, swa=args.swa, log=log)
+                     inner=args.inner_split, edge_weight=args.edge_loss, swa=args.swa,
+                     gan_model=args.gan_model if args.augment == "gan" else None,
+                     gan_recordings=args.gan_recordings, gan_share=args.gan_share, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.train import bundle_fold

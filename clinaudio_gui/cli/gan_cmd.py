@@ -30,6 +30,10 @@ def register(subparsers) -> None:
     t.add_argument("--holdout-fold", type=int, default=None,
                    help="leave out patient-wise fold K of --folds (recorded in the manifest)")
     t.add_argument("--folds", type=int, default=5)
+    t.add_argument("--exclude-patients-of", default=None, metavar="DETECTOR_FOLD_DIR",
+                   help="leave out the test and inner-validation patients of this detector fold package (e.g. "
+                        "runs/det_cv/fold0), so that the generator can augment that fold's detector training "
+                        "(detect-train --augment gan) without seeing the patients it is chosen and scored on")
     t.add_argument("--max-minutes", type=float, default=None, help="stop (and package) after this time")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -169,6 +173,13 @@ def _train(args) -> int:
         exs = [e for e, f in zip(exs, folds) if f != args.holdout_fold]
         extra["holdout"] = {"folds": args.folds, "fold": args.holdout_fold, "seed": args.seed,
                             "patients": sorted(p for p in held if p)}
+    if args.exclude_patients_of:
+        from clinaudio_gui.engine.detector.gan_aug import fold_patients_to_exclude
+        excl, src = fold_patients_to_exclude(args.exclude_patients_of)
+        n0 = len(exs)
+        exs = [e for e in exs if e.patient not in excl]
+        extra["excluded_patients"] = {"source": src, "patients": sorted(excl)}
+        print(f"left out {n0 - len(exs)} examples of {len(excl)} patients of {src}", file=sys.stderr)
     extra["training_patients"] = sorted({e.patient for e in exs if e.patient})
     classes = class_list(exs, layout=layout, labels=args.labels)
     print(f"classes: " + ", ".join(f"{c} ({sum(e.label == c for e in exs)})" for c in classes), file=sys.stderr)

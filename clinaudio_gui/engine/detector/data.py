@@ -43,6 +43,7 @@ class Recording:
     events: list[tuple[float, float, str]] = field(default_factory=list)
     features: np.ndarray | None = None   # (2, bands, frames) float16
     target: np.ndarray | None = None     # (frames,) int64 in 0..7
+    synthetic: bool = False              # a training-only recording made by gan_aug (never scored)
 
     @property
     def record_index(self) -> int:

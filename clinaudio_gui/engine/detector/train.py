@@ -117,9 +117,20 @@ def predict(net: DetectorNet, recs, idx, seqs: list | None = None) -> list[tuple
     return out
 
 
-def _sampling_weights(recs, tr_idx) -> np.ndarray:
-    """How often training draws each recording: by its rarest event's class (``RARE``)."""
+def _sampling_weights(recs, tr_idx, synthetic_share: float = 0.0) -> np.ndarray:
+    """How often training draws each recording: by its rarest event's class (``RARE``). With
+    synthetic recordings among ``tr_idx`` (``gan_aug``) and ``synthetic_share`` > 0, they get that
+    share of the draws in all and the real ones the rest (each group weighted by ``RARE`` within)."""
     sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
+    syn = np.array([bool(recs[i].synthetic) for i in tr_idx], bool)
+    if syn.any():
+        if not 0.0 < synthetic_share < 1.0:
+            raise ValueError(f"synthetic recordings in training need a share in (0, 1); got {synthetic_share}")
+        if syn.all():
+            raise ValueError("training needs real recordings, not only synthetic ones")
+        sw = sw.astype(np.float64)
+        sw[~syn] *= (1.0 - synthetic_share) / sw[~syn].sum()
+        sw[syn] *= synthetic_share / sw[syn].sum()
     return sw / sw.sum()
 
 
@@ -171,7 +182,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
                   boundary_weight: float = 0.0, time_budget_s: float | None = None,
                   edge_weight: float = 0.0, swa: bool = False,
-                  snapshots: list | None = None) -> tuple[DetectorNet, list[dict]]:
+                  snapshots: list | None = None, synthetic_share: float = 0.0) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
@@ -189,7 +200,11 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     low point of its cycle) join a uniform average (``torch.optim.swa_utils.AveragedModel``), and
     the average is returned with its BatchNorm statistics re-estimated on ``tr_idx``
     (``update_batchnorm``); no epoch is picked by validation. ``snapshots`` (a list, optional)
-    receives each epoch end's parameters (CPU copies), e.g. to check the average."""
+    receives each epoch end's parameters (CPU copies), e.g. to check the average.
+
+    ``synthetic_share``: the share of training draws that come from the synthetic recordings
+    (``Recording.synthetic``, gan_aug) among ``tr_idx``; the class weights of the loss, the epoch's
+    length and BatchNorm re-estimation come from the real recordings alone."""
     if swa and time_budget_s is not None:
         raise ValueError("swa averages whole epochs: it cannot run over a time budget")
     torch.manual_seed(seed)
@@ -198,15 +213,16 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     net = DetectorNet(cfg).to(device)
     if init_state is not None:
         net.load_state_dict(init_state)
-    fc = np.bincount(np.concatenate([recs[i].target for i in tr_idx]), minlength=cfg.n_frame_classes)
-    rc = np.bincount([recs[i].record_index for i in tr_idx], minlength=cfg.n_record_classes)
+    real_idx = np.array([i for i in tr_idx if not recs[i].synthetic], np.int64)
+    fc = np.bincount(np.concatenate([recs[i].target for i in real_idx]), minlength=cfg.n_frame_classes)
+    rc = np.bincount([recs[i].record_index for i in real_idx], minlength=cfg.n_record_classes)
     fw = (frame_weights if frame_weights is not None else _weights_from_counts(fc)).to(device)
     rw = (record_weights if record_weights is not None else _weights_from_counts(rc)).to(device)
     if not train_encoder:   # fine-tuning on few recordings: the convolutional branches stay as they are
         for p in net.branches.parameters():
             p.requires_grad_(False)
-    sw = _sampling_weights(recs, tr_idx)
-    steps_per_epoch = int(math.ceil(len(tr_idx) / batch))
+    sw = _sampling_weights(recs, tr_idx, synthetic_share)
+    steps_per_epoch = int(math.ceil(len(real_idx) / batch))
     edge_head = None
     if edge_weight > 0:
         from clinaudio_gui.engine.detector.edges import joint_edge_head, joint_edge_loss
@@ -244,7 +260,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                     mod.eval()
         t0 = time.time()
         losses, edge_losses = [], []
-        order = rng.choice(tr_idx, size=len(tr_idx), replace=True, p=sw)
+        order = rng.choice(tr_idx, size=len(real_idx), replace=True, p=sw)
         for s in range(steps_per_epoch):
             bidx = order[s * batch:(s + 1) * batch]
             if len(bidx) == 0:
@@ -313,10 +329,10 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     if best_state is not None:
         net.load_state_dict(best_state)
     if swa_model is not None and best_state is not None:
-        update_batchnorm(net, recs, tr_idx, crop=crop, seed=seed, batch=batch)
+        update_batchnorm(net, recs, real_idx, crop=crop, seed=seed, batch=batch)
         history[-1]["bn_reestimated"] = True
         log(f"  weights averaged over {int(swa_model.n_averaged)} epoch ends; BatchNorm statistics re-estimated "
-            f"on {len(tr_idx)} training recordings")
+            f"on {len(real_idx)} training recordings")
     return net.eval(), history
 
 
@@ -434,11 +450,16 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            widths=(12, 24, 32), crop: int = 448, lr: float = 3e-3, init_from: str | Path | None = None,
            boundary_weight: float = 0.0, device: str = "cpu", time_budget_s: float | None = None,
            train_only: bool = False, workers: int = 1, edges: bool = False, inner: str = "random",
-           edge_weight: float = 0.0, swa: bool = False, log=print) -> dict:
+           edge_weight: float = 0.0, swa: bool = False, gan_model: str | Path | None = None,
+           gan_recordings: int | None = None, gan_share: float = 0.25, log=print) -> dict:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
-    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``: ``train_network``'s."""
+    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``: ``train_network``'s.
+    ``gan_model``: a generator package whose samples augment every fold's training (``gan_aug``):
+    ``gan_recordings`` synthetic recordings (default: half the fold's training recordings) made from
+    the fold's training recordings, drawn for ``gan_share`` of the training crops; refused for a
+    fold whose inner-validation or test patients the generator was trained on."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -474,16 +495,22 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             cfg = DetectorConfig.from_dict(init_m["architecture"])
             init_state = init_net.state_dict()
             log(f"  continuing from {init_from}/fold{k} ({init_m['training']['epochs']} epochs)")
-        net, history = train_network(recs, tr_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop, log=log,
-                                     ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
+        train_recs, train_idx, gan_info = recs, tr_idx, None
+        if gan_model is not None:
+            train_recs, train_idx, gan_info = _with_gan_recordings(recs, tr_idx, va_idx, test_idx, k, gan_model,
+                                                                   gan_recordings, gan_share, seed + k, log)
+        net, history = train_network(train_recs, train_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop,
+                                     log=log, ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
                                      eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s,
-                                     edge_weight=edge_weight, swa=swa)
+                                     edge_weight=edge_weight, swa=swa,
+                                     synthetic_share=gan_share if gan_info else 0.0)
+        del train_recs
         net = net.cpu()   # calibration, heads and decoders are fitted on the CPU
         training = {"data": str(data_dir), "epochs": len(history), "crop_frames": crop, "history": history,
                     "lr": lr, "continued_from": None if init_from is None else str(init_from),
                     "boundary_weight": boundary_weight, "edge_loss_weight": edge_weight, "device": device,
-                    "time_budget_s": time_budget_s,
+                    "time_budget_s": time_budget_s, "gan_augment": gan_info,
                     "swa": None if not swa else {"schedule": "cosine lr -> lr/100 within every epoch",
                                                  "averaged_epoch_ends": len(history),
                                                  "batchnorm": "re-estimated on the training patients"},
@@ -522,6 +549,39 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
     cv = aggregate(results)
     atomic_write_text(out / "cv.json", json.dumps({"folds": results, "mean_std": cv}, indent=2) + "\n")
     return {"folds": results, "mean_std": cv}
+
+
+def _with_gan_recordings(recs, tr_idx, va_idx, test_idx, k: int, gan_model, n: int | None, share: float,
+                         seed: int, log):
+    """(recordings, training indices, manifest note) with a fold's synthetic recordings added
+    (gan_aug), after checking that the generator never saw the fold's validation or test patients."""
+    from clinaudio_gui.engine.detector.gan_aug import check_generator_patients, synthetic_recordings
+    from clinaudio_gui.engine.gan.sampler import GanSampler
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"gan share {share}: the share of training crops from synthetic recordings, in (0, 1)")
+    sampler = GanSampler.load(gan_model, device="cpu")
+    forbidden = {recs[i].patient for i in np.concatenate([va_idx, test_idx])}
+    check_generator_patients(sampler.manifest, forbidden, model_dir=gan_model,
+                             what=f"fold {k}'s inner-validation and test patients")
+    n = int(n) if n is not None else max(1, len(tr_idx) // 2)
+    t0 = time.time()
+    syn = synthetic_recordings(recs, tr_idx, sampler, n, seed=seed)
+    counts: dict[str, int] = {}
+    host = {r.audio: r for r in recs}
+    for r in syn:
+        before = host[r.audio.rsplit("#gan", 1)[0]].events
+        for e_new, e_old in zip(r.events, before):
+            if e_new != e_old:
+                counts[e_new[2]] = counts.get(e_new[2], 0) + 1
+    log(f"  {n} synthetic recordings from {gan_model} in {time.time() - t0:.0f} s: "
+        + ", ".join(f"{c} {v}" for c, v in sorted(counts.items())))
+    all_recs = list(recs) + syn
+    idx = np.concatenate([np.asarray(tr_idx, np.int64), np.arange(len(recs), len(all_recs), dtype=np.int64)])
+    info = {"model": str(gan_model), "weights_sha256": sampler.manifest.get("weights_sha256"),
+            "recordings": n, "share_of_crops": share, "seed": seed, "events_by_class": counts,
+            "leak_check": "the generator's training patients hold none of this fold's inner-validation or "
+                          "test patients"}
+    return all_recs, idx, info
 
 
 def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
