@@ -177,7 +177,7 @@ def cmd_detect_train(args) -> int:
                      gan_recordings=args.gan_recordings, gan_share=args.gan_share, log=log)
     if args.bundle:
         import shlex
-        from clinaudio_gui.engine.detector.train import bundle_fold
+        from clinaudio_gui.engine.detector.summary import bundle_fold
         cmd = "clinaudio " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         dest = bundle_fold(args.out, args.bundle_fold, args.bundle, command=cmd)
         log(f"bundled fold {args.bundle_fold} as {dest}")

@@ -77,6 +77,21 @@ def record_label_of(events, base: str) -> str:
     return "Normal"
 
 
+def share_weights(sw: np.ndarray, synthetic: np.ndarray, share: float) -> np.ndarray:
+    """Draw probabilities from per-recording weights ``sw``: with synthetic recordings
+    (``synthetic`` mask), they get ``share`` of the draws in all and the real ones the rest (each
+    group keeping its relative weights); without any, ``sw`` normalised."""
+    sw = np.asarray(sw, np.float64).copy()
+    if synthetic.any():
+        if not 0.0 < share < 1.0:
+            raise ValueError(f"synthetic recordings in training need a share in (0, 1); got {share}")
+        if synthetic.all():
+            raise ValueError("training needs real recordings, not only synthetic ones")
+        sw[~synthetic] *= (1.0 - share) / sw[~synthetic].sum()
+        sw[synthetic] *= share / sw[synthetic].sum()
+    return sw / sw.sum()
+
+
 def _fade(n: int, edge: int) -> np.ndarray:
     w = np.ones(n, np.float32)
     e = min(edge, n // 2)
@@ -156,3 +171,36 @@ def synthetic_recordings(recs, tr_idx, sampler, n: int, *, seed: int = 0, classe
         if progress is not None:
             progress(j + 1, n)
     return out
+
+
+def with_gan_recordings(recs, tr_idx, va_idx, test_idx, k: int, gan_model, n: int | None, share: float,
+                        seed: int, log):
+    """(recordings, training indices, manifest note) with a fold's synthetic recordings added
+    (gan_aug), after checking that the generator never saw the fold's validation or test patients."""
+    import time
+    from clinaudio_gui.engine.gan.sampler import GanSampler
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"gan share {share}: the share of training crops from synthetic recordings, in (0, 1)")
+    sampler = GanSampler.load(gan_model, device="cpu")
+    forbidden = {recs[i].patient for i in np.concatenate([va_idx, test_idx])}
+    check_generator_patients(sampler.manifest, forbidden, model_dir=gan_model,
+                             what=f"fold {k}'s inner-validation and test patients")
+    n = int(n) if n is not None else max(1, len(tr_idx) // 2)
+    t0 = time.time()
+    syn = synthetic_recordings(recs, tr_idx, sampler, n, seed=seed)
+    counts: dict[str, int] = {}
+    host = {r.audio: r for r in recs}
+    for r in syn:
+        before = host[r.audio.rsplit("#gan", 1)[0]].events
+        for e_new, e_old in zip(r.events, before):
+            if e_new != e_old:
+                counts[e_new[2]] = counts.get(e_new[2], 0) + 1
+    log(f"  {n} synthetic recordings from {gan_model} in {time.time() - t0:.0f} s: "
+        + ", ".join(f"{c} {v}" for c, v in sorted(counts.items())))
+    all_recs = list(recs) + syn
+    idx = np.concatenate([np.asarray(tr_idx, np.int64), np.arange(len(recs), len(all_recs), dtype=np.int64)])
+    info = {"model": str(gan_model), "weights_sha256": sampler.manifest.get("weights_sha256"),
+            "recordings": n, "share_of_crops": share, "seed": seed, "events_by_class": counts,
+            "leak_check": "the generator's training patients hold none of this fold's inner-validation or "
+                          "test patients"}
+    return all_recs, idx, info

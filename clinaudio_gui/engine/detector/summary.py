@@ -1,7 +1,15 @@
-"""The figures of one fold (``summarize``) and their mean +- std over the folds (``aggregate``)."""
+"""The figures of one fold (``summarize``), their mean +- std over the folds (``aggregate``), and
+a fold bundled with them (``bundle_fold``)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+
+from clinaudio_gui.engine.common.package import STAMP_KEYS, load_model_package, save_model_package
+
+KIND = "detector"
 
 
 def summarize(m: dict) -> dict:
@@ -30,3 +38,21 @@ def aggregate(results: dict) -> dict:
         if vals:
             out[k] = {"mean": round(float(np.mean(vals)), 4), "std": round(float(np.std(vals)), 4), "n": len(vals)}
     return out
+
+
+def bundle_fold(out_dir: str | Path, fold: int, dest: str | Path, *, command: str | None = None) -> Path:
+    """Copy fold ``fold``'s package to ``dest`` as the bundled detector, with the k-fold figures
+    (mean +- std over every fold) beside its own held-out figures in the manifest."""
+    src = Path(out_dir) / f"fold{fold}"
+    tensors, m = load_model_package(src, kind=KIND)
+    if m.get("needs_retune"):
+        raise ValueError(f"{src} was trained with --train-only: run --retune --event-head --proposals first")
+    cv = json.loads((Path(out_dir) / "cv.json").read_text())
+    m = {key: v for key, v in m.items() if key not in STAMP_KEYS}
+    m["name"] = Path(dest).name
+    m["bundled_from"] = {"fold": fold, "why": "fixed in advance (fold 0); its figures are from its own "
+                                              "held-out patients, never used for any choice"}
+    m["cross_validation"] = cv
+    if command:
+        m.setdefault("training", {})["bundle_command"] = command
+    return save_model_package(dest, tensors, m)

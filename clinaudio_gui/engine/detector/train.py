@@ -32,9 +32,8 @@ from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
 from clinaudio_gui.engine.detector.proposal_fit import TARGETS, ProposalSearch, decoder_params, fit_proposal_decoder
 from clinaudio_gui.engine.detector.schedule import TimedOneCycle
-from clinaudio_gui.engine.detector.summary import aggregate, summarize  # noqa: F401 (re-exported)
+from clinaudio_gui.engine.detector.summary import KIND, aggregate, bundle_fold, summarize  # noqa: F401 (re-exported)
 
-KIND = "detector"
 RARE = {"Stridor": 4.0, "Rhonchi": 4.0, "Wheeze+Crackle": 4.0, "Coarse Crackle": 3.0, "Wheeze": 1.5,
         "Fine Crackle": 1.2}
 
@@ -121,17 +120,9 @@ def _sampling_weights(recs, tr_idx, synthetic_share: float = 0.0) -> np.ndarray:
     """How often training draws each recording: by its rarest event's class (``RARE``). With
     synthetic recordings among ``tr_idx`` (``gan_aug``) and ``synthetic_share`` > 0, they get that
     share of the draws in all and the real ones the rest (each group weighted by ``RARE`` within)."""
+    from clinaudio_gui.engine.detector.gan_aug import share_weights
     sw = np.array([max([RARE.get(e[2], 1.0) for e in recs[i].events], default=1.0) for i in tr_idx])
-    syn = np.array([bool(recs[i].synthetic) for i in tr_idx], bool)
-    if syn.any():
-        if not 0.0 < synthetic_share < 1.0:
-            raise ValueError(f"synthetic recordings in training need a share in (0, 1); got {synthetic_share}")
-        if syn.all():
-            raise ValueError("training needs real recordings, not only synthetic ones")
-        sw = sw.astype(np.float64)
-        sw[~syn] *= (1.0 - synthetic_share) / sw[~syn].sum()
-        sw[syn] *= synthetic_share / sw[syn].sum()
-    return sw / sw.sum()
+    return share_weights(sw, np.array([bool(recs[i].synthetic) for i in tr_idx], bool), synthetic_share)
 
 
 @torch.no_grad()
@@ -202,9 +193,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     (``update_batchnorm``); no epoch is picked by validation. ``snapshots`` (a list, optional)
     receives each epoch end's parameters (CPU copies), e.g. to check the average.
 
-    ``synthetic_share``: the share of training draws that come from the synthetic recordings
-    (``Recording.synthetic``, gan_aug) among ``tr_idx``; the class weights of the loss, the epoch's
-    length and BatchNorm re-estimation come from the real recordings alone."""
+    ``synthetic_share``: the share of draws from ``tr_idx``'s synthetic recordings (gan_aug); loss
+    class weights, epoch length and BatchNorm re-estimation come from the real ones alone."""
     if swa and time_budget_s is not None:
         raise ValueError("swa averages whole epochs: it cannot run over a time budget")
     torch.manual_seed(seed)
@@ -456,10 +446,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
     inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``: ``train_network``'s.
-    ``gan_model``: a generator package whose samples augment every fold's training (``gan_aug``):
-    ``gan_recordings`` synthetic recordings (default: half the fold's training recordings) made from
-    the fold's training recordings, drawn for ``gan_share`` of the training crops; refused for a
-    fold whose inner-validation or test patients the generator was trained on."""
+    ``gan_model``, ``gan_recordings``, ``gan_share``: GAN items (``gan_aug.with_gan_recordings``)."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -497,8 +484,9 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             log(f"  continuing from {init_from}/fold{k} ({init_m['training']['epochs']} epochs)")
         train_recs, train_idx, gan_info = recs, tr_idx, None
         if gan_model is not None:
-            train_recs, train_idx, gan_info = _with_gan_recordings(recs, tr_idx, va_idx, test_idx, k, gan_model,
-                                                                   gan_recordings, gan_share, seed + k, log)
+            from clinaudio_gui.engine.detector.gan_aug import with_gan_recordings
+            train_recs, train_idx, gan_info = with_gan_recordings(recs, tr_idx, va_idx, test_idx, k, gan_model,
+                                                                  gan_recordings, gan_share, seed + k, log)
         net, history = train_network(train_recs, train_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop,
                                      log=log, ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
@@ -549,39 +537,6 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
     cv = aggregate(results)
     atomic_write_text(out / "cv.json", json.dumps({"folds": results, "mean_std": cv}, indent=2) + "\n")
     return {"folds": results, "mean_std": cv}
-
-
-def _with_gan_recordings(recs, tr_idx, va_idx, test_idx, k: int, gan_model, n: int | None, share: float,
-                         seed: int, log):
-    """(recordings, training indices, manifest note) with a fold's synthetic recordings added
-    (gan_aug), after checking that the generator never saw the fold's validation or test patients."""
-    from clinaudio_gui.engine.detector.gan_aug import check_generator_patients, synthetic_recordings
-    from clinaudio_gui.engine.gan.sampler import GanSampler
-    if not 0.0 < share < 1.0:
-        raise ValueError(f"gan share {share}: the share of training crops from synthetic recordings, in (0, 1)")
-    sampler = GanSampler.load(gan_model, device="cpu")
-    forbidden = {recs[i].patient for i in np.concatenate([va_idx, test_idx])}
-    check_generator_patients(sampler.manifest, forbidden, model_dir=gan_model,
-                             what=f"fold {k}'s inner-validation and test patients")
-    n = int(n) if n is not None else max(1, len(tr_idx) // 2)
-    t0 = time.time()
-    syn = synthetic_recordings(recs, tr_idx, sampler, n, seed=seed)
-    counts: dict[str, int] = {}
-    host = {r.audio: r for r in recs}
-    for r in syn:
-        before = host[r.audio.rsplit("#gan", 1)[0]].events
-        for e_new, e_old in zip(r.events, before):
-            if e_new != e_old:
-                counts[e_new[2]] = counts.get(e_new[2], 0) + 1
-    log(f"  {n} synthetic recordings from {gan_model} in {time.time() - t0:.0f} s: "
-        + ", ".join(f"{c} {v}" for c, v in sorted(counts.items())))
-    all_recs = list(recs) + syn
-    idx = np.concatenate([np.asarray(tr_idx, np.int64), np.arange(len(recs), len(all_recs), dtype=np.int64)])
-    info = {"model": str(gan_model), "weights_sha256": sampler.manifest.get("weights_sha256"),
-            "recordings": n, "share_of_crops": share, "seed": seed, "events_by_class": counts,
-            "leak_check": "the generator's training patients hold none of this fold's inner-validation or "
-                          "test patients"}
-    return all_recs, idx, info
 
 
 def _load_net(fdir: Path) -> tuple[DetectorNet, dict]:
@@ -639,22 +594,3 @@ def retune_cv(data_dir: str | Path, out_dir: str | Path, *, threads: int = 2, ca
     cv = aggregate(results)
     atomic_write_text(out / "cv.json", json.dumps({"folds": results, "mean_std": cv}, indent=2) + "\n")
     return {"folds": results, "mean_std": cv}
-
-
-def bundle_fold(out_dir: str | Path, fold: int, dest: str | Path, *, command: str | None = None) -> Path:
-    """Copy fold ``fold``'s package to ``dest`` as the bundled detector, with the k-fold figures
-    (mean +- std over every fold) beside its own held-out figures in the manifest."""
-    from clinaudio_gui.engine.common.package import load_model_package
-    src = Path(out_dir) / f"fold{fold}"
-    tensors, m = load_model_package(src, kind=KIND)
-    if m.get("needs_retune"):
-        raise ValueError(f"{src} was trained with --train-only: run --retune --event-head --proposals first")
-    cv = json.loads((Path(out_dir) / "cv.json").read_text())
-    m = {key: v for key, v in m.items() if key not in STAMP_KEYS}
-    m["name"] = Path(dest).name
-    m["bundled_from"] = {"fold": fold, "why": "fixed in advance (fold 0); its figures are from its own "
-                                              "held-out patients, never used for any choice"}
-    m["cross_validation"] = cv
-    if command:
-        m.setdefault("training", {})["bundle_command"] = command
-    return save_model_package(dest, tensors, m)
