@@ -69,7 +69,10 @@ def register(subparsers) -> None:
     s.add_argument("-n", type=int, default=8)
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--audio", action="store_true", help="also write .wav by Griffin-Lim")
+    s.add_argument("--audio", action="store_true", help="also write .wav (see --vocoder)")
+    s.add_argument("--vocoder", choices=("refined", "griffin-lim"), default="refined",
+                   help="refined: fast Griffin-Lim then gradient descent towards the mel (default; closer "
+                        "to the mel, bench/gan_vocoder_bench.py); griffin-lim: fast Griffin-Lim alone")
     s.add_argument("--truncation", type=float, default=None, help="truncation trick: latents with |z| <= T")
     s.add_argument("--duration", type=float, default=None, metavar="S",
                    help="patches of S seconds (generator outputs tiled along time with a cross-fade)")
@@ -249,13 +252,14 @@ def _sample(args) -> int:
         row = {"file": stem + ".npy", "label": label, "seed": args.seed, "index": i}
         if args.audio:
             from clinaudio_gui.io import write_audio
-            y = s.to_audio(img)
+            y = s.to_audio(img, vocoder=args.vocoder)
             write_audio(out / (stem + ".wav"), y, s.features["sample_rate_hz"])
             row["audio"] = stem + ".wav"
         rows.append(row)
     atomic_write_text(out / "labels.json", json.dumps({"generator": str(Path(args.model).resolve()) if args.model
                                                       else "bundled:gan-sprsound-events",
                                                       "features": s.features, "truncation": args.truncation,
+                                                      "vocoder": args.vocoder if args.audio else None,
                                                       "filter": stats, "samples": rows}, indent=1) + "\n")
     with open(out / "labels.csv.tmp", "w", encoding="utf-8") as f:
         f.write("file,label\n" + "".join(f"{r['file']},{r['label']}\n" for r in rows))

@@ -30,7 +30,8 @@ from clinaudio_gui.engine.common import data as D
 
 #: patient id of every synthetic item (never a real patient, never in a validation split)
 SYNTHETIC_PATIENT = "synthetic-gan"
-#: Griffin-Lim iterations for the synthetic clips (GanSampler.to_audio's default)
+#: Griffin-Lim iterations for the synthetic clips (GanSampler.to_audio's, with vocoder="griffin-lim":
+#: the recipe measured in sessions 17-20, kept when the audition default became "refined")
 VOCODER_ITERATIONS = 100
 _FORMAT = 1  # bump when the synthetic-clip recipe changes, so old folders are not reused
 
@@ -144,7 +145,7 @@ def synthesize_items(gan: GanAugment, plan: dict[str, int], durations: dict[str,
             imgs = s.sample_long(r, n, durations[r], seed=sd)
             safe = "".join(ch if ch.isalnum() else "-" for ch in r)
             for j, img in enumerate(imgs):
-                y = np.asarray(s.to_audio(img, n_iter=VOCODER_ITERATIONS), np.float32)
+                y = np.asarray(s.to_audio(img, n_iter=VOCODER_ITERATIONS, vocoder="griffin-lim"), np.float32)
                 if gen_sr != sample_rate_hz:
                     import librosa
                     y = librosa.resample(y, orig_sr=gen_sr, target_sr=int(sample_rate_hz)).astype(np.float32)

@@ -160,7 +160,7 @@ def synthetic_recordings(recs, tr_idx, sampler, n: int, *, seed: int = 0, classe
             s, e, _ = normal[ci]
             label = cls[int(rng.integers(len(cls)))]
             img = sampler.sample_long(label, 1, e - s, seed=int(rng.integers(1 << 31)))[0]
-            ev = sampler.to_audio(img)
+            ev = sampler.to_audio(img, vocoder="griffin-lim")   # the recipe measured in session 23
             y = mix_event(y, s, e, ev, sr, float(rng.uniform(*gain_db)))
             events[events.index(normal[ci])] = (s, e, label)
         feats = compute_features(y, settings).astype(np.float16)

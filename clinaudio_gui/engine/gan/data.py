@@ -77,10 +77,11 @@ def mel_db(y: np.ndarray, feat: dict) -> np.ndarray:
 
 
 def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: int = 0,
-                    momentum: float = 0.99) -> np.ndarray:
+                    momentum: float = 0.99, peak: bool = True) -> np.ndarray:
     """Griffin-Lim through librosa's mel inversion: audible, not exact (phase is guessed).
     momentum 0.99 is librosa's fast Griffin-Lim (Perraudin et al. 2013), 0 the classic one;
-    bench/gan_vocoder_bench.py measures both against the input mel."""
+    bench/gan_vocoder_bench.py measures both against the input mel. ``peak``: scale down to a
+    0.99 peak where louder (off: the level the mel asks for, e.g. before ``vocoder.refine``)."""
     import librosa
     power = np.power(10.0, np.asarray(img_db, dtype=np.float64) / 10.0)
     floor = 10.0 ** (-float(feat.get("top_db", 80.0)) / 10.0)
@@ -90,9 +91,9 @@ def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: i
     y = librosa.griffinlim(stft_mag, n_iter=n_iter, hop_length=feat["hop"], n_fft=feat["n_fft"],
                            random_state=seed, momentum=momentum)
     y = np.nan_to_num(y.astype(np.float32))
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
-    if peak > 0.99:
-        y *= 0.99 / peak
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak and top > 0.99:
+        y *= 0.99 / top
     return y
 
 

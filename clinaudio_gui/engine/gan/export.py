@@ -13,7 +13,8 @@ EVENT_TO_RECORD = {"Normal": "Normal", "Rhonchi": "CAS", "Wheeze": "CAS", "Strid
 
 def export_samples(out_dir: str | Path, samples: list[dict], manifest: dict, *, model_dir: str | Path | None = None
                    ) -> list[Path]:
-    """Write kept samples as a data set folder: per sample ``<stem>.wav`` (Griffin-Lim audio),
+    """Write kept samples as a data set folder: per sample ``<stem>.wav`` (the sample's audio:
+    the panel's ``GanSampler.to_audio``, Griffin-Lim refined towards the mel),
     ``<stem>.npy`` (the generated log-mel, dB) and ``<stem>.json`` (SPRSound labels: one event
     covering the clip, or the record label for a record-level generator), plus ``manifest.json``
     listing generator, seed, index and label of each file. Each sample dict needs label, seed,
@@ -61,6 +62,7 @@ def export_samples(out_dir: str | Path, samples: list[dict], manifest: dict, *, 
     atomic_write_text(mpath, json.dumps({
         "kind": "synthetic-dataset", "generator": str(model_dir) if model_dir else None,
         "generator_sha256": manifest.get("weights_sha256"), "features": feat,
-        "audio": "Griffin-Lim (librosa mel inversion) of the generated log-mel", "software_version": __version__,
+        "audio": "GanSampler.to_audio of the generated log-mel (default vocoder 'refined': fast Griffin-Lim, "
+                 "100 iterations, then its STFT refined by gradient descent towards the mel)", "software_version": __version__,
         "samples": old + rows}, indent=1) + "\n")
     return written
