@@ -13,7 +13,8 @@
 #     bundled folds', so neither is picked against runs/det_cv17 fold by fold;
 #   - the bundled generator's own run resumed from its checkpoint (critic and optimisers included)
 #     in three chunks, each chunk's package kept (FD along training), when .gpudata/gan_resume holds
-#     that run (`GAN_RESUME=runs/gan19 bash scripts/device_prepare.sh`; 8.5 MB: check the limit).
+#     that run (`GAN_RESUME=models/cv/gan24 bash scripts/device_prepare.sh`: session 24's run, committed
+#     with its checkpoint; about 10 MB: check the limit).
 # Results come back as a few tarballs in $OUT (the tool brings back at most 8 files).
 #
 # First, here: `bash scripts/device_prepare.sh` (the audio as one lossless archive, the wheels, the
