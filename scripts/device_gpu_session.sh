@@ -13,7 +13,7 @@
 #     bundled folds', so neither is picked against runs/det_cv17 fold by fold;
 #   - the bundled generator's own run resumed from its checkpoint (critic and optimisers included)
 #     in three chunks, each chunk's package kept (FD along training), when .gpudata/gan_resume holds
-#     that run (`GAN_RESUME=models/cv/gan24 bash scripts/device_prepare.sh`: session 24's run, committed
+#     that run (`GAN_RESUME=models/gan-runs/gan24 bash scripts/device_prepare.sh`: session 24's run, committed
 #     with its checkpoint; about 10 MB: check the limit).
 # Results come back as a few tarballs in $OUT (the tool brings back at most 8 files).
 #

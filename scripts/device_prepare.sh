@@ -10,7 +10,7 @@
 # with `git checkout -- .`) when tree + carried files are over the limit.
 #
 #   bash scripts/device_prepare.sh [DATA]      # DATA defaults to ../shared/data/sprsound/train
-#   GAN_RESUME=models/cv/gan24 bash scripts/device_prepare.sh   # also the GAN run to resume (about 10 MB;
+#   GAN_RESUME=models/gan-runs/gan24 bash scripts/device_prepare.sh   # also the GAN run to resume (about 10 MB;
 #                                                                 # session 24's run, committed with its checkpoint)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +61,7 @@ if [ ! -d .whl ] || [ -z "$(ls .whl 2>/dev/null)" ]; then
   rm -rf "$tmp"
 fi
 
-# 2b. optionally the GAN run to resume (GAN_RESUME=models/cv/gan24: its checkpoint and package)
+# 2b. optionally the GAN run to resume (GAN_RESUME=models/gan-runs/gan24: its checkpoint and package)
 if [ -n "${GAN_RESUME:-}" ]; then
   rm -rf .gpudata/gan_resume && mkdir -p .gpudata/gan_resume/checkpoint
   cp "$GAN_RESUME"/manifest.json "$GAN_RESUME"/model.safetensors .gpudata/gan_resume/
