@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     s.add_argument("--out", required=True)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--audio", action="store_true", help="also write .wav (see --vocoder)")
-    s.add_argument("--vocoder", choices=("refined", "griffin-lim"), default="refined",
+    s.add_argument("--vocoder", choices=("refined", "griffin-lim"), default="refined",   # sampler.VOCODERS
                    help="refined: fast Griffin-Lim then gradient descent towards the mel (default; closer "
                         "to the mel, bench/gan_vocoder_bench.py); griffin-lim: fast Griffin-Lim alone")
     s.add_argument("--truncation", type=float, default=None, help="truncation trick: latents with |z| <= T")

@@ -2,8 +2,9 @@
 
 Pick a generator package, a class and a duration, generate N (a worker QThread samples the generator and
 turns each mel back into audio by Griffin-Lim refined towards the mel, engine/gan/vocoder.py, so the
-window never blocks), look at the grid of spectrograms, play any tile through ``main_window.play_samples``, tick the good ones and
-export them into a data set folder (audio + SPRSound JSON labels + the mel + a manifest).
+window never blocks), look at the grid of spectrograms, play any tile through
+``main_window.play_samples``, tick the good ones and export them into a data set folder (audio +
+SPRSound JSON labels + the mel + a manifest).
 Every tile has axes: time in s below, mel-band frequency in Hz on the left. Patches longer than
 one generator output (0.51 s) are generator outputs tiled along time with a short cross-fade
 (``GanSampler.sample_long``).

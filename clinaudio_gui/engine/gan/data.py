@@ -91,10 +91,13 @@ def mel_db_to_audio(img_db: np.ndarray, feat: dict, *, n_iter: int = 48, seed: i
     y = librosa.griffinlim(stft_mag, n_iter=n_iter, hop_length=feat["hop"], n_fft=feat["n_fft"],
                            random_state=seed, momentum=momentum)
     y = np.nan_to_num(y.astype(np.float32))
+    return peak_limit(y) if peak else y
+
+
+def peak_limit(y: np.ndarray, limit: float = 0.99) -> np.ndarray:
+    """``y`` scaled down to a peak of ``limit`` where it is louder, else unchanged."""
     top = float(np.max(np.abs(y))) if y.size else 0.0
-    if peak and top > 0.99:
-        y *= 0.99 / top
-    return y
+    return y * (limit / top) if top > limit else y
 
 
 def _fold_of(name: str) -> int | None:

@@ -63,6 +63,7 @@ def export_samples(out_dir: str | Path, samples: list[dict], manifest: dict, *, 
         "kind": "synthetic-dataset", "generator": str(model_dir) if model_dir else None,
         "generator_sha256": manifest.get("weights_sha256"), "features": feat,
         "audio": "GanSampler.to_audio of the generated log-mel (default vocoder 'refined': fast Griffin-Lim, "
-                 "100 iterations, then its STFT refined by gradient descent towards the mel)", "software_version": __version__,
+                 "100 iterations, then its STFT refined by gradient descent towards the mel)",
+        "software_version": __version__,
         "samples": old + rows}, indent=1) + "\n")
     return written

@@ -9,7 +9,7 @@ import torch
 from clinaudio_gui.core.errors import ModelPackageError
 from clinaudio_gui.engine.common.device import resolve_device
 from clinaudio_gui.engine.common.package import load_model_package, models_root
-from clinaudio_gui.engine.gan.data import mel_db_to_audio
+from clinaudio_gui.engine.gan.data import mel_db_to_audio, peak_limit
 from clinaudio_gui.engine.gan.model import KIND, build_generator
 
 #: the audition vocoders of ``GanSampler.to_audio``
@@ -113,17 +113,14 @@ class GanSampler:
         before: spectral convergence 0.066 vs 0.073, log-mel distance 1.50 vs 1.61 dB).
         ``"refined"`` (the default since session 24): that audio, then moved by gradient descent
         towards the mel it was asked for (``vocoder.refine``), measured closer again
-        (bench/gan_vocoder_bench.py, docs/benchmarks.md) at about 2-3x the time. The detector's
+        (bench/gan_vocoder_bench.py, docs/benchmarks.md) at about twice the time. The detector's
         and classifiers' GAN items keep Griffin-Lim (their measured recipes)."""
         if vocoder not in VOCODERS:
             raise ValueError(f"vocoder {vocoder!r}: expected one of {', '.join(VOCODERS)}")
         y = mel_db_to_audio(img_db, self.features, n_iter=n_iter, momentum=0.99, peak=vocoder == "griffin-lim")
         if vocoder == "refined":
             from clinaudio_gui.engine.gan.vocoder import refine
-            y = refine(y, img_db, self.features)
-            peak = float(np.max(np.abs(y))) if y.size else 0.0
-            if peak > 0.99:
-                y = y * (0.99 / peak)
+            y = peak_limit(refine(y, img_db, self.features))
         return y
 
 
