@@ -13,7 +13,10 @@ def register(subparsers) -> None:
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--only-folds", default=None, help="comma-separated fold numbers to train (default all)")
     t.add_argument("--epochs", type=int, default=14)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="the patient folds' and inner split's seed (default 0)")
+    t.add_argument("--train-seed", type=int, default=None,
+                   help="the network's seed (initialisation, batches; + fold) when it should differ from --seed: "
+                        "another network on the same folds")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--device", default="cpu", help="where the network trains (cpu, cuda); the rest runs on the CPU")
     t.add_argument("--crop-frames", type=int, default=448)
@@ -174,7 +177,8 @@ def cmd_detect_train(args) -> int:
                      train_only=args.train_only, workers=args.workers, edges=args.edge_head,
                      inner=args.inner_split, edge_weight=args.edge_loss, swa=args.swa,
                      gan_model=args.gan_model if args.augment == "gan" else None,
-                     gan_recordings=args.gan_recordings, gan_share=args.gan_share, log=log)
+                     gan_recordings=args.gan_recordings, gan_share=args.gan_share, train_seed=args.train_seed,
+                     log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.summary import bundle_fold

@@ -441,12 +441,14 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            boundary_weight: float = 0.0, device: str = "cpu", time_budget_s: float | None = None,
            train_only: bool = False, workers: int = 1, edges: bool = False, inner: str = "random",
            edge_weight: float = 0.0, swa: bool = False, gan_model: str | Path | None = None,
-           gan_recordings: int | None = None, gan_share: float = 0.25, log=print) -> dict:
+           gan_recordings: int | None = None, gan_share: float = 0.25, train_seed: int | None = None,
+           log=print) -> dict:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
     inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``: ``train_network``'s.
-    ``gan_model``, ``gan_recordings``, ``gan_share``: GAN items (``gan_aug.with_gan_recordings``)."""
+    ``gan_model``, ``gan_recordings``, ``gan_share``: GAN items (``gan_aug.with_gan_recordings``);
+    ``train_seed``: the network's seed (+ fold) when it should differ from the split's ``seed``."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval
     _sed_eval()   # import sed_eval now: a package manager touching site-packages later cannot break the run
@@ -487,7 +489,8 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
             from clinaudio_gui.engine.detector.gan_aug import with_gan_recordings
             train_recs, train_idx, gan_info = with_gan_recordings(recs, tr_idx, va_idx, test_idx, k, gan_model,
                                                                   gan_recordings, gan_share, seed + k, log)
-        net, history = train_network(train_recs, train_idx, va_idx, cfg, epochs=epochs, seed=seed + k, crop=crop,
+        ts = seed if train_seed is None else train_seed
+        net, history = train_network(train_recs, train_idx, va_idx, cfg, epochs=epochs, seed=ts + k, crop=crop,
                                      log=log, ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
                                      eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s,
@@ -498,7 +501,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
         training = {"data": str(data_dir), "epochs": len(history), "crop_frames": crop, "history": history,
                     "lr": lr, "continued_from": None if init_from is None else str(init_from),
                     "boundary_weight": boundary_weight, "edge_loss_weight": edge_weight, "device": device,
-                    "time_budget_s": time_budget_s, "gan_augment": gan_info,
+                    "time_budget_s": time_budget_s, "gan_augment": gan_info, "train_seed": ts + k,
                     "swa": None if not swa else {"schedule": "cosine lr -> lr/100 within every epoch",
                                                  "averaged_epoch_ends": len(history),
                                                  "batchnorm": "re-estimated on the training patients"},
