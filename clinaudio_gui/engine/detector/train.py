@@ -172,7 +172,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                   should_stop=None, progress=None, freeze_bn: bool = False, train_encoder: bool = True,
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
                   boundary_weight: float = 0.0, time_budget_s: float | None = None,
-                  edge_weight: float = 0.0, swa: bool = False,
+                  edge_weight: float = 0.0, swa: bool = False, extra_loss=None,
                   snapshots: list | None = None, synthetic_share: float = 0.0) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
@@ -188,13 +188,13 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     ``swa``: stochastic weight averaging by design (Izmailov et al. 2018, cyclical schedule): the
     learning rate follows a cosine from ``lr`` at every epoch's first step to ``lr`` / 100 at its
     last (``_cycle_factor``, one cycle per epoch), the weights at every epoch's end (the
-    low point of its cycle) join a uniform average (``torch.optim.swa_utils.AveragedModel``), and
-    the average is returned with its BatchNorm statistics re-estimated on ``tr_idx``
-    (``update_batchnorm``); no epoch is picked by validation. ``snapshots`` (a list, optional)
+    low point of its cycle) join a uniform average (``torch.optim.swa_utils.AveragedModel``), returned
+    with its BatchNorm statistics re-estimated on ``tr_idx`` (``update_batchnorm``); no epoch picked. ``snapshots`` (a list, optional)
     receives each epoch end's parameters (CPU copies), e.g. to check the average.
 
     ``synthetic_share``: the share of draws from ``tr_idx``'s synthetic recordings (gan_aug); loss
-    class weights, epoch length and BatchNorm re-estimation come from the real ones alone."""
+    class weights, epoch length and BatchNorm re-estimation come from the real ones alone.
+    ``extra_loss(frame logits, recording indices, crop offsets, mask, target)`` joins the loss (distill)."""
     if swa and time_budget_s is not None:
         raise ValueError("swa averages whole epochs: it cannot run over a time budget")
     torch.manual_seed(seed)
@@ -260,7 +260,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             if time_budget_s is not None and sched.spent():
                 break
             bw = None
-            offs = [] if edge_head is not None else None
+            offs = [] if edge_head is not None or extra_loss is not None else None
             if boundary_weight > 0:
                 x, yt, m, r, bw = _batch(recs, bidx, crop, rng, boundary_weight, offsets=offs)
                 bw = bw.to(device)
@@ -275,6 +275,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 el = joint_edge_loss(edge_head, seq[0], f, [recs[i].events for i in bidx], offs, m, hop_s)
                 loss = loss + edge_weight * el
                 edge_losses.append(float(el.detach()))
+            loss = loss if extra_loss is None else loss + extra_loss(f, bidx, offs, m, yt)
             lr_used = opt.param_groups[0]["lr"]
             opt.zero_grad()
             loss.backward()
