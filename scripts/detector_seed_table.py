@@ -28,7 +28,8 @@ def table(runs: list[str]) -> list[str]:
     for key, label in KEYS:
         per = np.array([[f[k][key] for k in ks] for f in folds])          # (runs, folds)
         for j, k in enumerate(ks):
-            lines.append(f"| {label} | {k} | " + " | ".join(f"{v:.3f}" for v in per[:, j]) + f" | {per[:, j].mean():.3f} |")
+            cells = " | ".join(f"{v:.3f}" for v in per[:, j])
+            lines.append(f"| {label} | {k} | {cells} | {per[:, j].mean():.3f} |")
         cells = " | ".join(f"{row.mean():.3f} +- {row.std():.3f}" for row in per)
         mean = per.mean(0)
         lines.append(f"| **{label}** | CV | {cells} | **{mean.mean():.3f} +- {mean.std():.3f}** |")

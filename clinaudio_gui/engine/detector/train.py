@@ -188,9 +188,9 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     ``swa``: stochastic weight averaging by design (Izmailov et al. 2018, cyclical schedule): the
     learning rate follows a cosine from ``lr`` at every epoch's first step to ``lr`` / 100 at its
     last (``_cycle_factor``, one cycle per epoch), the weights at every epoch's end (the
-    low point of its cycle) join a uniform average (``torch.optim.swa_utils.AveragedModel``), returned
-    with its BatchNorm statistics re-estimated on ``tr_idx`` (``update_batchnorm``); no epoch picked. ``snapshots`` (a list, optional)
-    receives each epoch end's parameters (CPU copies), e.g. to check the average.
+    low point of its cycle) join a uniform average (``torch.optim.swa_utils.AveragedModel``), returned with
+    BatchNorm statistics re-estimated on ``tr_idx`` (``update_batchnorm``); no epoch picked; ``snapshots``
+    (a list, optional) receives each epoch end's parameters (CPU copies), e.g. to check the average.
 
     ``synthetic_share``: the share of draws from ``tr_idx``'s synthetic recordings (gan_aug); loss
     class weights, epoch length and BatchNorm re-estimation come from the real ones alone.
