@@ -4,6 +4,7 @@
 # inner split (--seed 0 keeps the split; --train-seed S changes initialisation and batches). Session 25.
 # From the repository root, one fold per call (two calls at a time on this 2-core machine):
 #   bash scripts/detector_seed_run.sh FOLD [SEED=1] [OUT_PREFIX=runs/det_s1]
+# EXTRA="..." adds training options to every stage (session 28: EXTRA="--mixup 0.5").
 # Differs from det_cv18 in one way: 21 epochs by count (det_cv18's 28-minute timed schedule reached 21),
 # so that a busy machine gives the same schedule.
 set -euo pipefail
@@ -11,7 +12,7 @@ K=$1; S=${2:-1}; P=${3:-runs/det_s1}
 D=../shared/data/sprsound/train
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONWARNINGS=ignore PYTHONUNBUFFERED=1
 C=".venv/bin/clinaudio detect-train --data $D --folds 5 --only-folds $K --train-only --threads 1 --crop-frames 384
-   --seed 0 --train-seed $S --inner-split stratified"
+   --seed 0 --train-seed $S --inner-split stratified ${EXTRA:-}"
 mkdir -p ${P}_logs
 $C --out ${P}_a --epochs 21 --lr 3e-3 > ${P}_logs/a$K.log 2>&1
 $C --out ${P}_b --epochs 10 --lr 1e-3 --init-from ${P}_a > ${P}_logs/b$K.log 2>&1

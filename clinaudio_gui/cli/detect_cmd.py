@@ -37,6 +37,9 @@ def register(subparsers) -> None:
                    help="training: stochastic weight averaging: a cosine learning rate from --lr to --lr/100 within "
                         "every epoch, the weights at every epoch's end averaged, BatchNorm statistics re-estimated "
                         "on the training patients (no epoch picked by validation; e.g. with --init-from)")
+    t.add_argument("--mixup", type=float, default=0.0, metavar="P",
+                   help="training: mix this share of the batches with a shuffled copy of themselves (mixup, "
+                        "lam ~ Beta(0.4, 0.4); the loss mixes both crops' targets alike); 0 = off")
     t.add_argument("--augment", choices=("none", "gan"), default="none",
                    help="training: gan = add synthetic recordings in which Normal cycles of the fold's training "
                         "recordings carry a sound of --gan-model (Griffin-Lim audio of a class-conditional patch, "
@@ -134,6 +137,12 @@ def cmd_detect_train(args) -> int:
     if not args.edge_loss >= 0:
         print(f"clinaudio detect-train: --edge-loss {args.edge_loss}: must be >= 0", file=sys.stderr)
         return 2
+    if not 0.0 <= args.mixup <= 1.0:
+        print(f"clinaudio detect-train: --mixup {args.mixup}: must be within 0 ... 1", file=sys.stderr)
+        return 2
+    if args.mixup and args.retune:
+        print("clinaudio detect-train: --mixup is for training: --retune does not train", file=sys.stderr)
+        return 2
     if args.workers < 1:
         print(f"clinaudio detect-train: --workers {args.workers}: must be >= 1", file=sys.stderr)
         return 2
@@ -178,7 +187,7 @@ def cmd_detect_train(args) -> int:
                      inner=args.inner_split, edge_weight=args.edge_loss, swa=args.swa,
                      gan_model=args.gan_model if args.augment == "gan" else None,
                      gan_recordings=args.gan_recordings, gan_share=args.gan_share, train_seed=args.train_seed,
-                     log=log)
+                     mixup=args.mixup, log=log)
     if args.bundle:
         import shlex
         from clinaudio_gui.engine.detector.summary import bundle_fold

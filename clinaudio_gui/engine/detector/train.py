@@ -29,6 +29,7 @@ from clinaudio_gui.engine.detector import scoring as S
 from clinaudio_gui.engine.detector.calibrate import (_decode_all, _ref_events, _val_criterion,  # noqa: F401
                                                      evaluate_outputs, fit_calibration, tune_decoder)
 from clinaudio_gui.engine.detector.event_fit import _arr, event_probs, fit_event_head, with_event_head  # noqa: F401
+from clinaudio_gui.engine.detector.mixup import ALPHA as MIXUP_ALPHA, mix_batch, mixed_loss
 from clinaudio_gui.engine.detector.model import DetectorConfig, DetectorNet, detector_loss
 from clinaudio_gui.engine.detector.proposal_fit import TARGETS, ProposalSearch, decoder_params, fit_proposal_decoder
 from clinaudio_gui.engine.detector.schedule import TimedOneCycle
@@ -173,7 +174,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                   frame_weights: torch.Tensor | None = None, record_weights: torch.Tensor | None = None,
                   boundary_weight: float = 0.0, time_budget_s: float | None = None,
                   edge_weight: float = 0.0, swa: bool = False, extra_loss=None,
-                  snapshots: list | None = None, synthetic_share: float = 0.0) -> tuple[DetectorNet, list[dict]]:
+                  snapshots: list | None = None, synthetic_share: float = 0.0,
+                  mixup: float = 0.0) -> tuple[DetectorNet, list[dict]]:
     """Train (or, with ``init_state``, continue training / fine-tune) a detector network.
     The epoch kept is the best on ``va_idx`` by the validation criterion (``eval_from=None``: no
     validation, the last epoch is kept); ``should_stop()`` (optional) is polled between steps and
@@ -194,7 +196,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
 
     ``synthetic_share``: the share of draws from ``tr_idx``'s synthetic recordings (gan_aug); loss
     class weights, epoch length and BatchNorm re-estimation come from the real ones alone.
-    ``extra_loss(frame logits, recording indices, crop offsets, mask, target)`` joins the loss (distill)."""
+    ``extra_loss(frame logits, recording indices, crop offsets, mask, target)`` joins the loss (distill).
+    ``mixup``: the share of batches mixed with a shuffled copy of themselves (``mixup.mix_batch``)."""
     if swa and time_budget_s is not None:
         raise ValueError("swa averages whole epochs: it cannot run over a time budget")
     torch.manual_seed(seed)
@@ -259,18 +262,14 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
                 break
             if time_budget_s is not None and sched.spent():
                 break
-            bw = None
             offs = [] if edge_head is not None or extra_loss is not None else None
-            if boundary_weight > 0:
-                x, yt, m, r, bw = _batch(recs, bidx, crop, rng, boundary_weight, offsets=offs)
-                bw = bw.to(device)
-            else:
-                x, yt, m, r = _batch(recs, bidx, crop, rng, offsets=offs)
-            x = _spec_augment(x, rng)
+            x, yt, m, r, *bw = _batch(recs, bidx, crop, rng, boundary_weight, offsets=offs)
+            bw = bw[0].to(device) if bw else None
+            x, mix = mix_batch(_spec_augment(x, rng), m, rng, mixup)
             x, yt, m, r = x.to(device), yt.to(device), m.to(device), r.to(device)
             f, rl, aux, _, *seq = net(x, m, return_seq=edge_head is not None)
-            loss, parts = detector_loss(f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw,
-                                        frame_loss_weights=bw)
+            loss, parts = mixed_loss(detector_loss, mix, f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw,
+                                     frame_loss_weights=bw)
             if edge_head is not None:
                 el = joint_edge_loss(edge_head, seq[0], f, [recs[i].events for i in bidx], offs, m, hop_s)
                 loss = loss + edge_weight * el
@@ -443,11 +442,11 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
            train_only: bool = False, workers: int = 1, edges: bool = False, inner: str = "random",
            edge_weight: float = 0.0, swa: bool = False, gan_model: str | Path | None = None,
            gan_recordings: int | None = None, gan_share: float = 0.25, train_seed: int | None = None,
-           log=print) -> dict:
+           mixup: float = 0.0, log=print) -> dict:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
-    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``: ``train_network``'s.
+    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``, ``mixup``: ``train_network``'s.
     ``gan_model``, ``gan_recordings``, ``gan_share``: GAN items (``gan_aug.with_gan_recordings``);
     ``train_seed``: the network's seed (+ fold) when it should differ from the split's ``seed``."""
     torch.set_num_threads(threads)
@@ -495,7 +494,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
                                      log=log, ckpt=out / f"fold{k}.ckpt.safetensors", lr=lr, init_state=init_state,
                                      boundary_weight=boundary_weight, device=device,
                                      eval_from=1 if init_state is not None else 4, time_budget_s=time_budget_s,
-                                     edge_weight=edge_weight, swa=swa,
+                                     edge_weight=edge_weight, swa=swa, mixup=mixup,
                                      synthetic_share=gan_share if gan_info else 0.0)
         del train_recs
         net = net.cpu()   # calibration, heads and decoders are fitted on the CPU
@@ -503,6 +502,7 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
                     "lr": lr, "continued_from": None if init_from is None else str(init_from),
                     "boundary_weight": boundary_weight, "edge_loss_weight": edge_weight, "device": device,
                     "time_budget_s": time_budget_s, "gan_augment": gan_info, "train_seed": ts + k,
+                    "mixup": None if not mixup else {"batch_share": mixup, "beta_alpha": MIXUP_ALPHA},
                     "swa": None if not swa else {"schedule": "cosine lr -> lr/100 within every epoch",
                                                  "averaged_epoch_ends": len(history),
                                                  "batchnorm": "re-estimated on the training patients"},
