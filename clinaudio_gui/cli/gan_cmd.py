@@ -128,6 +128,10 @@ def register(subparsers) -> None:
                          "with the same budget (so other strategies or classifier budgets can be rerun cheaply)")
     st.add_argument("--synthetic-ratio", type=float, default=0.5,
                     help="synthetic examples per real training example (gan strategy)")
+    st.add_argument("--synthetic-schedule", choices=("mixed", "real-last", "decay"), default="mixed",
+                    help="how augmented examples are drawn in training: mixed (join the pool at every step), "
+                         "real-last (whole pool in the first half of the steps, real examples only in the "
+                         "second), decay (their share falls linearly to 0)")
     st.add_argument("--seed", type=int, default=0)
     st.add_argument("--threads", type=int, default=None)
     st.add_argument("--cache", default="runs/gan_cache")
@@ -400,7 +404,7 @@ def _study(args) -> int:
                     gan_minutes=args.gan_minutes, gan_steps=args.gan_steps, synthetic_ratio=args.synthetic_ratio,
                     seed=args.seed, cache_dir=args.cache or None, gan_dir=args.gan_dir, device=args.device,
                     gan_filter=args.gan_filter, gan_truncation=args.gan_truncation, seeds=args.seeds,
-                    log=lambda m: print(m, file=sys.stderr, flush=True))
+                    synthetic_schedule=args.synthetic_schedule, log=lambda m: print(m, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps(res, indent=1))
     else:

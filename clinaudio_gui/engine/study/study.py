@@ -119,9 +119,34 @@ def _eval_crops(img: np.ndarray, frames: int, max_crops: int = 4) -> np.ndarray:
     return np.stack([img[:, o:o + frames] for o in offs])
 
 
+SCHEDULES = ("mixed", "real-last", "decay")
+
+
+def batch_indices(rng: np.random.Generator, n_pool: int, n_real: int, size: int, step: int, steps: int,
+                  schedule: str = "mixed") -> np.ndarray:
+    """Pool indices of one batch; the pool holds the ``n_real`` real examples first, then the
+    augmented ones. ``mixed``: uniform over the whole pool at every step (augmented items simply join
+    the pool); ``real-last``: the whole pool in the first half of the steps, real examples only in the
+    second (augmented data first, then the real data alone); ``decay``: an item is augmented with
+    probability (augmented share of the pool) x (1 - step / steps), falling linearly to 0. Without
+    augmented items every schedule draws exactly as ``mixed``."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"synthetic schedule {schedule!r} is not one of {', '.join(SCHEDULES)}")
+    n_aug = n_pool - n_real
+    if n_aug <= 0 or schedule == "mixed":
+        return rng.integers(0, n_pool, size=size)
+    if schedule == "real-last":
+        return rng.integers(0, n_pool if step < steps // 2 else n_real, size=size)
+    p = n_aug / n_pool * (1.0 - step / max(1, steps))
+    aug = rng.random(size) < p
+    return np.where(aug, n_real + rng.integers(0, n_aug, size=size), rng.integers(0, n_real, size=size))
+
+
 def train_classifier(pool: list[tuple[np.ndarray, int]], n_classes: int, mean: np.ndarray, std: np.ndarray,
                      frames: int, *, steps: int, seed: int, device: torch.device, batch_size: int = 64,
-                     lr: float = 1e-3) -> StudyCNN:
+                     lr: float = 1e-3, n_real: int | None = None, schedule: str = "mixed") -> StudyCNN:
+    """The study CNN trained on ``pool`` (its first ``n_real`` items real, the rest augmented; None:
+    all real) with the augmented items drawn by ``schedule`` (``batch_indices``)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = StudyCNN(n_classes).to(device)
@@ -133,8 +158,9 @@ def train_classifier(pool: list[tuple[np.ndarray, int]], n_classes: int, mean: n
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, steps), pct_start=0.2)
     m, s = mean[:, None], std[:, None]
     model.train()
-    for _ in range(steps):
-        idx = rng.integers(0, len(pool), size=min(batch_size, len(pool)))
+    n_real = len(pool) if n_real is None else n_real
+    for step in range(steps):
+        idx = batch_indices(rng, len(pool), n_real, min(batch_size, len(pool)), step, steps, schedule)
         xb = np.stack([(crop(pool[i][0], frames, rng) - m) / s for i in idx])[:, None].astype(np.float32)
         yb = torch.tensor([pool[i][1] for i in idx], device=device)
         loss = F.cross_entropy(model(torch.from_numpy(xb).to(device)), yb, weight=weight)
@@ -306,7 +332,7 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
               gan_model: str | Path | None = None, gan_minutes: float = 3.0, gan_steps: int | None = None,
               synthetic_ratio: float = 0.5, seed: int = 0, cache_dir: str | Path | None = None,
               gan_dir: str | Path | None = None, gan_filter: float | None = None,
-              gan_truncation: float | None = None, seeds: int = 1,
+              gan_truncation: float | None = None, seeds: int = 1, synthetic_schedule: str = "mixed",
               device: str | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Cross-validated comparison of augmentation strategies; returns a JSON-able dict.
 
@@ -318,13 +344,16 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
     gan_filter: keep only GAN patches that the classifier trained on the real training fold
     (the ``none`` model of that fold and seed) assigns to the intended class with at least this
     probability. seeds: classifier seeds per fold (seed, seed + 100, ...); every (fold, seed) is a
-    paired run of all strategies.
+    paired run of all strategies. synthetic_schedule: how the augmented items are drawn during
+    training (``batch_indices``); the ``none`` strategy is the same under every schedule.
     """
     from clinaudio_gui.engine.common.device import resolve_device
     from clinaudio_gui.engine.gan.sampler import GanSampler
     from clinaudio_gui.engine.gan.train import train_gan
     from clinaudio_gui.engine.gan.data import scan_dataset
     log = log or (lambda m: None)
+    if synthetic_schedule not in SCHEDULES:
+        raise ValueError(f"synthetic schedule {synthetic_schedule!r} is not one of {', '.join(SCHEDULES)}")
     for s_ in strategies:
         if s_ not in STRATEGIES:
             raise ValueError(f"strategy {s_!r} is not one of {', '.join(STRATEGIES)}")
@@ -403,7 +432,7 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
                                         threshold=gan_filter, truncation=gan_truncation, stats=fstats)
                     note = src_note
                 model = train_classifier(pool, len(task_labels), mean, std, frames, steps=steps, seed=cseed,
-                                         device=dev)
+                                         device=dev, n_real=len(train_src), schedule=synthetic_schedule)
                 if strat == "none":
                     real_model = model
                 pred = predict(model, val_imgs, mean, std, frames, dev)
@@ -441,7 +470,7 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
                                       "score_paired": paired_ci(summary[a_]["score"], summary[b_]["score"])}
     return {"data": str(Path(data_dir).resolve()), "task": task, "layout": layout, "labels": task_labels,
             "folds": folds, "run_folds": fold_ids, "epochs": epochs, "seeds": seeds,
-            "synthetic_ratio": synthetic_ratio, "max_per_class": max_per_class, "seed": seed,
+            "synthetic_ratio": synthetic_ratio, "synthetic_schedule": synthetic_schedule, "max_per_class": max_per_class, "seed": seed,
             "gan_filter": gan_filter, "gan_truncation": gan_truncation,
             "classifier": CLASSIFIER_DOC, "features": feat, "strategies": summary, "gains": gains,
             "gan_sources": sorted(set(gan_sources)), "seconds": round(time.monotonic() - t0, 1)}
