@@ -14,8 +14,8 @@ import numpy as np
 
 from clinaudio_gui.engine.study.study import RARE_EVENT_CLASSES, paired_ci
 
-SAME = ("task", "folds", "epochs", "seeds", "synthetic_ratio", "max_per_class", "seed", "gan_filter",
-        "gan_truncation", "features")
+SAME = ("task", "folds", "epochs", "seeds", "synthetic_ratio", "synthetic_schedule", "max_per_class", "seed",
+        "gan_filter", "gan_truncation", "features")
 PAIRS = (("gan", "none"), ("naa", "none"), ("naa+gan", "none"), ("naa+gan", "naa"), ("gan", "naa"),
          ("naa+gan", "gan"))
 

@@ -48,6 +48,10 @@ def test_merge_refuses_overlap_and_different_settings(tmp_path):
         m.merge(docs)
     with pytest.raises(SystemExit, match="differ in 'epochs'"):
         m.merge([_doc([1], {"none": 0.4}), _doc([2], {"none": 0.4}, epochs=20)])
+    late = _doc([2], {"none": 0.4})
+    late["synthetic_schedule"] = "real-last"   # another schedule is another experiment
+    with pytest.raises(SystemExit, match="differ in 'synthetic_schedule'"):
+        m.merge([_doc([1], {"none": 0.4}), late])
 
 
 def test_unreadable_file_is_one_line_error(tmp_path, capsys):
