@@ -143,6 +143,10 @@ def cmd_detect_train(args) -> int:
     if args.mixup and args.retune:
         print("clinaudio detect-train: --mixup is for training: --retune does not train", file=sys.stderr)
         return 2
+    if args.mixup and args.edge_loss:
+        print("clinaudio detect-train: --mixup mixes the inputs: the --edge-loss head's targets would not be mixed",
+              file=sys.stderr)
+        return 2
     if args.workers < 1:
         print(f"clinaudio detect-train: --workers {args.workers}: must be >= 1", file=sys.stderr)
         return 2

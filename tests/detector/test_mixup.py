@@ -81,6 +81,10 @@ def test_mixup_zero_trains_exactly_as_before_and_mixup_changes_the_weights():
     assert all(torch.equal(sb[k], sz[k]) for k in sb) and h0[0]["loss"] == h1[0]["loss"]
     assert any(not torch.equal(sb[k], sm[k]) for k in sb if sb[k].is_floating_point())
     assert np.isfinite(h2[-1]["loss"])
+    with pytest.raises(ValueError, match="mixup"):   # those losses' targets would not be mixed
+        train_network(recs, np.arange(8), np.arange(8), cfg, mixup=0.5, edge_weight=0.5, **kw)
+    with pytest.raises(ValueError, match="mixup"):
+        train_network(recs, np.arange(8), np.arange(8), cfg, mixup=0.5, extra_loss=lambda *a: 0.0, **kw)
 
 
 @pytest.mark.timeout(600)
@@ -97,7 +101,8 @@ def test_detect_train_records_mixup_and_refuses_bad_values(sprsound_dir, tmp_pat
     assert p.returncode == 0, p.stderr[-3000:]
     m = json.loads((tmp_path / "o" / "fold0" / "manifest.json").read_text())
     assert m["training"]["mixup"] == {"batch_share": 0.5, "beta_alpha": 0.4} and m["needs_retune"]
-    for bad, why in ((["--mixup", "1.5"], "--mixup 1.5"), (["--mixup", "0.5", "--retune"], "--retune")):
+    for bad, why in ((["--mixup", "1.5"], "--mixup 1.5"), (["--mixup", "0.5", "--retune"], "--retune"),
+                     (["--mixup", "0.5", "--edge-loss", "0.5"], "--edge-loss")):
         q = subprocess.run(cli[:-4] + ["--out", str(tmp_path / "bad")] + bad, capture_output=True, text=True,
                            timeout=120)
         assert q.returncode == 2 and why in q.stderr and not (tmp_path / "bad").exists()

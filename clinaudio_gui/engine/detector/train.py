@@ -95,9 +95,7 @@ def _batch(recs, idx, crop: int, rng: np.random.Generator | None, boundary_weigh
         if boundary_weight > 0:
             w[b, :k] = boundary_weights(t, boundary_weight)[a:a + k]
     r = np.array([recs[i].record_index for i in idx], np.int64)
-    if boundary_weight > 0:
-        return torch.from_numpy(x), torch.from_numpy(yt), torch.from_numpy(m), torch.from_numpy(r), torch.from_numpy(w)
-    return torch.from_numpy(x), torch.from_numpy(yt), torch.from_numpy(m), torch.from_numpy(r)
+    return tuple(torch.from_numpy(a) for a in ((x, yt, m, r, w) if boundary_weight > 0 else (x, yt, m, r)))
 
 
 @torch.inference_mode()
@@ -200,6 +198,8 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
     ``mixup``: the share of batches mixed with a shuffled copy of themselves (``mixup.mix_batch``)."""
     if swa and time_budget_s is not None:
         raise ValueError("swa averages whole epochs: it cannot run over a time budget")
+    if mixup and (edge_weight > 0 or extra_loss is not None):
+        raise ValueError("mixup mixes the inputs: the edge head's or an extra loss's targets would not be mixed")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     hop_s = D.detector_settings().hop_s
@@ -446,8 +446,8 @@ def run_cv(data_dir: str | Path, out_dir: str | Path, *, folds: int = 5, epochs:
     """``train_only``: each fold's package holds the trained network and its split, not yet
     calibrated or scored (``retune_cv`` with ``event_head`` and ``proposals`` does that search
     later, e.g. on another machine); ``time_budget_s``: see ``train_network``; ``inner``: the
-    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``, ``mixup``: ``train_network``'s.
-    ``gan_model``, ``gan_recordings``, ``gan_share``: GAN items (``gan_aug.with_gan_recordings``);
+    inner validation split (``data.inner_split``'s ``kind``); ``edge_weight``, ``swa``, ``mixup``:
+    ``train_network``'s. ``gan_model``, ``gan_recordings``, ``gan_share``: GAN items (``gan_aug.with_gan_recordings``);
     ``train_seed``: the network's seed (+ fold) when it should differ from the split's ``seed``."""
     torch.set_num_threads(threads)
     from clinaudio_gui.metrics.events import _sed_eval

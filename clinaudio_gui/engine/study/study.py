@@ -470,7 +470,8 @@ def run_study(data_dir: str | Path, *, task: str = "1-2", strategies=STRATEGIES,
                                       "score_paired": paired_ci(summary[a_]["score"], summary[b_]["score"])}
     return {"data": str(Path(data_dir).resolve()), "task": task, "layout": layout, "labels": task_labels,
             "folds": folds, "run_folds": fold_ids, "epochs": epochs, "seeds": seeds,
-            "synthetic_ratio": synthetic_ratio, "synthetic_schedule": synthetic_schedule, "max_per_class": max_per_class, "seed": seed,
+            "synthetic_ratio": synthetic_ratio, "synthetic_schedule": synthetic_schedule,
+            "max_per_class": max_per_class, "seed": seed,
             "gan_filter": gan_filter, "gan_truncation": gan_truncation,
             "classifier": CLASSIFIER_DOC, "features": feat, "strategies": summary, "gains": gains,
             "gan_sources": sorted(set(gan_sources)), "seconds": round(time.monotonic() - t0, 1)}
