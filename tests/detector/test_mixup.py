@@ -33,20 +33,19 @@ def _recs(n=8):
 
 def test_no_mixup_draws_nothing_and_a_mixed_batch_is_the_convex_combination():
     x = torch.randn(6, 2, 8, 10)
-    m = torch.ones(6, 10, dtype=torch.bool)
     rng = np.random.default_rng(3)
-    y, mix = mix_batch(x, m, rng, 0.0)
+    y, mix = mix_batch(x, rng, 0.0)
     assert y is x and mix is None
     assert rng.random() == np.random.default_rng(3).random()          # the generator was not touched
-    y, mix = mix_batch(x, m, np.random.default_rng(4), 1.0)
+    y, mix = mix_batch(x, np.random.default_rng(4), 1.0)
     perm, lam = mix
     assert sorted(perm.tolist()) == list(range(6)) and 0.0 < lam < 1.0
     assert torch.allclose(y, lam * x + (1 - lam) * x[perm])
     assert not torch.allclose(y, x)
-    shares = [mix_batch(x, m, np.random.default_rng(s), 0.5)[1] is not None for s in range(400)]
+    shares = [mix_batch(x, np.random.default_rng(s), 0.5)[1] is not None for s in range(400)]
     assert 0.4 < np.mean(shares) < 0.6                                # one draw per batch, prob 0.5
     with pytest.raises(ValueError, match="within 0"):
-        mix_batch(x, m, rng, 1.5)
+        mix_batch(x, rng, 1.5)
 
 
 def test_the_mixed_loss_is_the_mixture_of_both_targets_losses_over_shared_frames():

@@ -16,7 +16,7 @@ import torch
 ALPHA = 0.4   # Beta(0.4, 0.4): most mixtures lean to one of the two crops
 
 
-def mix_batch(x: torch.Tensor, mask: torch.Tensor, rng: np.random.Generator, prob: float,
+def mix_batch(x: torch.Tensor, rng: np.random.Generator, prob: float,
               alpha: float = ALPHA) -> tuple[torch.Tensor, tuple[torch.Tensor, float] | None]:
     """With probability ``prob`` (one draw per batch): the mixed batch and ``(perm, lam)``;
     otherwise ``x`` unchanged and ``None``. ``prob`` 0 draws nothing from ``rng`` (training

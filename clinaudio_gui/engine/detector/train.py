@@ -265,7 +265,7 @@ def train_network(recs, tr_idx, va_idx, cfg: DetectorConfig, *, epochs: int, see
             offs = [] if edge_head is not None or extra_loss is not None else None
             x, yt, m, r, *bw = _batch(recs, bidx, crop, rng, boundary_weight, offsets=offs)
             bw = bw[0].to(device) if bw else None
-            x, mix = mix_batch(_spec_augment(x, rng), m, rng, mixup)
+            x, mix = mix_batch(_spec_augment(x, rng), rng, mixup)
             x, yt, m, r = x.to(device), yt.to(device), m.to(device), r.to(device)
             f, rl, aux, _, *seq = net(x, m, return_seq=edge_head is not None)
             loss, parts = mixed_loss(detector_loss, mix, f, rl, aux, yt, r, m, frame_weights=fw, record_weights=rw,
