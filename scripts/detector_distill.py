@@ -8,6 +8,12 @@ inner-validation patients); the package is marked for the retune (its search) li
 
     .venv/bin/python scripts/detector_distill.py --out runs/det_kd --teachers models/cv/det_cv25 runs/det_s1 \
         --init models/cv/det_cv25 --epochs 6 --lr 1e-3 --weight 1 --folds 0
+
+``--split-from RUN`` instead of ``--init`` (session 29): the student starts from scratch (the product's
+architecture, ``--widths``) on RUN's fold split, as ``detect-train`` would; ``--eval-from N`` keeps the
+epoch ``detect-train`` would keep (the best on the inner-validation patients from epoch N; 4 from scratch,
+1 for a continuation), so that a recipe stage differs from ``detect-train``'s only by the teachers' term
+(scripts/detector_distill_run.sh: the whole recipe with it; docs/rules/session29_distill_scratch.txt).
 """
 import argparse
 import json
@@ -31,7 +37,12 @@ def _same_split(a: dict, b: dict) -> bool:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--init", required=True, help="the run whose fold networks the students start from")
+    start = ap.add_mutually_exclusive_group(required=True)
+    start.add_argument("--init", help="the run whose fold networks the students start from")
+    start.add_argument("--split-from", help="start from scratch on this run's fold splits")
+    ap.add_argument("--widths", type=int, nargs=3, default=(12, 24, 32), help="with --split-from")
+    ap.add_argument("--eval-from", type=int, default=None,
+                    help="keep the best epoch on the inner-validation patients from this one (default: the last)")
     ap.add_argument("--teachers", nargs="*", default=[], help="runs of calibrated fold packages (not with --weight 0)")
     ap.add_argument("--folds", type=int, nargs="*", default=None)
     ap.add_argument("--epochs", type=int, default=6)
@@ -51,12 +62,16 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     recs, _ = R.recordings(a.data, a.cache)
     out = Path(a.out)
-    for fdir in R.fold_dirs(a.init):
+    for fdir in R.fold_dirs(a.init or a.split_from):
         k = int(fdir.name[4:])
         if a.folds is not None and k not in a.folds:
             continue
         t0 = time.time()
         net, m = _load_net(fdir)
+        if a.split_from:   # from scratch: only the split (and the crop) of that package is used
+            net = None
+            m = {key: v for key, v in m.items() if key not in ("calibration", "decoder", "record_source")}
+            m["training"] = {"data": a.data, "crop_frames": m.get("training", {}).get("crop_frames", 384)}
         teachers, used = [], []
         for run in a.teachers:
             tdir = Path(run) / fdir.name
@@ -78,12 +93,20 @@ def main(argv=None) -> int:
             extra = distillation_loss(probs, a.weight, class_weights(recs, tr_idx, net.cfg.n_frame_classes))
             print(f"{fdir.name}: teachers' probabilities on {len(probs)} training recordings "
                   f"({time.time() - t0:.0f} s)", flush=True)
-        student, history = train_network(recs, tr_idx, va_idx, DetectorConfig.from_dict(m["architecture"]),
+        cfg = DetectorConfig(widths=tuple(a.widths)) if net is None else DetectorConfig.from_dict(m["architecture"])
+        student, history = train_network(recs, tr_idx, va_idx, cfg,
                                          epochs=a.epochs, seed=a.seed + k, crop=crop, lr=a.lr,
-                                         init_state=net.state_dict(), eval_from=None, extra_loss=extra,
+                                         init_state=None if net is None else net.state_dict(),
+                                         eval_from=a.eval_from, extra_loss=extra,
                                          log=lambda s: print(s, flush=True))
-        note = {"from": str(fdir), "from_sha256": m.get("weights_sha256"), "teachers": used, "weight": a.weight,
-                "epochs": a.epochs, "lr": a.lr, "crop_frames": crop, "seed": a.seed + k, "kept": "last epoch",
+        if net is None:
+            m["training"]["epochs"] = len(history)
+        m["architecture"] = student.cfg.to_dict()
+        m["fusion_weights"] = student.fusion_weights().detach().tolist()
+        note = {"from": None if net is None else str(fdir), "split_from": str(fdir) if net is None else None,
+                "from_sha256": None if net is None else m.get("weights_sha256"), "teachers": used, "weight": a.weight,
+                "epochs": a.epochs, "lr": a.lr, "crop_frames": crop, "seed": a.seed + k,
+                "kept": "last epoch" if a.eval_from is None else f"best on inner validation from epoch {a.eval_from}",
                 "history": history, "minutes": round((time.time() - t0) / 60, 1),
                 "command": "python scripts/detector_distill.py " + " ".join(sys.argv[1:])}
         save_model_package(out / fdir.name, package_tensors(student.cpu()), untuned_manifest(m, distilled=note))

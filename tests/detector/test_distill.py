@@ -129,8 +129,8 @@ def test_the_script_writes_a_student_marked_for_the_retune(tmp_path, sprsound_di
     _package(tmp_path / "raw" / "fold0", _net(2), None, pats)
     script = Path(__file__).resolve().parents[2] / "scripts" / "detector_distill.py"
 
-    def run(*args):
-        return subprocess.run([sys.executable, str(script), "--init", str(tmp_path / "init"), "--data", str(data),
+    def run(*args, start=("--init", str(tmp_path / "init"))):
+        return subprocess.run([sys.executable, str(script), *start, "--data", str(data),
                                "--cache", str(tmp_path / "c"), "--epochs", "1", "--crop", "48", *args],
                               capture_output=True, text=True, timeout=300)
     p = run("--out", str(tmp_path / "kd"), "--teachers", str(tmp_path / "init"), str(tmp_path / "teach"))
@@ -148,3 +148,25 @@ def test_the_script_writes_a_student_marked_for_the_retune(tmp_path, sprsound_di
     assert ctl.returncode != 0 and "control" in ctl.stderr
     none = run("--out", str(tmp_path / "kd4"))
     assert none.returncode != 0 and "--teachers" in none.stderr
+    # --split-from: from scratch on that package's split, the network train_network trains there (up to
+    # float rounding: the script runs on one thread)
+    from clinaudio_gui.engine.detector.train import fold_indices
+    scratch = run("--out", str(tmp_path / "kd5"), "--weight", "0", "--widths", "4", "4", "4", "--eval-from", "1",
+                  start=("--split-from", str(tmp_path / "init")))
+    assert scratch.returncode == 0, scratch.stderr[-2000:]
+    t5, m5 = load_model_package(tmp_path / "kd5" / "fold0", kind="detector")
+    d5 = m5["training"]["distilled"]
+    assert d5["from"] is None and d5["split_from"].endswith("fold0") and d5["kept"].startswith("best on inner")
+    assert "calibration" not in m5 and m5["architecture"]["widths"] == [4, 4, 4] and m5["split"] == {
+        "test_patients": pats[:1], "inner_val_patients": pats[1:2]}
+    recs = D.scan_recordings(data)
+    D.load_features(recs, cache_dir=tmp_path / "c")
+    tr, va, _ = fold_indices(recs, m5)
+    want, _ = train_network(recs, tr, va, DetectorConfig(widths=(4, 4, 4)), epochs=1, seed=0, crop=48,
+                            lr=1e-3, eval_from=1, log=lambda *a: None)
+    assert set(t5) >= set(want.state_dict())
+    diffs = {k: float((t5[k].float() - v.float()).abs().max()) for k, v in want.state_dict().items()}
+    assert max(diffs.values()) < 1e-6, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
+    both = run("--out", str(tmp_path / "kd6"), "--weight", "0", start=("--split-from", str(tmp_path / "init"),
+                                                                         "--init", str(tmp_path / "init")))
+    assert both.returncode != 0 and "not allowed with" in both.stderr
