@@ -87,13 +87,13 @@ def main(argv=None) -> int:
             used.append({"package": str(tdir), "sha256": tm.get("weights_sha256"), "t_frame": t})
         tr_idx, va_idx, _ = fold_indices(recs, m)
         crop = a.crop or int(m.get("training", {}).get("crop_frames", 384))
+        cfg = DetectorConfig(widths=tuple(a.widths)) if net is None else DetectorConfig.from_dict(m["architecture"])
         extra = None
         if teachers:
             probs = teacher_probs(teachers, recs, tr_idx)
-            extra = distillation_loss(probs, a.weight, class_weights(recs, tr_idx, net.cfg.n_frame_classes))
+            extra = distillation_loss(probs, a.weight, class_weights(recs, tr_idx, cfg.n_frame_classes))
             print(f"{fdir.name}: teachers' probabilities on {len(probs)} training recordings "
                   f"({time.time() - t0:.0f} s)", flush=True)
-        cfg = DetectorConfig(widths=tuple(a.widths)) if net is None else DetectorConfig.from_dict(m["architecture"])
         student, history = train_network(recs, tr_idx, va_idx, cfg,
                                          epochs=a.epochs, seed=a.seed + k, crop=crop, lr=a.lr,
                                          init_state=None if net is None else net.state_dict(),

@@ -167,6 +167,18 @@ def test_the_script_writes_a_student_marked_for_the_retune(tmp_path, sprsound_di
     assert set(t5) >= set(want.state_dict())
     diffs = {k: float((t5[k].float() - v.float()).abs().max()) for k, v in want.state_dict().items()}
     assert max(diffs.values()) < 1e-6, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
+    # with a teacher from scratch: its term moves the network away from the control's (3 epochs, so
+    # that Adam's first, sign-only steps are not all there is)
+    longer = ("--widths", "4", "4", "4", "--epochs", "3", "--lr", "0.01")
+    taught = run("--out", str(tmp_path / "kd7"), *longer, "--teachers", str(tmp_path / "teach"),
+                 start=("--split-from", str(tmp_path / "init")))
+    assert taught.returncode == 0, taught.stderr[-2000:]
+    plain = run("--out", str(tmp_path / "kd8"), *longer, "--weight", "0", start=("--split-from", str(tmp_path / "init")))
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    t7, m7 = load_model_package(tmp_path / "kd7" / "fold0", kind="detector")
+    t8, _ = load_model_package(tmp_path / "kd8" / "fold0", kind="detector")
+    assert [x["t_frame"] for x in m7["training"]["distilled"]["teachers"]] == [1.3]
+    assert max(float((t7[k].float() - t8[k].float()).abs().max()) for k in want.state_dict()) > 1e-4
     both = run("--out", str(tmp_path / "kd6"), "--weight", "0", start=("--split-from", str(tmp_path / "init"),
                                                                          "--init", str(tmp_path / "init")))
     assert both.returncode != 0 and "not allowed with" in both.stderr
