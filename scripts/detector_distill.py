@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     start = ap.add_mutually_exclusive_group(required=True)
     start.add_argument("--init", help="the run whose fold networks the students start from")
     start.add_argument("--split-from", help="start from scratch on this run's fold splits")
-    ap.add_argument("--widths", type=int, nargs=3, default=(12, 24, 32), help="with --split-from")
+    ap.add_argument("--widths", type=int, nargs=3, default=None,
+                    help="with --split-from: the branches' widths (default: the product's 12 24 32)")
     ap.add_argument("--eval-from", type=int, default=None,
                     help="keep the best epoch on the inner-validation patients from this one (default: the last)")
     ap.add_argument("--teachers", nargs="*", default=[], help="runs of calibrated fold packages (not with --weight 0)")
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.weight > 0 and not a.teachers:
         raise SystemExit("--teachers: none given (only --weight 0, the control, trains without them)")
+    if a.init and a.widths:
+        raise SystemExit("--widths: only with --split-from (a continuation keeps its network's widths)")
     if a.weight == 0 and a.teachers:
         raise SystemExit("--weight 0 is the control: give no --teachers")
     import torch
@@ -87,7 +90,8 @@ def main(argv=None) -> int:
             used.append({"package": str(tdir), "sha256": tm.get("weights_sha256"), "t_frame": t})
         tr_idx, va_idx, _ = fold_indices(recs, m)
         crop = a.crop or int(m.get("training", {}).get("crop_frames", 384))
-        cfg = DetectorConfig(widths=tuple(a.widths)) if net is None else DetectorConfig.from_dict(m["architecture"])
+        cfg = DetectorConfig.from_dict(m["architecture"]) if net is not None else \
+            DetectorConfig(widths=tuple(a.widths or (12, 24, 32)))
         extra = None
         if teachers:
             probs = teacher_probs(teachers, recs, tr_idx)

@@ -173,7 +173,8 @@ def test_the_script_writes_a_student_marked_for_the_retune(tmp_path, sprsound_di
     taught = run("--out", str(tmp_path / "kd7"), *longer, "--teachers", str(tmp_path / "teach"),
                  start=("--split-from", str(tmp_path / "init")))
     assert taught.returncode == 0, taught.stderr[-2000:]
-    plain = run("--out", str(tmp_path / "kd8"), *longer, "--weight", "0", start=("--split-from", str(tmp_path / "init")))
+    plain = run("--out", str(tmp_path / "kd8"), *longer, "--weight", "0",
+                start=("--split-from", str(tmp_path / "init")))
     assert plain.returncode == 0, plain.stderr[-2000:]
     t7, m7 = load_model_package(tmp_path / "kd7" / "fold0", kind="detector")
     t8, _ = load_model_package(tmp_path / "kd8" / "fold0", kind="detector")
@@ -182,3 +183,5 @@ def test_the_script_writes_a_student_marked_for_the_retune(tmp_path, sprsound_di
     both = run("--out", str(tmp_path / "kd6"), "--weight", "0", start=("--split-from", str(tmp_path / "init"),
                                                                          "--init", str(tmp_path / "init")))
     assert both.returncode != 0 and "not allowed with" in both.stderr
+    wide = run("--out", str(tmp_path / "kd9"), "--weight", "0", "--widths", "4", "4", "4")
+    assert wide.returncode != 0 and "--widths" in wide.stderr and not (tmp_path / "kd9").exists()
