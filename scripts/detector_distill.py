@@ -63,9 +63,10 @@ def main(argv=None) -> int:
         raise SystemExit("--weight 0 is the control: give no --teachers")
     import torch
     torch.set_num_threads(a.threads)
+    fdirs = R.fold_dirs(a.init or a.split_from)   # a wrong run fails before the recordings load
     recs, _ = R.recordings(a.data, a.cache)
     out = Path(a.out)
-    for fdir in R.fold_dirs(a.init or a.split_from):
+    for fdir in fdirs:
         k = int(fdir.name[4:])
         if a.folds is not None and k not in a.folds:
             continue
