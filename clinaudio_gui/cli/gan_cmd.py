@@ -58,6 +58,9 @@ def register(subparsers) -> None:
     t.add_argument("--critic-warmup", type=int, default=0, metavar="STEPS",
                    help="critic-only steps before the first generator step of a new run (with --init-from the "
                         "critic starts from scratch: a package holds only the generator)")
+    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an exponential moving average of the generator's weights with this decay (e.g. "
+                        "0.999) and package it; the trained generator goes to OUT/raw (0 = off)")
     t.add_argument("--balance-power", type=float, default=0.5,
                    help="classes drawn with weight count**p during training (0 = uniform, 1 = as in the data)")
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -207,7 +210,7 @@ def _train(args) -> int:
                     ac_weight=args.ac_weight, diffaug=tuple(x.strip() for x in args.diffaug.split(",") if x.strip()),
                     finetune_epochs=args.finetune_epochs, finetune_balance=args.finetune_balance,
                     balance_power=args.balance_power, init_from=args.init_from,
-                    critic_warmup=args.critic_warmup,
+                    critic_warmup=args.critic_warmup, ema_decay=args.ema,
                     max_seconds=args.max_minutes * 60 if args.max_minutes else None,
                     extra_manifest=extra, progress=prog)
     print(f"wrote {out}", file=sys.stderr)

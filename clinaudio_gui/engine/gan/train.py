@@ -2,6 +2,7 @@
 checkpoints to resume from, per-epoch sample grids and a packaged generator at the end."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -143,7 +144,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
               cancel: Callable[[], bool] | None = None, generator: str = "CBNGenerator", ac_weight: float = 1.0,
               diffaug: tuple[str, ...] = ("translation", "cutout"), finetune_epochs: int = 0,
               finetune_balance: float = 0.0, require_checkpoint: bool = False,
-              init_from: str | Path | None = None, critic_warmup: int = 0) -> Path:
+              init_from: str | Path | None = None, critic_warmup: int = 0, ema_decay: float = 0.0) -> Path:
     """Train and write the generator package to out_dir (checkpoint in out_dir/checkpoint).
 
     An epoch is enough generator steps for the critic to see about len(examples) real patches
@@ -161,6 +162,11 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     critic_warmup: critic-only steps before the first generator step of a run that does not resume
     a checkpoint (a package holds no critic, so ``init_from`` starts one from scratch; without a
     warm-up the first generator steps follow a critic that has learnt nothing yet).
+    ema_decay: > 0 keeps an exponential moving average of the generator's weights (after every
+    generator step, ema = decay * ema + (1 - decay) * weights; it draws no random numbers, so the
+    trained generator is the same with or without it), carried through the checkpoint; the package
+    is then the averaged generator and ``out_dir/raw`` the trained one. A resumed checkpoint
+    without an average starts it from the resumed weights (``training.ema.started_at_step``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +179,8 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     mean, std = normalization_stats(examples)
     sampler = PatchSampler(examples, classes, mean, std, frames, balance_power=balance_power, seed=seed)
     diffaug = tuple(diffaug or ())
+    if not 0.0 <= float(ema_decay) < 1.0:
+        raise ValueError(f"ema_decay={ema_decay}: the moving average's decay must be in [0, 1)")
     if int(critic_warmup) < 0:
         raise ValueError(f"critic_warmup={critic_warmup}: the number of critic-only steps must be >= 0")
     if set(diffaug) - {"translation", "cutout"}:
@@ -197,6 +205,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
     ckpt_dir = out / "checkpoint"
     if require_checkpoint and not (ckpt_dir / "manifest.json").is_file():
         raise ValueError(f"--resume: no checkpoint in {ckpt_dir}")
+    resumed = None   # (tensors, manifest) of the checkpoint this call continues
     if resume and (ckpt_dir / "manifest.json").is_file():
         tensors, cm = load_model_package(ckpt_dir, kind=CHECKPOINT_KIND)
         same = cm.get("architecture") == arch and cm.get("classes") == list(classes)
@@ -204,6 +213,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
             raise ValueError(f"--resume: the checkpoint in {ckpt_dir} has another architecture or classes "
                              f"({cm.get('architecture')}, {cm.get('classes')}) than asked ({arch}, {list(classes)})")
         if same:
+            resumed = (tensors, cm)
             G.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
             D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
             _load_opt("og.", opt_g, tensors, cm["opt_g"])
@@ -214,6 +224,22 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
             if "rng_torch" in tensors and cm.get("rng_numpy"):  # exact continuation (issue 15 checkpoints)
                 torch.set_rng_state(tensors["rng_torch"].to(torch.uint8))
                 sampler.rng.bit_generator.state = cm["rng_numpy"]
+    ema_saved = resumed[1].get("ema") if resumed else None
+    if ema_saved and not ema_decay > 0:
+        raise ValueError(f"{ckpt_dir}: the checkpoint keeps a moving average of the generator (decay "
+                         f"{ema_saved['decay']}); resume it with that decay (--ema) or start anew (--no-resume)")
+    G_ema, ema_note = None, None
+    if ema_decay > 0:
+        G_ema = copy.deepcopy(G).eval()
+        steps_before = int(sum(h.get("steps", 0) for h in history))
+        ema_note = {"decay": float(ema_decay), "started_at_step": steps_before}
+        if ema_saved:
+            if float(ema_saved["decay"]) != float(ema_decay):
+                raise ValueError(f"{ckpt_dir}: its moving average has decay {ema_saved['decay']}, not {ema_decay}")
+            G_ema.load_state_dict({k[2:]: v for k, v in resumed[0].items() if k.startswith("E.")})
+            ema_note = dict(ema_saved)
+        for p_ in G_ema.parameters():
+            p_.requires_grad_(False)
     fixed_g = torch.Generator(device="cpu").manual_seed(1234)
     grid_cols = 6
     fixed_z = torch.randn(n_classes * grid_cols, z_dim, generator=fixed_g).to(dev)
@@ -277,6 +303,12 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
+            if G_ema is not None:
+                with torch.no_grad():
+                    for p_e, p_g in zip(G_ema.parameters(), G.parameters()):
+                        p_e.lerp_(p_g, 1.0 - ema_decay)
+                    for b_e, b_g in zip(G_ema.buffers(), G.buffers()):
+                        b_e.copy_(b_g)
             sums["d_loss"] += float(d_loss.detach())
             sums["g_loss"] += float(g_loss.detach())
             sums["gp"] += float(gp.detach())
@@ -302,22 +334,27 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         tens.update(tg)
         tens.update(td)
         tens["rng_torch"] = torch.get_rng_state().clone()
+        if G_ema is not None:
+            tens.update(_state_tensors("E.", G_ema))
         save_model_package(ckpt_dir, tens, {"kind": CHECKPOINT_KIND, "epoch": epoch + 1, "architecture": arch,
                                             "classes": list(classes), "opt_g": mg, "opt_d": md,
                                             "critic_warmup_steps": warmup_done, "history": history,
-                                            "rng_numpy": sampler.rng.bit_generator.state})
+                                            "rng_numpy": sampler.rng.bit_generator.state, "ema": ema_note})
         if grid_every_epoch:
-            G.eval()
+            G_grid = G if G_ema is None else G_ema
+            G_grid.eval()
             with torch.no_grad():
-                imgs = G(fixed_z, fixed_y)[:, 0].cpu().numpy() * std[None, :, None] + mean[None, :, None]
+                imgs = G_grid(fixed_z, fixed_y)[:, 0].cpu().numpy() * std[None, :, None] + mean[None, :, None]
             write_sample_grid(out / "samples" / f"epoch_{epoch + 1:03d}.png", imgs, list(classes),
                               title=f"epoch {epoch + 1}  W={rec['w_dist']:.2f}")
         if progress:
             progress({"epoch_done": epoch + 1, "epochs": epochs, **rec})
         if stopped:
             break
-    G_final = G
-    refresh_batchnorm(G_final, n_classes, seed=seed, device=dev)
+    G_final = G if G_ema is None else G_ema
+    refresh_batchnorm(G, n_classes, seed=seed, device=dev)
+    if G_ema is not None:
+        refresh_batchnorm(G_ema, n_classes, seed=seed, device=dev)
     manifest = {
         "kind": KIND,
         "task": "gan",
@@ -332,7 +369,7 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
                      "ac_weight": ac_weight, "diffaug": list(diffaug), "finetune_epochs": finetune_epochs,
                      "finetune_balance": finetune_balance, "critic_warmup_steps": warmup_done,
                      "generator_steps": int(sum(h["steps"] for h in history)),
-                     "seed": seed, "device": str(dev), "stopped_early": stopped,
+                     "seed": seed, "device": str(dev), "stopped_early": stopped, "ema": ema_note,
                      "examples": len(examples),
                      "class_counts": {c: sum(1 for e in examples if e.label == c) for c in classes},
                      "seconds": round(time.monotonic() - t0, 1)},
@@ -342,6 +379,11 @@ def train_gan(examples: list[Example], classes: list[str], features: dict, *, ou
         manifest["init_from"] = init_note
     if extra_manifest:
         manifest.update(extra_manifest)
+    if G_ema is not None:   # the trained (not averaged) generator beside the package, for comparison
+        raw = copy.deepcopy(manifest)
+        raw["training"]["ema"] = None
+        raw["note"] = f"the trained generator of {out.name}, whose package is its moving average"
+        save_model_package(out / "raw", _state_tensors("", G), raw)
     save_model_package(out, _state_tensors("", G_final), manifest)
     return out
 
